@@ -1,0 +1,69 @@
+//! HTTP for the certificate routes (admin token only):
+//! POST/GET `/v1/certificates`, GET/PUT/DELETE `/v1/certificates/{id}`.
+
+use crate::service;
+use offpush::domain::input::parse_body;
+use offpush::domain::{CertificateId, CertificateInput, CertificateView};
+use offpush::http::{self, Body, Request, Response};
+use offpush::{access, Context, ServiceError};
+use serde_json::json;
+
+pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
+    http::respond("cert-upload", &req, route(ctx, &req)).await
+}
+
+async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
+    // The JWT is checked before anything else, whatever the route.
+    let (caller, app) =
+        access::authenticate(&ctx.store, http::header(req, "authorization")).await?;
+    caller.require_admin()?;
+    let app = &app.id;
+    let segments: Vec<&str> = http::path(req).trim_start_matches('/').split('/').collect();
+    let method = req.method().as_str();
+    match segments.as_slice() {
+        ["v1", "certificates"] => match method {
+            "POST" => {
+                let params = http::query_params(req, &["verify"])?;
+                let verify = http::query_bool(&params, "verify", true)?;
+                let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, true)?;
+                let cert = service::create(ctx, app, input, verify).await?;
+                let mut resp = http::json_response(201, &CertificateView::from(&cert));
+                let location = format!("/v1/certificates/{}", cert.id);
+                resp.headers_mut()
+                    .insert("location", location.parse().expect("ascii path"));
+                Ok(resp)
+            }
+            "GET" => {
+                http::query_params(req, &[])?;
+                let certs = service::list(ctx, app).await?;
+                let views: Vec<CertificateView> = certs.iter().map(CertificateView::from).collect();
+                Ok(http::json_response(200, &json!({ "certificates": views })))
+            }
+            _ => Err(http::route_not_found()),
+        },
+        ["v1", "certificates", raw_id] => {
+            let id = CertificateId::parse_path("id", raw_id)?;
+            match method {
+                "GET" => {
+                    http::query_params(req, &[])?;
+                    let cert = service::get(ctx, app, id).await?;
+                    Ok(http::json_response(200, &CertificateView::from(&cert)))
+                }
+                "PUT" => {
+                    let params = http::query_params(req, &["verify"])?;
+                    let verify = http::query_bool(&params, "verify", true)?;
+                    let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, false)?;
+                    let cert = service::replace(ctx, app, id, input, verify).await?;
+                    Ok(http::json_response(200, &CertificateView::from(&cert)))
+                }
+                "DELETE" => {
+                    http::query_params(req, &[])?;
+                    service::delete(ctx, app, id).await?;
+                    Ok(http::no_content())
+                }
+                _ => Err(http::route_not_found()),
+            }
+        }
+        _ => Err(http::route_not_found()),
+    }
+}

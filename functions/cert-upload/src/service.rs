@@ -1,0 +1,108 @@
+//! Certificate use cases. Every call is scoped to the caller's app: keys are
+//! built from it, so another app's certificates cannot even be named.
+
+use offpush::domain::{AppId, Certificate, CertificateId, CertificateInput, VivoCredentials};
+use offpush::{vendor, Context, ServiceError};
+use time::OffsetDateTime;
+
+fn not_found(id: CertificateId) -> ServiceError {
+    ServiceError::NotFound(format!("certificate {id} not found"))
+}
+
+pub async fn create(
+    ctx: &Context,
+    app: &AppId,
+    input: CertificateInput,
+    verify: bool,
+) -> Result<Certificate, ServiceError> {
+    let secret = input
+        .app_secret
+        .clone()
+        .ok_or_else(|| ServiceError::invalid("credentials.app_secret", "is required"))?;
+    let credentials = VivoCredentials {
+        app_id: input.vivo_app_id,
+        app_key: input.app_key.clone(),
+        app_secret: secret,
+    };
+    // Verify first: refused credentials store nothing, not even an id.
+    if verify {
+        vendor::verify_credentials(&ctx.store, &ctx.vivo, &credentials).await?;
+    }
+    let id = ctx.store.allocate_certificate_id(app).await?;
+    let now = OffsetDateTime::now_utc();
+    let cert = Certificate {
+        id,
+        name: input.name,
+        credentials,
+        click_action: input.click_action,
+        category: input.category,
+        push_mode: input.push_mode,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.store.put_new_certificate(app, &cert).await?;
+    tracing::info!(app = %app, certificate = %id, vivo_app_id = cert.credentials.app_id, verified = verify, "certificate created");
+    Ok(cert)
+}
+
+pub async fn list(ctx: &Context, app: &AppId) -> Result<Vec<Certificate>, ServiceError> {
+    Ok(ctx.store.list_certificates(app).await?)
+}
+
+pub async fn get(
+    ctx: &Context,
+    app: &AppId,
+    id: CertificateId,
+) -> Result<Certificate, ServiceError> {
+    ctx.store
+        .get_certificate(app, id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Replaces a certificate. Without `app_secret` the stored secret is kept,
+/// and the merged credentials are what gets verified.
+pub async fn replace(
+    ctx: &Context,
+    app: &AppId,
+    id: CertificateId,
+    input: CertificateInput,
+    verify: bool,
+) -> Result<Certificate, ServiceError> {
+    let existing = get(ctx, app, id).await?;
+    let app_secret = match input.app_secret {
+        Some(s) => s,
+        None => existing.credentials.app_secret.clone(),
+    };
+    let credentials = VivoCredentials {
+        app_id: input.vivo_app_id,
+        app_key: input.app_key,
+        app_secret,
+    };
+    if verify {
+        vendor::verify_credentials(&ctx.store, &ctx.vivo, &credentials).await?;
+    }
+    let cert = Certificate {
+        id,
+        name: input.name,
+        credentials,
+        click_action: input.click_action,
+        category: input.category,
+        push_mode: input.push_mode,
+        created_at: existing.created_at,
+        updated_at: OffsetDateTime::now_utc(),
+    };
+    if !ctx.store.replace_certificate(app, &cert).await? {
+        return Err(not_found(id));
+    }
+    tracing::info!(app = %app, certificate = %id, verified = verify, "certificate replaced");
+    Ok(cert)
+}
+
+pub async fn delete(ctx: &Context, app: &AppId, id: CertificateId) -> Result<(), ServiceError> {
+    if !ctx.store.delete_certificate(app, id).await? {
+        return Err(not_found(id));
+    }
+    tracing::info!(app = %app, certificate = %id, "certificate deleted");
+    Ok(())
+}

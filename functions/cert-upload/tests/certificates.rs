@@ -1,0 +1,624 @@
+//! The certificate routes through the real handler, on the DynamoDB
+//! emulator, with the vivo simulator answering the credential checks.
+
+use cert_upload::handle;
+use offpush::auth;
+use offpush::domain::Secret;
+use serde_json::{json, Value};
+use testkit::*;
+
+fn cert_body() -> Value {
+    json!({
+        "platform": "vivo",
+        "name": "vivo production",
+        "credentials": {"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY, "app_secret": VIVO_APP_SECRET},
+        "click_action": {"type": "open_app"},
+        "category": "IM",
+        "push_mode": "production"
+    })
+}
+
+async fn call(env: &TestEnv, method: &str, uri: &str, body: Option<&Value>) -> (u16, Value) {
+    read(
+        handle(
+            &env.ctx,
+            request(method, uri, Some(&env.app.admin_token()), body),
+        )
+        .await,
+    )
+}
+
+async fn create(env: &TestEnv, body: &Value) -> (u16, Value) {
+    call(env, "POST", "/v1/certificates", Some(body)).await
+}
+
+async fn count(env: &TestEnv) -> usize {
+    env.store
+        .list_certificates(&env.app.id)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn create_verifies_with_vivo_and_returns_a_masked_certificate() {
+    let env = TestEnv::new("create").await;
+    let (status, body) = create(&env, &cert_body()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["id"], 1);
+    assert_eq!(body["platform"], "vivo");
+    assert_eq!(body["name"], "vivo production");
+    assert_eq!(body["credentials"]["app_id"], "10004");
+    assert_eq!(body["credentials"]["app_key"], VIVO_APP_KEY);
+    assert_eq!(body["credentials"]["app_secret"], "****c21");
+    assert_eq!(body["click_action"], json!({"type": "open_app"}));
+    assert_eq!(body["category"], "IM");
+    assert_eq!(body["push_mode"], "production");
+    assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(!body.to_string().contains(VIVO_APP_SECRET));
+
+    // Exactly one auth call, shaped as vivo documents it.
+    let auths = env.sim.requests_to("/message/auth");
+    assert_eq!(auths.len(), 1);
+    let sent = &auths[0].body;
+    assert!(
+        sent["appId"].is_u64(),
+        "appId must be a JSON number: {sent}"
+    );
+    assert_eq!(sent["appId"], VIVO_APP_ID);
+    assert_eq!(sent["appKey"], VIVO_APP_KEY);
+    let ts = sent["timestamp"].as_i64().unwrap();
+    assert!(
+        (ts - now() * 1000).abs() < 60_000,
+        "millisecond timestamp expected, got {ts}"
+    );
+    assert_eq!(sent["sign"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        auths[0].response["result"], 0,
+        "simulator accepted the sign"
+    );
+
+    let stored = env
+        .store
+        .get_certificate(&env.app.id, offpush::domain::CertificateId::new(1).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.credentials.app_secret.expose(), VIVO_APP_SECRET);
+}
+
+#[tokio::test]
+async fn ids_are_positive_and_increase_per_app() {
+    let env = TestEnv::new("ids").await;
+    let mut body = cert_body();
+    for expected in 1..=3 {
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(s, 201);
+        assert_eq!(b["id"], expected);
+    }
+    // Another app starts from 1 of its own.
+    let other = env.other_app("other").await;
+    body["name"] = json!("theirs");
+    let (s, b) = read(
+        handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/certificates",
+                Some(&other.admin_token()),
+                Some(&body),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 201);
+    assert_eq!(b["id"], 1);
+    // A deleted id is never handed out again.
+    assert_eq!(
+        call(&env, "DELETE", "/v1/certificates/3", None).await.0,
+        204
+    );
+    assert_eq!(create(&env, &cert_body()).await.1["id"], 4);
+}
+
+#[tokio::test]
+async fn concurrent_creates_never_share_an_id() {
+    let env = TestEnv::new("concurrent").await;
+    let token = env.app.admin_token();
+    let body = cert_body();
+    let calls = (0..16).map(|_| {
+        let req = request(
+            "POST",
+            "/v1/certificates?verify=false",
+            Some(&token),
+            Some(&body),
+        );
+        handle(&env.ctx, req)
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut ids: Vec<u64> = results
+        .into_iter()
+        .map(|r| {
+            let (s, b) = read(r);
+            assert_eq!(s, 201, "{b}");
+            b["id"].as_u64().unwrap()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, (1..=16).collect::<Vec<u64>>());
+    assert_eq!(count(&env).await, 16);
+}
+
+#[tokio::test]
+async fn refused_credentials_are_422_and_store_nothing() {
+    let env = TestEnv::new("refused").await;
+    let mut body = cert_body();
+    body["credentials"]["app_secret"] = json!("wrong-secret-000000000000");
+    let got = create(&env, &body).await;
+    assert_error(
+        &got,
+        422,
+        "invalid_credentials",
+        Some("credentials.app_secret"),
+    );
+    assert!(got.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("10206"));
+
+    let mut body = cert_body();
+    body["credentials"]["app_id"] = json!("999999");
+    assert_error(
+        &create(&env, &body).await,
+        422,
+        "invalid_credentials",
+        Some("credentials.app_id"),
+    );
+
+    let mut body = cert_body();
+    body["credentials"]["app_key"] = json!("not-the-key");
+    assert_error(
+        &create(&env, &body).await,
+        422,
+        "invalid_credentials",
+        Some("credentials.app_key"),
+    );
+
+    assert_eq!(count(&env).await, 0);
+    // No id was consumed by the refusals.
+    assert_eq!(create(&env, &cert_body()).await.1["id"], 1);
+}
+
+#[tokio::test]
+async fn vivo_unreachable_is_502_and_verify_false_skips_the_check() {
+    let mut env = TestEnv::new("unreachable").await;
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.ctx = offpush::Context::new(env.store.clone(), &config(env.store.table(), &url));
+    let got = create(&env, &cert_body()).await;
+    assert_error(&got, 502, "vendor_unavailable", None);
+    assert_eq!(count(&env).await, 0);
+
+    let (s, b) = call(
+        &env,
+        "POST",
+        "/v1/certificates?verify=false",
+        Some(&cert_body()),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(count(&env).await, 1);
+}
+
+#[tokio::test]
+async fn vivo_errors_other_than_refusal_are_not_blamed_on_the_credentials() {
+    let env = TestEnv::new("vivo5xx").await;
+    env.sim
+        .script_next("/message/auth", CallAction::HttpStatus(500));
+    assert_error(
+        &create(&env, &cert_body()).await,
+        502,
+        "vendor_unavailable",
+        None,
+    );
+    env.sim.script_next("/message/auth", CallAction::Garbage);
+    assert_error(
+        &create(&env, &cert_body()).await,
+        502,
+        "vendor_unavailable",
+        None,
+    );
+    env.sim.script_next(
+        "/message/auth",
+        CallAction::Result {
+            code: 10093,
+            desc: "too frequent".into(),
+            extra: Default::default(),
+        },
+    );
+    let got = create(&env, &cert_body()).await;
+    assert_error(&got, 429, "rate_limited", None);
+    assert_eq!(count(&env).await, 0);
+}
+
+#[tokio::test]
+async fn verify_false_sends_nothing_to_vivo() {
+    let env = TestEnv::new("noverify").await;
+    let mut body = cert_body();
+    body["credentials"]["app_secret"] = json!("unchecked-secret");
+    let (s, _) = call(&env, "POST", "/v1/certificates?verify=false", Some(&body)).await;
+    assert_eq!(s, 201);
+    assert!(env.sim.requests().is_empty());
+    assert_error(
+        &call(&env, "POST", "/v1/certificates?verify=maybe", Some(&body)).await,
+        400,
+        "invalid_argument",
+        Some("verify"),
+    );
+    assert_error(
+        &call(&env, "POST", "/v1/certificates?verfy=false", Some(&body)).await,
+        400,
+        "invalid_argument",
+        Some("verfy"),
+    );
+}
+
+#[tokio::test]
+async fn list_get_edit_delete() {
+    let env = TestEnv::new("crud").await;
+    create(&env, &cert_body()).await;
+    let mut second = cert_body();
+    second["name"] = json!("vivo test");
+    second["push_mode"] = json!("test");
+    second["category"] = json!("ORDER");
+    second["click_action"] = json!({"type": "open_url", "url": "https://example.com/x?y=1"});
+    create(&env, &second).await;
+
+    let (s, list) = call(&env, "GET", "/v1/certificates", None).await;
+    assert_eq!(s, 200);
+    let certs = list["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    assert_eq!(certs[0]["id"], 1);
+    assert_eq!(certs[1]["name"], "vivo test");
+    assert_eq!(certs[1]["push_mode"], "test");
+    assert_eq!(certs[1]["category"], "ORDER");
+    assert_eq!(certs[1]["click_action"]["url"], "https://example.com/x?y=1");
+    assert!(!list.to_string().contains(VIVO_APP_SECRET));
+
+    let (s, one) = call(&env, "GET", "/v1/certificates/2", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(one, certs[1]);
+
+    // Edit without app_secret: the stored one is kept and used for the check.
+    env.sim.reset();
+    let edit = json!({
+        "platform": "vivo",
+        "name": "renamed",
+        "credentials": {"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY},
+        "click_action": {"type": "open_page", "intent_uri": "intent://chat#Intent;scheme=im;end"}
+    });
+    let (s, edited) = call(&env, "PUT", "/v1/certificates/2", Some(&edit)).await;
+    assert_eq!(s, 200, "{edited}");
+    assert_eq!(edited["name"], "renamed");
+    assert_eq!(edited["credentials"]["app_secret"], "****c21");
+    assert_eq!(
+        edited["category"], "IM",
+        "PUT replaces: omitted fields take defaults"
+    );
+    assert_eq!(edited["push_mode"], "production");
+    assert_eq!(edited["created_at"], one["created_at"]);
+    assert_eq!(
+        env.sim.requests_to("/message/auth")[0].response["result"],
+        0
+    );
+    let stored = env
+        .store
+        .get_certificate(&env.app.id, offpush::domain::CertificateId::new(2).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.credentials.app_secret.expose(), VIVO_APP_SECRET);
+
+    // Edit with a wrong new secret: 422, the stored certificate is unchanged.
+    let mut bad = edit.clone();
+    bad["credentials"]["app_secret"] = json!("bad-bad-bad-bad");
+    bad["name"] = json!("must not be saved");
+    assert_error(
+        &call(&env, "PUT", "/v1/certificates/2", Some(&bad)).await,
+        422,
+        "invalid_credentials",
+        Some("credentials.app_secret"),
+    );
+    assert_eq!(
+        call(&env, "GET", "/v1/certificates/2", None).await.1["name"],
+        "renamed"
+    );
+
+    assert_eq!(
+        call(&env, "DELETE", "/v1/certificates/2", None).await.0,
+        204
+    );
+    assert_error(
+        &call(&env, "GET", "/v1/certificates/2", None).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &call(&env, "DELETE", "/v1/certificates/2", None).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &call(&env, "PUT", "/v1/certificates/2", Some(&edit)).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &call(&env, "GET", "/v1/certificates/0", None).await,
+        400,
+        "invalid_argument",
+        Some("id"),
+    );
+    assert_error(
+        &call(&env, "GET", "/v1/certificates/abc", None).await,
+        400,
+        "invalid_argument",
+        Some("id"),
+    );
+    assert_eq!(count(&env).await, 1);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
+    let env = TestEnv::new("badbody").await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "extra": 1}),
+            "extra",
+        ),
+        (
+            json!({"credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
+            "platform",
+        ),
+        (
+            json!({"platform": "huawei", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
+            "platform",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": 10004, "app_key": "k", "app_secret": "s"}}),
+            "credentials.app_id",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k"}}),
+            "credentials.app_secret",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "category": "CHAT"}),
+            "category",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "push_mode": 1}),
+            "push_mode",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "click_action": {"type": "open_url", "url": "javascript:alert(1)"}}),
+            "click_action.url",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "click_action": "open_app"}),
+            "click_action",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "name": "x".repeat(129)}),
+            "name",
+        ),
+    ];
+    for (body, field) in cases {
+        let got = create(&env, &body).await;
+        assert_error(&got, 400, "invalid_argument", Some(field));
+        assert!(
+            got.1["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{}",
+            got.1
+        );
+    }
+    let token = env.app.admin_token();
+    for raw in ["", "{", "[1,2]", "null", "{\"platform\":\"vivo\",}"] {
+        let got = read(
+            handle(
+                &env.ctx,
+                request_raw("POST", "/v1/certificates", Some(&token), raw),
+            )
+            .await,
+        );
+        assert_error(&got, 400, "invalid_argument", None);
+    }
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(300 * 1024));
+    let got = read(
+        handle(
+            &env.ctx,
+            request_raw("POST", "/v1/certificates", Some(&token), &huge),
+        )
+        .await,
+    );
+    assert_error(&got, 413, "payload_too_large", None);
+    assert_eq!(count(&env).await, 0);
+    assert!(
+        env.sim.requests().is_empty(),
+        "nothing reaches vivo for a bad body"
+    );
+}
+
+#[tokio::test]
+async fn auth_is_checked_before_anything_else() {
+    let env = TestEnv::new("auth").await;
+    let body = cert_body();
+    let uri = "/v1/certificates?verify=false";
+    let send = |req| handle(&env.ctx, req);
+
+    // No header, not a bearer, garbage.
+    assert_error(
+        &read(send(request("POST", uri, None, Some(&body))).await),
+        401,
+        "unauthenticated",
+        None,
+    );
+    assert_error(
+        &read(send(request("POST", uri, Some("not.a.jwt"), Some(&body))).await),
+        401,
+        "unauthenticated",
+        None,
+    );
+    // Bad signature: signed with another secret.
+    let forged = auth::mint_for(
+        &Secret::new("some-other-secret-of-32-bytes!!!"),
+        &env.app.id,
+        "ops",
+        true,
+        now(),
+        600,
+    );
+    assert_error(
+        &read(send(request("POST", uri, Some(&forged), Some(&body))).await),
+        401,
+        "unauthenticated",
+        None,
+    );
+    // Expired beyond the 60 s skew.
+    let expired = auth::mint_for(&env.app.secret, &env.app.id, "ops", true, now() - 700, 600);
+    let got = read(send(request("POST", uri, Some(&expired), Some(&body))).await);
+    assert_error(&got, 401, "unauthenticated", None);
+    assert_eq!(got.1["error"]["message"], "token expired");
+    // Unknown app.
+    let ghost = offpush::domain::AppId::parse("iss", "ghost").unwrap();
+    let unknown = auth::mint_for(&env.app.secret, &ghost, "ops", true, now(), 600);
+    assert_error(
+        &read(send(request("POST", uri, Some(&unknown), Some(&body))).await),
+        401,
+        "unauthenticated",
+        None,
+    );
+    // A user token on an admin route.
+    let user = env.app.user_token("alice");
+    assert_error(
+        &read(send(request("POST", uri, Some(&user), Some(&body))).await),
+        403,
+        "permission_denied",
+        None,
+    );
+    assert_error(
+        &read(send(request("GET", "/v1/certificates", Some(&user), None)).await),
+        403,
+        "permission_denied",
+        None,
+    );
+    // Unauthenticated requests to unknown routes learn nothing either.
+    assert_error(
+        &read(send(request("GET", "/v1/nothing", None, None)).await),
+        401,
+        "unauthenticated",
+        None,
+    );
+
+    assert_eq!(count(&env).await, 0);
+    assert!(env.sim.requests().is_empty());
+    // The JWT never shows in an error body.
+    let got = read(send(request("POST", uri, Some(&expired), Some(&body))).await);
+    assert!(!got.1.to_string().contains(&expired));
+}
+
+#[tokio::test]
+async fn one_app_never_sees_or_touches_another_apps_certificates() {
+    let env = TestEnv::new("tenancy").await;
+    create(&env, &cert_body()).await;
+    let other = env.other_app("rival").await;
+    let token = other.admin_token();
+    let theirs =
+        |m: &str, uri: &str, b: Option<&Value>| handle(&env.ctx, request(m, uri, Some(&token), b));
+    let (s, list) = read(theirs("GET", "/v1/certificates", None).await);
+    assert_eq!(s, 200);
+    assert_eq!(list["certificates"], json!([]));
+    assert_error(
+        &read(theirs("GET", "/v1/certificates/1", None).await),
+        404,
+        "not_found",
+        None,
+    );
+    let mut edit = cert_body();
+    edit["name"] = json!("hijacked");
+    assert_error(
+        &read(theirs("PUT", "/v1/certificates/1?verify=false", Some(&edit)).await),
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &read(theirs("DELETE", "/v1/certificates/1", None).await),
+        404,
+        "not_found",
+        None,
+    );
+    // Still there, unchanged, for its owner.
+    let (s, mine) = call(&env, "GET", "/v1/certificates/1", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(mine["name"], "vivo production");
+    // A token whose iss names the other app but is signed with our secret fails.
+    let cross = auth::mint_for(&env.app.secret, &other.id, "ops", true, now(), 600);
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("GET", "/v1/certificates", Some(&cross), None),
+            )
+            .await,
+        ),
+        401,
+        "unauthenticated",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn the_event_files_drive_the_handler() {
+    let env = TestEnv::new("events").await;
+    let app = &env.app;
+    let (s, created) = read(handle(&env.ctx, event("cert-upload-create.json", app, &[])).await);
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["click_action"]["type"], "open_page");
+    let (s, _) = read(
+        handle(
+            &env.ctx,
+            event("cert-upload-create-unverified.json", app, &[]),
+        )
+        .await,
+    );
+    assert_eq!(s, 201);
+    let (s, list) = read(handle(&env.ctx, event("cert-upload-list.json", app, &[])).await);
+    assert_eq!(s, 200);
+    assert_eq!(list["certificates"].as_array().unwrap().len(), 2);
+    let id = [("CERT_ID", "1")];
+    assert_eq!(
+        read(handle(&env.ctx, event("cert-upload-get.json", app, &id)).await).0,
+        200
+    );
+    let (s, edited) = read(handle(&env.ctx, event("cert-upload-edit.json", app, &id)).await);
+    assert_eq!(s, 200, "{edited}");
+    assert_eq!(edited["click_action"]["type"], "open_url");
+    assert_eq!(edited["credentials"]["app_secret"], "****c21");
+    assert_eq!(
+        read(handle(&env.ctx, event("cert-upload-delete.json", app, &id)).await).0,
+        204
+    );
+    assert_eq!(
+        read(handle(&env.ctx, event("cert-upload-get.json", app, &id)).await).0,
+        404
+    );
+}

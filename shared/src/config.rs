@@ -1,0 +1,75 @@
+//! Typed configuration, read once per cold start from the environment that
+//! template.yaml sets. Handlers never read the environment.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `TABLE_NAME`: the DynamoDB table.
+    pub table_name: String,
+    /// `VIVO_API_BASE_URL`: vivo's host, or the simulator's.
+    pub vivo_base_url: String,
+    /// `VIVO_TIMEOUT_MS`: per-call timeout towards vivo (default 5000).
+    pub vivo_timeout: Duration,
+    /// `PUSH_DEADLINE_MS`: how long one push request may spend on vivo in
+    /// total, retries included (default 20000; API Gateway gives up at 30 s).
+    pub push_deadline: Duration,
+    /// `PUSH_CONCURRENCY`: parallel vivo calls per push request (default 8).
+    pub push_concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a number"))),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let table_name =
+            var("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
+        let vivo_base_url = var("VIVO_API_BASE_URL")
+            .unwrap_or_else(|| crate::vivo::client::DEFAULT_BASE_URL.to_string());
+        if !vivo_base_url.starts_with("http://") && !vivo_base_url.starts_with("https://") {
+            return Err(ConfigError(
+                "VIVO_API_BASE_URL must be an http(s) URL".into(),
+            ));
+        }
+        let push_concurrency: usize = num("PUSH_CONCURRENCY", 8)?;
+        Ok(Config {
+            table_name,
+            vivo_base_url,
+            vivo_timeout: Duration::from_millis(num("VIVO_TIMEOUT_MS", 5000)?),
+            push_deadline: Duration::from_millis(num("PUSH_DEADLINE_MS", 20_000)?),
+            push_concurrency: push_concurrency.clamp(1, 64),
+        })
+    }
+}
+
+/// Logs as JSON lines on Lambda (CloudWatch), compact text elsewhere;
+/// level from `RUST_LOG` (default info).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        builder.json().without_time().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+    let _ = result;
+}

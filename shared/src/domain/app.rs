@@ -1,0 +1,58 @@
+//! Apps (tenants) and their settings.
+
+use super::certificate::Secret;
+use super::ids::AppId;
+use crate::error::ServiceError;
+
+pub const DEFAULT_MAX_DEVICES_PER_USER: u32 = 1;
+pub const MAX_MAX_DEVICES_PER_USER: u32 = 10;
+pub const DEFAULT_BINDING_TTL_DAYS: u32 = 30;
+pub const MAX_BINDING_TTL_DAYS: u32 = 365;
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub id: AppId,
+    /// HS256 key for this app's JWTs (at least 32 random bytes).
+    pub signing_secret: Secret,
+    pub settings: AppSettings,
+    pub created_at: time::OffsetDateTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppSettings {
+    pub max_devices_per_user: u32,
+    pub binding_ttl_days: u32,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            max_devices_per_user: DEFAULT_MAX_DEVICES_PER_USER,
+            binding_ttl_days: DEFAULT_BINDING_TTL_DAYS,
+        }
+    }
+}
+
+impl AppSettings {
+    pub fn check_max_devices(n: u32) -> Result<u32, ServiceError> {
+        if (1..=MAX_MAX_DEVICES_PER_USER).contains(&n) {
+            Ok(n)
+        } else {
+            Err(ServiceError::invalid(
+                "max_devices_per_user",
+                format!("must be 1 to {MAX_MAX_DEVICES_PER_USER}"),
+            ))
+        }
+    }
+
+    pub fn check_ttl_days(n: u32) -> Result<u32, ServiceError> {
+        if (1..=MAX_BINDING_TTL_DAYS).contains(&n) {
+            Ok(n)
+        } else {
+            Err(ServiceError::invalid(
+                "binding_ttl_days",
+                format!("must be 1 to {MAX_BINDING_TTL_DAYS}"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! offpush shared library: the nouns and adapters the three functions
+//! (certificate upload, token reporting, push dispatch) stand on.
+//!
+//! # Layout
+//!
+//! - [`domain`]: newtypes parsed at the edge (ids, certificates, apps, push
+//!   requests); no I/O.
+//! - [`store`]: DynamoDB: every key and attribute name ([`store::keys`]), the
+//!   table shape ([`store::schema`]) and the one adapter ([`store::Store`]).
+//! - [`vivo`]: vivo Push client: auth sign, authToken cache, send calls and
+//!   the result-code classification table.
+//! - [`auth`]: JWT HS256 verify/mint; [`access`]: a request's caller.
+//! - [`http`]: lambda_http glue and the error-to-response mapping.
+//! - [`config`]: environment read once per cold start; [`error`]: the
+//!   service error.
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod vendor;
+pub mod vivo;
+
+pub use context::Context;
+pub use error::ServiceError;

@@ -1,0 +1,111 @@
+//! Every DynamoDB key shape and attribute name, in one place.
+//!
+//! One table, string keys `pk`/`sk`, TTL attribute `expires_at` (epoch
+//! seconds). App ids are `[A-Za-z0-9_-]`, so `#` never occurs inside one and
+//! the prefixes below cannot collide.
+//!
+//! | item              | pk                                   | sk           |
+//! |-------------------|--------------------------------------|--------------|
+//! | app               | `APP#{app}`                          | `#APP`       |
+//! | certificate       | `APP#{app}`                          | `CERT#{id:016}` |
+//! | user's bindings   | `USER#{app}#{user}`                  | `#BINDINGS`  |
+//! | token owner       | `TOKEN#{app}#{cert}#{sha256(token)}` | `#OWNER`     |
+//! | push request      | `PUSH#{app}#{request_id}`            | `#REQUEST`   |
+//! | vivo auth token   | `VIVOAUTH#{vivo app id}#{sha256(key,secret)[..16]}` | `#TOKEN` |
+//! | vivo quota block  | `QUOTA#{app}#{cert}`                 | `#QUOTA`     |
+
+use crate::domain::{AppId, CertificateId, UserId};
+use sha2::{Digest, Sha256};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The table's TTL attribute (epoch seconds). DynamoDB deletes lazily, so
+/// every read of an item that carries it also checks it.
+pub const EXPIRES_AT: &str = "expires_at";
+
+// App attributes.
+pub const APP_SECRET: &str = "signing_secret";
+pub const APP_MAX_DEVICES: &str = "max_devices_per_user";
+pub const APP_TTL_DAYS: &str = "binding_ttl_days";
+/// Atomic counter for certificate ids (UpdateItem ADD).
+pub const APP_NEXT_CERT_ID: &str = "next_certificate_id";
+pub const CREATED_AT: &str = "created_at";
+pub const UPDATED_AT: &str = "updated_at";
+
+// Certificate attributes.
+pub const CERT_ID: &str = "certificate_id";
+pub const CERT_NAME: &str = "name";
+pub const CERT_PLATFORM: &str = "platform";
+pub const CERT_VIVO_APP_ID: &str = "vivo_app_id";
+pub const CERT_APP_KEY: &str = "vivo_app_key";
+pub const CERT_APP_SECRET: &str = "vivo_app_secret";
+pub const CERT_CLICK_TYPE: &str = "click_type";
+pub const CERT_CLICK_TARGET: &str = "click_target";
+pub const CERT_CATEGORY: &str = "category";
+pub const CERT_PUSH_MODE: &str = "push_mode";
+
+pub const APP_SK: &str = "#APP";
+pub const CERT_SK_PREFIX: &str = "CERT#";
+
+pub fn app_pk(app: &AppId) -> String {
+    format!("APP#{app}")
+}
+
+pub fn cert_sk(id: CertificateId) -> String {
+    format!("{CERT_SK_PREFIX}{:016}", id.get())
+}
+
+// Binding attributes (one item per user; see store::bindings).
+pub const USER_SK: &str = "#BINDINGS";
+pub const USER_DEVICES: &str = "devices";
+pub const USER_VERSION: &str = "version";
+pub const USER_LOGGED_OUT_AT: &str = "logged_out_at_ms";
+pub const USER_DEVICE_LOGOUTS: &str = "device_logouts";
+pub const USER_ID: &str = "user_id";
+
+pub fn user_pk(app: &AppId, user: &UserId) -> String {
+    format!("USER#{app}#{user}")
+}
+
+pub const OWNER_SK: &str = "#OWNER";
+pub const OWNER_USER: &str = "owner";
+
+/// The token appears hashed in the key: keys end up in metrics and
+/// exports, and a hash keeps them short and free of whole tokens.
+pub fn token_pk(app: &AppId, cert: CertificateId, token: &str) -> String {
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    format!("TOKEN#{app}#{}#{digest}", cert.get())
+}
+
+pub const PUSH_SK: &str = "#REQUEST";
+pub const PUSH_STATE: &str = "state";
+pub const PUSH_RESULT: &str = "result";
+pub const PUSH_FINGERPRINT: &str = "fingerprint";
+pub const PUSH_CLAIMED_AT: &str = "claimed_at_ms";
+
+pub fn push_pk(app: &AppId, request_id: &str) -> String {
+    format!("PUSH#{app}#{request_id}")
+}
+
+pub const VIVO_AUTH_SK: &str = "#TOKEN";
+pub const VIVO_AUTH_TOKEN: &str = "auth_token";
+pub const VIVO_AUTH_OBTAINED_AT: &str = "obtained_at";
+
+/// Keyed by the credential set, so a changed key or secret never reuses a
+/// token obtained with the old one.
+pub fn vivo_auth_pk(vivo_app_id: u64, app_key: &str, app_secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(app_key.as_bytes());
+    h.update([0]);
+    h.update(app_secret.as_bytes());
+    let digest = hex::encode(h.finalize());
+    format!("VIVOAUTH#{vivo_app_id}#{}", &digest[..16])
+}
+
+pub const QUOTA_SK: &str = "#QUOTA";
+pub const QUOTA_CODE: &str = "vivo_code";
+pub const QUOTA_UNTIL: &str = "blocked_until";
+
+pub fn quota_pk(app: &AppId, cert: CertificateId) -> String {
+    format!("QUOTA#{app}#{}", cert.get())
+}

@@ -1,0 +1,252 @@
+//! offpush-admin: the operator's tool. It talks to the table directly with
+//! the operator's own AWS credentials (IAM is the operator boundary).
+//!
+//!   offpush-admin --table T app create --app demo          # prints id and secret once
+//!   offpush-admin --table T app show --app demo
+//!   offpush-admin --table T app set --app demo --max-devices-per-user 3 --binding-ttl-days 14
+//!   offpush-admin --table T token --app demo --sub alice [--admin] [--ttl 3600]
+//!   offpush-admin --table T table create                  # local emulator only
+//!
+//! `--endpoint-url` (or AWS_ENDPOINT_URL_DYNAMODB) points it at a local emulator.
+
+use clap::{Args, Parser, Subcommand};
+use offpush::auth;
+use offpush::domain::{App, AppId, AppSettings};
+use offpush::store::Store;
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "offpush-admin", version, about = "offpush operator tool")]
+struct Cli {
+    /// The DynamoDB table (the stack's TableName output).
+    #[arg(long, env = "TABLE_NAME", global = true)]
+    table: Option<String>,
+    /// A DynamoDB endpoint other than AWS's (a local emulator); uses dummy credentials.
+    #[arg(long, global = true)]
+    endpoint_url: Option<String>,
+    /// Region (default: the AWS environment's, else us-east-1 for an endpoint).
+    #[arg(long, env = "AWS_REGION", global = true)]
+    region: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Apps (tenants) and their settings.
+    #[command(subcommand)]
+    App(AppCmd),
+    /// Mint a JWT (HS256) signed with the app's secret; prints only the token.
+    Token(TokenArgs),
+    /// The table itself.
+    #[command(subcommand)]
+    Table(TableCmd),
+}
+
+#[derive(Subcommand)]
+enum AppCmd {
+    /// Create an app; prints its id and signing secret (shown this once).
+    Create {
+        #[arg(long)]
+        app: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Show an app's settings (never its secret).
+    Show {
+        #[arg(long)]
+        app: String,
+    },
+    /// Change an app's settings.
+    Set {
+        #[arg(long)]
+        app: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+#[derive(Args)]
+struct SettingsArgs {
+    /// Bound devices per user before the oldest is logged out (1-10, default 1).
+    #[arg(long)]
+    max_devices_per_user: Option<u32>,
+    /// Days a binding lives without a re-report (1-365, default 30).
+    #[arg(long)]
+    binding_ttl_days: Option<u32>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    #[arg(long)]
+    app: String,
+    /// The IM user id, or the operator's name for an admin token.
+    #[arg(long)]
+    sub: String,
+    /// Mint an admin token (role "admin").
+    #[arg(long)]
+    admin: bool,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    ttl: i64,
+}
+
+#[derive(Subcommand)]
+enum TableCmd {
+    /// Create the table with TTL on (for a local emulator; stacks get theirs from template.yaml).
+    Create,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("offpush-admin: {msg}");
+    ExitCode::from(2)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => fail(msg),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let table = cli
+        .table
+        .clone()
+        .ok_or("--table (or TABLE_NAME) is required")?;
+    let endpoint = cli
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok());
+    let store = match &endpoint {
+        Some(url) => {
+            let region = cli.region.clone().unwrap_or_else(|| "us-east-1".into());
+            Store::for_endpoint(url, &region, table).await
+        }
+        None => Store::from_env(table).await,
+    };
+    let err = |e: &dyn std::error::Error| offpush::error::chain(e);
+    let parse_app = |s: &str| AppId::parse("--app", s).map_err(|e| e.to_string());
+    match cli.cmd {
+        Cmd::Table(TableCmd::Create) => {
+            store.create_table().await.map_err(|e| err(&e))?;
+            println!(
+                "{}",
+                json!({"table": store.table(), "ttl_attribute": offpush::store::schema::TTL_ATTRIBUTE})
+            );
+        }
+        Cmd::App(AppCmd::Create { app, settings }) => {
+            let defaults = AppSettings::default();
+            let settings = AppSettings {
+                max_devices_per_user: AppSettings::check_max_devices(
+                    settings
+                        .max_devices_per_user
+                        .unwrap_or(defaults.max_devices_per_user),
+                )
+                .map_err(|e| e.to_string())?,
+                binding_ttl_days: AppSettings::check_ttl_days(
+                    settings
+                        .binding_ttl_days
+                        .unwrap_or(defaults.binding_ttl_days),
+                )
+                .map_err(|e| e.to_string())?,
+            };
+            let app = App {
+                id: parse_app(&app)?,
+                signing_secret: auth::new_signing_secret(),
+                settings,
+                created_at: time::OffsetDateTime::now_utc(),
+            };
+            if !store.create_app(&app).await.map_err(|e| err(&e))? {
+                return Err(format!(
+                    "app {} already exists (its secret is unchanged)",
+                    app.id
+                ));
+            }
+            // The only place a signing secret is ever shown.
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "app_id": app.id.as_str(),
+                    "signing_secret": app.signing_secret.expose(),
+                    "max_devices_per_user": settings.max_devices_per_user,
+                    "binding_ttl_days": settings.binding_ttl_days,
+                }))
+                .expect("json")
+            );
+        }
+        Cmd::App(AppCmd::Show { app }) => {
+            let id = parse_app(&app)?;
+            let app = store
+                .get_app(&id)
+                .await
+                .map_err(|e| err(&e))?
+                .ok_or_else(|| format!("no app {id}"))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "app_id": app.id.as_str(),
+                    "max_devices_per_user": app.settings.max_devices_per_user,
+                    "binding_ttl_days": app.settings.binding_ttl_days,
+                    "created_at": offpush::domain::rfc3339(app.created_at),
+                }))
+                .expect("json")
+            );
+        }
+        Cmd::App(AppCmd::Set { app, settings }) => {
+            let id = parse_app(&app)?;
+            let md = settings
+                .max_devices_per_user
+                .map(AppSettings::check_max_devices)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let td = settings
+                .binding_ttl_days
+                .map(AppSettings::check_ttl_days)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            if md.is_none() && td.is_none() {
+                return Err(
+                    "nothing to set: give --max-devices-per-user and/or --binding-ttl-days".into(),
+                );
+            }
+            if !store
+                .update_app_settings(&id, md, td)
+                .await
+                .map_err(|e| err(&e))?
+            {
+                return Err(format!("no app {id}"));
+            }
+            let app = store
+                .get_app(&id)
+                .await
+                .map_err(|e| err(&e))?
+                .ok_or("app vanished")?;
+            println!(
+                "{}",
+                json!({"app_id": id.as_str(), "max_devices_per_user": app.settings.max_devices_per_user, "binding_ttl_days": app.settings.binding_ttl_days})
+            );
+        }
+        Cmd::Token(t) => {
+            let id = parse_app(&t.app)?;
+            offpush::domain::UserId::parse("--sub", &t.sub).map_err(|e| e.to_string())?;
+            if !(1..=31 * 24 * 3600).contains(&t.ttl) {
+                return Err("--ttl must be 1 to 2678400 seconds".into());
+            }
+            let app = store
+                .get_app(&id)
+                .await
+                .map_err(|e| err(&e))?
+                .ok_or_else(|| format!("no app {id}"))?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            println!(
+                "{}",
+                auth::mint_for(&app.signing_secret, &id, &t.sub, t.admin, now, t.ttl)
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The admin tool as an operator runs it, against the DynamoDB emulator.
+
+use offpush::auth::{self, Role};
+use offpush::domain::{AppId, Secret};
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn admin(table: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_offpush-admin"))
+        .args(["--table", table, "--endpoint-url", &testkit::endpoint()])
+        .args(args)
+        .output()
+        .expect("offpush-admin runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json on stdout")
+}
+
+#[tokio::test]
+async fn create_app_set_settings_and_mint_tokens() {
+    let table = format!("t-admin-{}", &uuid_like());
+    json_of(&admin(&table, &["table", "create"]));
+
+    let created = json_of(&admin(&table, &["app", "create", "--app", "im-app"]));
+    assert_eq!(created["app_id"], "im-app");
+    assert_eq!(created["max_devices_per_user"], 1);
+    assert_eq!(created["binding_ttl_days"], 30);
+    let secret = created["signing_secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 43, "32 random bytes, base64url");
+
+    // A second create never replaces the secret.
+    let again = admin(&table, &["app", "create", "--app", "im-app"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let set = json_of(&admin(
+        &table,
+        &[
+            "app",
+            "set",
+            "--app",
+            "im-app",
+            "--max-devices-per-user",
+            "3",
+            "--binding-ttl-days",
+            "7",
+        ],
+    ));
+    assert_eq!(set["max_devices_per_user"], 3);
+    assert_eq!(set["binding_ttl_days"], 7);
+    let shown = json_of(&admin(&table, &["app", "show", "--app", "im-app"]));
+    assert_eq!(shown["max_devices_per_user"], 3);
+    assert!(
+        !String::from_utf8_lossy(&admin(&table, &["app", "show", "--app", "im-app"]).stdout)
+            .contains(&secret)
+    );
+    assert!(!admin(
+        &table,
+        &[
+            "app",
+            "set",
+            "--app",
+            "im-app",
+            "--max-devices-per-user",
+            "0"
+        ]
+    )
+    .status
+    .success());
+    assert!(!admin(
+        &table,
+        &["app", "set", "--app", "nope", "--binding-ttl-days", "3"]
+    )
+    .status
+    .success());
+
+    let app = AppId::parse("app", "im-app").unwrap();
+    let secret = Secret::new(secret);
+    let now = testkit::now();
+    let out = admin(
+        &table,
+        &["token", "--app", "im-app", "--sub", "alice", "--ttl", "600"],
+    );
+    assert!(out.status.success());
+    let user = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let caller = auth::verify(&user, &app, &secret, now).unwrap();
+    assert_eq!(caller.sub.as_str(), "alice");
+    assert_eq!(caller.role, Role::User);
+    assert!(
+        auth::verify(&user, &app, &secret, now + 600 + 61).is_err(),
+        "ttl honoured"
+    );
+
+    let out = admin(
+        &table,
+        &["token", "--app", "im-app", "--sub", "ops", "--admin"],
+    );
+    let admin_jwt = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(
+        auth::verify(&admin_jwt, &app, &secret, now).unwrap().role,
+        Role::Admin
+    );
+    assert!(!admin(&table, &["token", "--app", "ghost", "--sub", "a"])
+        .status
+        .success());
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}

@@ -1,0 +1,217 @@
+//! Test support for the function crates: a fresh table on the DynamoDB
+//! emulator per test, an app with its signing secret, JWTs, a vivo
+//! simulator per test, and `events/*.json` loaded as lambda_http requests.
+//!
+//! The emulator is the one `scripts/test.sh` starts; its address comes from
+//! `AWS_ENDPOINT_URL_DYNAMODB`. Nothing here replaces the store: every test
+//! talks to the real adapter over HTTP.
+
+use lambda_http::{Body, Request, Response};
+use offpush::auth;
+use offpush::config::Config;
+use offpush::domain::{App, AppId, AppSettings, Secret};
+use offpush::store::Store;
+use offpush::Context;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+pub use vivo_sim::{CallAction, RegIdVerdict, SimApp, SimConfig, Simulator};
+
+/// The vivo credentials the simulator knows in every test (the published
+/// sign example's values).
+pub const VIVO_APP_ID: u64 = 10004;
+pub const VIVO_APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
+pub const VIVO_APP_SECRET: &str = "7265f2a4-ebbb-44bf-88b9-b03e67dfdc21";
+
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test.sh, \
+             which starts the DynamoDB emulator"
+        )
+    })
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub struct TestEnv {
+    pub store: Store,
+    pub sim: Simulator,
+    pub ctx: Context,
+    pub app: TestApp,
+}
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub id: AppId,
+    pub secret: Secret,
+}
+
+impl TestApp {
+    pub fn admin_token(&self) -> String {
+        auth::mint_for(&self.secret, &self.id, "ops", true, now(), 3600)
+    }
+    pub fn user_token(&self, user: &str) -> String {
+        auth::mint_for(&self.secret, &self.id, user, false, now(), 3600)
+    }
+}
+
+/// A table of its own on the emulator, named after the test.
+pub async fn fresh_store(label: &str) -> Store {
+    let clean: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(60)
+        .collect();
+    let name = format!(
+        "t-{clean}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let store = Store::for_endpoint(&endpoint(), "us-east-1", name).await;
+    store
+        .create_table()
+        .await
+        .expect("create table on the emulator");
+    store
+}
+
+pub async fn create_app(store: &Store, id: &str, settings: AppSettings) -> TestApp {
+    let app = App {
+        id: AppId::parse("app", id).unwrap(),
+        signing_secret: auth::new_signing_secret(),
+        settings,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    assert!(
+        store.create_app(&app).await.unwrap(),
+        "app {id} already exists"
+    );
+    TestApp {
+        id: app.id,
+        secret: app.signing_secret,
+    }
+}
+
+pub fn config(table: &str, vivo_base_url: &str) -> Config {
+    Config {
+        table_name: table.to_string(),
+        vivo_base_url: vivo_base_url.to_string(),
+        vivo_timeout: Duration::from_millis(1500),
+        push_deadline: Duration::from_secs(6),
+        push_concurrency: 4,
+    }
+}
+
+impl TestEnv {
+    /// A fresh table, an app `demo`, and a simulator that knows the vivo
+    /// credentials above.
+    pub async fn new(label: &str) -> TestEnv {
+        let store = fresh_store(label).await;
+        let app = create_app(&store, "demo", AppSettings::default()).await;
+        let sim = Simulator::start(SimConfig {
+            apps: vec![SimApp {
+                app_id: VIVO_APP_ID,
+                app_key: VIVO_APP_KEY.to_string(),
+                app_secret: VIVO_APP_SECRET.to_string(),
+            }],
+        })
+        .await
+        .expect("simulator starts");
+        let ctx = Context::new(store.clone(), &config(store.table(), &sim.base_url()));
+        TestEnv {
+            store,
+            sim,
+            ctx,
+            app,
+        }
+    }
+
+    /// Another app in the same table.
+    pub async fn other_app(&self, id: &str) -> TestApp {
+        create_app(&self.store, id, AppSettings::default()).await
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `events/<name>` with its placeholders filled: `{{ADMIN_JWT}}`,
+/// `{{USER_JWT}}` (user `alice`), `{{VIVO_APP_ID}}`, `{{VIVO_APP_KEY}}`,
+/// `{{VIVO_APP_SECRET}}`, plus `extra` pairs.
+pub fn event(name: &str, app: &TestApp, extra: &[(&str, &str)]) -> Request {
+    let path = repo_root().join("events").join(name);
+    let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = raw
+        .replace("{{ADMIN_JWT}}", &app.admin_token())
+        .replace("{{USER_JWT}}", &app.user_token("alice"))
+        .replace("{{VIVO_APP_ID}}", &VIVO_APP_ID.to_string())
+        .replace("{{VIVO_APP_KEY}}", VIVO_APP_KEY)
+        .replace("{{VIVO_APP_SECRET}}", VIVO_APP_SECRET);
+    for (k, v) in extra {
+        text = text.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    assert!(!text.contains("{{"), "{name}: unfilled placeholder");
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A request built in code, as API Gateway would deliver it.
+pub fn request(method: &str, uri: &str, bearer: Option<&str>, body: Option<&Value>) -> Request {
+    let mut b = http_request_builder(method, uri);
+    if let Some(t) = bearer {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::Text(v.to_string())
+        }
+        None => Body::Empty,
+    };
+    b.body(body).unwrap()
+}
+
+/// The same with a raw body string (for malformed JSON).
+pub fn request_raw(method: &str, uri: &str, bearer: Option<&str>, body: &str) -> Request {
+    let mut b = http_request_builder(method, uri).header("content-type", "application/json");
+    if let Some(t) = bearer {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    b.body(Body::Text(body.to_string())).unwrap()
+}
+
+fn http_request_builder(method: &str, uri: &str) -> lambda_http::http::request::Builder {
+    let uri = if uri.starts_with("http") {
+        uri.to_string()
+    } else {
+        format!("https://api.local{uri}")
+    };
+    lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri)
+}
+
+/// Status and JSON body (Null when empty).
+pub fn read(resp: Response<Body>) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let v = match resp.body() {
+        Body::Empty => Value::Null,
+        Body::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.clone())),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, v)
+}
+
+/// Asserts an error response: status, code, and (when given) field.
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16, code: &str, field: Option<&str>) {
+    assert_eq!(got.0, status, "body: {}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "body: {}", got.1);
+    match field {
+        Some(f) => assert_eq!(got.1["error"]["field"], f, "body: {}", got.1),
+        None => assert!(got.1["error"].get("field").is_none(), "body: {}", got.1),
+    }
+}

@@ -1,0 +1,220 @@
+//! `/_sim/*`: the control endpoints for other processes (smoke scripts).
+//!
+//! | call | body / answer |
+//! |------|---------------|
+//! | `GET /_sim/health` | `{"status":"ok"}` |
+//! | `GET /_sim/requests` | JSON array of recorded requests |
+//! | `GET /_sim/deliveries` | JSON array of deliveries |
+//! | `POST /_sim/reset` | clears as `Simulator::reset` |
+//! | `POST /_sim/apps` | `{"app_id":1,"app_key":"..","app_secret":".."}` |
+//! | `POST /_sim/regids` | `{"reg_id":"..","status":0}` (0 = valid, 1..=4 = invalid with that status) |
+//! | `POST /_sim/test-devices` | `{"app_id":1,"reg_id":".."}` |
+//! | `POST /_sim/script` | `{"path":"/message/send","next":true,"action":A}` where A is `{"result":code,"desc":"..","extra":{..}}`, `{"http_status":500}`, `{"delay_ms":50}`, `{"garbage":true}`, `{"expire_token":true}`, or `null` (clears the sticky action; `next` must then be false) |
+//! | `POST /_sim/expire-tokens` | every token issued so far becomes unknown |
+//!
+//! Bodies are read as JSON whatever the `Content-Type`. Mistakes answer 400
+//! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{CallAction, RegIdVerdict, SimApp, SimState};
+
+type Shared = State<Arc<SimState>>;
+
+pub(crate) fn routes() -> Router<Arc<SimState>> {
+    Router::new()
+        .route("/_sim/health", get(health))
+        .route("/_sim/requests", get(requests))
+        .route("/_sim/deliveries", get(deliveries))
+        .route("/_sim/reset", post(reset))
+        .route("/_sim/apps", post(add_app))
+        .route("/_sim/regids", post(set_reg_id))
+        .route("/_sim/test-devices", post(add_test_device))
+        .route("/_sim/script", post(script))
+        .route("/_sim/expire-tokens", post(expire_tokens))
+}
+
+fn ok() -> Response {
+    Json(json!({ "ok": true })).into_response()
+}
+
+fn bad_request(error: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error.to_string() })),
+    )
+        .into_response()
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
+async fn health() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn requests(State(state): Shared) -> Response {
+    Json(state.lock().requests()).into_response()
+}
+
+async fn deliveries(State(state): Shared) -> Response {
+    Json(state.lock().deliveries().to_vec()).into_response()
+}
+
+async fn reset(State(state): Shared) -> Response {
+    state.lock().reset();
+    ok()
+}
+
+async fn expire_tokens(State(state): Shared) -> Response {
+    state.lock().expire_tokens();
+    ok()
+}
+
+#[derive(Deserialize)]
+struct AppBody {
+    app_id: u64,
+    app_key: String,
+    app_secret: String,
+}
+
+async fn add_app(State(state): Shared, body: Bytes) -> Response {
+    let app: AppBody = match parse(&body) {
+        Ok(app) => app,
+        Err(error) => return bad_request(error),
+    };
+    tracing::info!(app_id = app.app_id, "app added");
+    state.lock().add_app(SimApp {
+        app_id: app.app_id,
+        app_key: app.app_key,
+        app_secret: app.app_secret,
+    });
+    ok()
+}
+
+#[derive(Deserialize)]
+struct RegIdBody {
+    reg_id: String,
+    status: u8,
+}
+
+async fn set_reg_id(State(state): Shared, body: Bytes) -> Response {
+    let body: RegIdBody = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let verdict = match body.status {
+        0 => RegIdVerdict::Valid,
+        status @ 1..=4 => RegIdVerdict::Invalid { status },
+        _ => return bad_request("status must be 0 (valid) or 1..=4"),
+    };
+    state.lock().set_verdict(&body.reg_id, verdict);
+    ok()
+}
+
+#[derive(Deserialize)]
+struct TestDeviceBody {
+    app_id: u64,
+    reg_id: String,
+}
+
+async fn add_test_device(State(state): Shared, body: Bytes) -> Response {
+    let body: TestDeviceBody = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    state.lock().add_test_device(body.app_id, &body.reg_id);
+    ok()
+}
+
+#[derive(Deserialize)]
+struct ScriptBody {
+    path: String,
+    #[serde(default)]
+    next: bool,
+    #[serde(default)]
+    action: Value,
+}
+
+async fn script(State(state): Shared, body: Bytes) -> Response {
+    let body: ScriptBody = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let action = match parse_action(&body.action) {
+        Ok(action) => action,
+        Err(error) => return bad_request(error),
+    };
+    if body.next && action.is_none() {
+        return bad_request("a queued (next) action cannot be null");
+    }
+    state.lock().set_script(&body.path, body.next, action);
+    ok()
+}
+
+/// The wire form of a [`CallAction`] (see the module table).
+pub(crate) fn parse_action(action: &Value) -> Result<Option<CallAction>, String> {
+    let object = match action {
+        Value::Null => return Ok(None),
+        Value::Object(object) => object,
+        _ => return Err("action must be an object or null".to_owned()),
+    };
+    let [(kind, value)] = object
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "desc" | "extra"))
+        .collect::<Vec<_>>()[..]
+    else {
+        return Err(
+            "action needs exactly one of result, http_status, delay_ms, garbage, expire_token"
+                .to_owned(),
+        );
+    };
+    let action = match (kind.as_str(), value) {
+        ("result", code) => {
+            let code = code.as_i64().ok_or("result must be an integer")?;
+            let desc = match object.get("desc") {
+                None => String::new(),
+                Some(Value::String(desc)) => desc.clone(),
+                Some(_) => return Err("desc must be a string".to_owned()),
+            };
+            let extra = match object.get("extra") {
+                None | Some(Value::Null) => serde_json::Map::new(),
+                Some(Value::Object(extra)) => extra.clone(),
+                Some(_) => return Err("extra must be an object".to_owned()),
+            };
+            CallAction::Result { code, desc, extra }
+        }
+        ("http_status", status) => CallAction::HttpStatus(
+            status
+                .as_u64()
+                .and_then(|s| u16::try_from(s).ok())
+                .filter(|s| (100..=999).contains(s))
+                .ok_or("http_status must be an HTTP status code")?,
+        ),
+        ("delay_ms", ms) => CallAction::Delay(Duration::from_millis(
+            ms.as_u64()
+                .ok_or("delay_ms must be a non-negative integer")?,
+        )),
+        ("garbage", Value::Bool(true)) => CallAction::Garbage,
+        ("expire_token", Value::Bool(true)) => CallAction::ExpireToken,
+        (other, _) => return Err(format!("unknown action {other:?}")),
+    };
+    if !matches!(action, CallAction::Result { .. })
+        && (object.contains_key("desc") || object.contains_key("extra"))
+    {
+        return Err("desc and extra only go with result".to_owned());
+    }
+    Ok(Some(action))
+}

@@ -1,0 +1,498 @@
+//! A strict simulator of vivo Push's server API (`/message/auth`, `/message/send`,
+//! `/message/saveListPayload`, `/message/pushToList`), written from
+//! `docs/VIVO_API.md` on its own reading. It deliberately shares no code with the
+//! `offpush` client, so a misreading of vivo's API is not shared by both sides.
+//!
+//! Tests use it in-process ([`Simulator::start`]); local runs use the `vivo-sim`
+//! binary and drive it through the `/_sim/*` control endpoints (listed in
+//! `src/control.rs`).
+//!
+//! # Behaviour
+//!
+//! Every vivo call is answered HTTP 200 `{"result":<int>,"desc":"<text>",...}`,
+//! except for transport-level mistakes (see the HTTP table) and scripted answers
+//! ([`CallAction`]). Checks run in the order of the rows below; the first failing
+//! check answers. For each call, a queued [`Simulator::script_next`] action for
+//! that path wins, else the [`Simulator::script_always`] action, else normal
+//! behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
+//! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
+//! normal behaviour, checks and side effects included.
+//!
+//! Order of checks on the non-auth endpoints: HTTP method, `authToken` header
+//! (10000), `Content-Type`, JSON body, `appId` (10200, 10094), then the fields.
+//!
+//! # Result codes the simulator returns
+//!
+//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9);
+//! "sim" = vivo's code for this check is undocumented and the simulator chose one
+//! from the undocumented part of the 10050-10069 parameter series
+//! (VIVO_API.md §1.9 row "10057..").
+//!
+//! | code  | origin | endpoints | when |
+//! |-------|--------|-----------|------|
+//! | 0     | vivo | all | success |
+//! | 10000 | vivo | send, saveListPayload, pushToList | `authToken` header missing, unknown, older than 24 h, invalidated by [`Simulator::expire_auth_tokens`], or [`CallAction::ExpireToken`] |
+//! | 10050 | vivo | send | `regId` and `alias` both missing, empty or not strings |
+//! | 10050 | vivo | pushToList | `regIds` and `aliases` both missing (or null) |
+//! | 10052 | sim  | send, saveListPayload, pushToList | `requestId` missing, not a string, empty, or over 64 characters |
+//! | 10053 | sim  | send, saveListPayload | `content` missing, not a string, blank, or over 100 characters |
+//! | 10054 | vivo | send, saveListPayload | `notifyType` missing or not an integer in 1..=4 |
+//! | 10055 | vivo | send, saveListPayload | `title` missing, not a string, or blank |
+//! | 10056 | vivo | send, saveListPayload | `title` over 40 characters (Unicode scalar values) |
+//! | 10057 | sim  | send, saveListPayload | `skipType` missing or not in 1..=4; `skipContent` not a string, over 1024 characters, missing/empty for skipType 2 or 4, or not an `http(s)://` URL for skipType 2 |
+//! | 10058 | sim  | send, saveListPayload | `timeToLive` present and not an integer in 60..=86400 (send) or 900..=604800 (saveListPayload, VIVO_API.md §1.3 "at least 900 s for other push types", max 7 days) |
+//! | 10059 | sim  | send, saveListPayload | `clientCustomMap` present and not an object of string values, more than 10 pairs, or keys + values over 1024 characters |
+//! | 10060 | sim  | send, saveListPayload, pushToList | `pushMode` present and not 0 or 1 |
+//! | 10061 | sim  | pushToList | `regIds` (or `aliases`) not an array of non-empty strings, or fewer than 2, or more than 1000 entries |
+//! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
+//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1, `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
+//! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` differs from the token's app |
+//! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
+//! | 10097 | vivo | send, saveListPayload | `category` and `classification` both present and disagreeing |
+//! | 10200 | vivo (auth); sim for the other endpoints | all | `appId` missing or not a non-negative integer JSON number (a string such as `"10004"` is refused) |
+//! | 10201 | vivo | auth | `appKey` missing, not a string, or empty |
+//! | 10202 | vivo | auth | `appKey` is not the app's key |
+//! | 10203 | vivo | auth | `timestamp` missing or not an integer JSON number |
+//! | 10204 | vivo | auth | `sign` missing, not a string, or empty |
+//! | 10205 | vivo | auth | `appId` unknown |
+//! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively) |
+//! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from the simulator's clock |
+//! | 10302 | vivo | send | target invalid: `invalidUser: {status, userid}` (userid is a string); status from [`Simulator::set_reg_id`], or 4 for `pushMode: 1` to a non-test device |
+//!
+//! `pushToList` answers 0 even when some targets are invalid; those are listed in
+//! `invalidUsers` (`[{status, userid}]`, omitted when empty) and get no delivery.
+//!
+//! HTTP-level answers (not vivo result codes):
+//!
+//! | HTTP | when |
+//! |------|------|
+//! | 404  | unknown path (plain text) |
+//! | 405  | a vivo path called with a method other than POST |
+//! | 415  | `Content-Type` is not `application/json` |
+//! | 400  | body is not a JSON object |
+//! | 413  | body over 4 MiB |
+//! | any  | [`CallAction::HttpStatus`]: plain text, 500 with vivo's body `Internet server error!`, others with the reason phrase; a number that is not an HTTP status (outside 100..=999) answers 500 |
+//!
+//! # Other choices
+//!
+//! - `alias` / `aliases` targets are accepted and treated like regIds: verdicts,
+//!   test devices and [`Delivery::reg_id`] use the alias string. `regId` wins over
+//!   `alias`, `regIds` over `aliases` (§1.3, §1.5).
+//! - `pushToList` uses its own `pushMode` if present, else the stored payload's.
+//! - Duplicate regIds in a `pushToList` get one delivery per occurrence.
+//! - No rate limits (auth 10/s, QPS) and no quotas or time windows are simulated.
+//! - `requestId` is not deduplicated (VIVO_API.md marks it unconfirmed).
+//! - Unknown body fields are ignored; a field whose value is JSON `null` is
+//!   treated as absent (as vivo's Java server would), and deliveries keep the
+//!   body exactly as received.
+//! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
+//!   `content` that are only whitespace count as empty.
+//! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
+//!   including test devices and stored list payloads (their taskIds become unknown).
+
+mod control;
+mod server;
+mod vivo;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// An app known to the simulator, as registered in the vivo console.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimApp {
+    pub app_id: u64,
+    pub app_key: String,
+    pub app_secret: String,
+}
+
+impl fmt::Debug for SimApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimApp")
+            .field("app_id", &self.app_id)
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Start-up configuration.
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    pub apps: Vec<SimApp>,
+}
+
+/// What vivo thinks of a regId. Every regId is [`RegIdVerdict::Valid`] unless set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegIdVerdict {
+    Valid,
+    /// `status` as in VIVO_API.md §1.3: 1 unknown regId, 2 unsubscribed or
+    /// uninstalled, 3 offline 90 days, 4 not a test device.
+    Invalid {
+        status: u8,
+    },
+}
+
+/// A scripted answer for one call (or every call) to a path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallAction {
+    /// HTTP 200 `{"result":code,"desc":desc, ..extra}`.
+    Result {
+        code: i64,
+        desc: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
+    /// That HTTP status; 500 carries vivo's plain-text body `Internet server error!`.
+    HttpStatus(u16),
+    /// Sleep, then answer normally (all checks and side effects).
+    Delay(Duration),
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// The `authToken` sent with this call becomes unknown; the answer is 10000.
+    ExpireToken,
+}
+
+impl CallAction {
+    /// `CallAction::Result` with no extra fields.
+    pub fn result(code: i64, desc: impl Into<String>) -> CallAction {
+        CallAction::Result {
+            code,
+            desc: desc.into(),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// One request received on a vivo path (control calls are not recorded).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub auth_token: Option<String>,
+    pub content_type: Option<String>,
+    /// Parsed JSON, or `Value::String(raw)` if the body is not JSON.
+    pub body: serde_json::Value,
+    pub status: u16,
+    /// Parsed JSON, or `Value::String(raw)` if the answer is not JSON.
+    pub response: serde_json::Value,
+}
+
+/// A notification vivo would show: one per accepted target.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Delivery {
+    pub app_id: u64,
+    pub reg_id: String,
+    pub task_id: String,
+    /// The JSON body of the `/message/send` call, or of the
+    /// `/message/saveListPayload` call for a list push, as received.
+    pub payload: serde_json::Value,
+    /// `"send"` or `"pushToList"`.
+    pub via: String,
+}
+
+/// The md5 `sign` of `/message/auth`: lowercase hex of
+/// md5(appId decimal + appKey + timestamp decimal + appSecret) (VIVO_API.md §1.2).
+pub fn sign(app_id: u64, app_key: &str, timestamp_ms: i64, app_secret: &str) -> String {
+    let mut md5 = Md5::new();
+    md5.update(app_id.to_string().as_bytes());
+    md5.update(app_key.as_bytes());
+    md5.update(timestamp_ms.to_string().as_bytes());
+    md5.update(app_secret.as_bytes());
+    hex::encode(md5.finalize())
+}
+
+/// A running simulator. Clones share the same server; it stops when the last
+/// clone is dropped or on [`Simulator::shutdown`].
+#[derive(Clone)]
+pub struct Simulator {
+    state: Arc<SimState>,
+    server: Arc<ServerGuard>,
+}
+
+struct ServerGuard {
+    addr: SocketAddr,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ServerGuard {
+    fn signal_stop(&self) {
+        if let Some(stop) = lock(&self.stop).take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        self.signal_stop();
+    }
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1 on a free port.
+    pub async fn start(config: SimConfig) -> std::io::Result<Simulator> {
+        Simulator::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(SimState::new(config));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(state.clone());
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "vivo-sim server failed");
+            }
+        });
+        Ok(Simulator {
+            state,
+            server: Arc::new(ServerGuard {
+                addr,
+                stop: Mutex::new(Some(stop)),
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    /// The bound address (the real port when started on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash. An unspecified bind address
+    /// (0.0.0.0 / ::) is reported as 127.0.0.1.
+    pub fn base_url(&self) -> String {
+        let mut addr = self.server.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        format!("http://{addr}")
+    }
+
+    /// Registers an app; replaces an app with the same id.
+    pub fn add_app(&self, app: SimApp) {
+        self.state.lock().add_app(app);
+    }
+
+    /// Registers a test device: `pushMode: 1` to any other regId of that app
+    /// answers 10302 with `invalidUser.status` 4.
+    pub fn add_test_device(&self, app_id: u64, reg_id: &str) {
+        self.state.lock().add_test_device(app_id, reg_id);
+    }
+
+    /// Sets the verdict for a regId (for every app). Default: valid.
+    pub fn set_reg_id(&self, reg_id: &str, verdict: RegIdVerdict) {
+        self.state.lock().set_verdict(reg_id, verdict);
+    }
+
+    /// Queues an action for the next call to `path` (FIFO, one per call).
+    pub fn script_next(&self, path: &str, action: CallAction) {
+        self.state.lock().set_script(path, true, Some(action));
+    }
+
+    /// Answers every call to `path` with `action` until set to `None`.
+    /// Queued [`Simulator::script_next`] actions take precedence.
+    pub fn script_always(&self, path: &str, action: Option<CallAction>) {
+        self.state.lock().set_script(path, false, action);
+    }
+
+    /// Every token issued so far becomes unknown (answers 10000).
+    pub fn expire_auth_tokens(&self) {
+        self.state.lock().expire_tokens();
+    }
+
+    /// Every completed request on a vivo path, in arrival order, rejected ones included.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.lock().requests()
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        let mut requests = self.requests();
+        requests.retain(|r| r.path == path);
+        requests
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.state.lock().deliveries().to_vec()
+    }
+
+    /// Clears requests, deliveries, scripts, regId verdicts, test devices and
+    /// stored list payloads; keeps apps and auth tokens.
+    pub fn reset(&self) {
+        self.state.lock().reset();
+    }
+
+    /// Stops the server (for every clone) and waits for it to finish.
+    pub async fn shutdown(self) {
+        self.server.signal_stop();
+        let task = lock(&self.server.task).take();
+        if let Some(mut task) = task {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A token is valid for 24 h (VIVO_API.md §1.2).
+const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+pub(crate) struct SimState {
+    inner: Mutex<Inner>,
+}
+
+impl SimState {
+    fn new(config: SimConfig) -> SimState {
+        let mut inner = Inner::default();
+        for app in config.apps {
+            inner.add_app(app);
+        }
+        SimState {
+            inner: Mutex::new(inner),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
+    }
+}
+
+pub(crate) struct IssuedToken {
+    app_id: u64,
+    issued: Instant,
+}
+
+pub(crate) struct StoredTask {
+    app_id: u64,
+    payload: serde_json::Value,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    apps: HashMap<u64, SimApp>,
+    tokens: HashMap<String, IssuedToken>,
+    test_devices: HashMap<u64, HashSet<String>>,
+    verdicts: HashMap<String, RegIdVerdict>,
+    script_next: HashMap<String, VecDeque<CallAction>>,
+    script_always: HashMap<String, CallAction>,
+    /// Slots reserved at arrival (so the order is arrival order even when a
+    /// delayed call finishes last); `None` while the call is in flight.
+    recorded: BTreeMap<u64, Option<RecordedRequest>>,
+    next_seq: u64,
+    deliveries: Vec<Delivery>,
+    tasks: HashMap<String, StoredTask>,
+    next_task: u64,
+}
+
+impl Inner {
+    pub(crate) fn add_app(&mut self, app: SimApp) {
+        self.apps.insert(app.app_id, app);
+    }
+
+    pub(crate) fn set_verdict(&mut self, reg_id: &str, verdict: RegIdVerdict) {
+        match verdict {
+            RegIdVerdict::Valid => self.verdicts.remove(reg_id),
+            RegIdVerdict::Invalid { .. } => self.verdicts.insert(reg_id.to_owned(), verdict),
+        };
+    }
+
+    pub(crate) fn add_test_device(&mut self, app_id: u64, reg_id: &str) {
+        self.test_devices
+            .entry(app_id)
+            .or_default()
+            .insert(reg_id.to_owned());
+    }
+
+    pub(crate) fn set_script(&mut self, path: &str, next: bool, action: Option<CallAction>) {
+        match (next, action) {
+            (true, Some(action)) => self
+                .script_next
+                .entry(path.to_owned())
+                .or_default()
+                .push_back(action),
+            (true, None) => {}
+            (false, Some(action)) => {
+                self.script_always.insert(path.to_owned(), action);
+            }
+            (false, None) => {
+                self.script_always.remove(path);
+            }
+        }
+    }
+
+    pub(crate) fn expire_tokens(&mut self) {
+        self.tokens.clear();
+    }
+
+    /// The scripted action for this call, if any (queue first, then sticky).
+    pub(crate) fn take_script(&mut self, path: &str) -> Option<CallAction> {
+        if let Some(queue) = self.script_next.get_mut(path) {
+            if let Some(action) = queue.pop_front() {
+                if queue.is_empty() {
+                    self.script_next.remove(path);
+                }
+                return Some(action);
+            }
+        }
+        self.script_always.get(path).cloned()
+    }
+
+    pub(crate) fn reserve_record(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.recorded.insert(seq, None);
+        seq
+    }
+
+    /// Fills a reserved slot; a slot cleared by `reset` meanwhile stays gone.
+    pub(crate) fn complete_record(&mut self, seq: u64, request: RecordedRequest) {
+        if let Some(slot) = self.recorded.get_mut(&seq) {
+            *slot = Some(request);
+        }
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.recorded.values().flatten().cloned().collect()
+    }
+
+    pub(crate) fn deliveries(&self) -> &[Delivery] {
+        &self.deliveries
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.recorded.clear();
+        self.deliveries.clear();
+        self.script_next.clear();
+        self.script_always.clear();
+        self.verdicts.clear();
+        self.test_devices.clear();
+        self.tasks.clear();
+    }
+
+    fn new_task_id(&mut self) -> String {
+        self.next_task += 1;
+        // Numeric string, like vivo's; the offset keeps ids a realistic length.
+        (700_000_000_000_000_000u64 + self.next_task).to_string()
+    }
+}

@@ -1,0 +1,523 @@
+//! vivo's endpoints: request checks and answers (the code table is in lib.rs).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use crate::{sign, Delivery, Inner, IssuedToken, RegIdVerdict, StoredTask, TOKEN_LIFETIME};
+
+pub(crate) const AUTH: &str = "/message/auth";
+pub(crate) const SEND: &str = "/message/send";
+pub(crate) const SAVE_LIST_PAYLOAD: &str = "/message/saveListPayload";
+pub(crate) const PUSH_TO_LIST: &str = "/message/pushToList";
+
+pub(crate) const PATHS: [&str; 4] = [AUTH, SEND, SAVE_LIST_PAYLOAD, PUSH_TO_LIST];
+
+/// vivo's body for HTTP 500 (VIVO_API.md §1.1).
+pub(crate) const SERVER_ERROR_TEXT: &str = "Internet server error!";
+
+/// ±10 minutes (VIVO_API.md §1.2).
+const TIMESTAMP_WINDOW_MS: i128 = 10 * 60 * 1000;
+
+const OK_DESC: &str = "请求成功";
+
+/// System categories (classification 1), then operational ones (0); §1.4.
+const SYSTEM_CATEGORIES: [&str; 6] = [
+    "IM",
+    "ACCOUNT",
+    "TODO",
+    "DEVICE_REMINDER",
+    "ORDER",
+    "SUBSCRIPTION",
+];
+const OPERATIONAL_CATEGORIES: [&str; 4] = ["NEWS", "CONTENT", "MARKETING", "SOCIAL"];
+
+/// What the simulator answers; turned into an HTTP response by `server`.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Json {
+        status: u16,
+        body: Value,
+    },
+    Text {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
+}
+
+impl Reply {
+    pub(crate) fn code(result: i64, desc: &str) -> Reply {
+        Reply::Json {
+            status: 200,
+            body: json!({ "result": result, "desc": desc }),
+        }
+    }
+
+    fn ok(fields: Value) -> Reply {
+        let mut body = json!({ "result": 0, "desc": OK_DESC });
+        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+            body.extend(fields);
+        }
+        Reply::Json { status: 200, body }
+    }
+
+    pub(crate) fn text(status: u16, body: impl Into<String>) -> Reply {
+        Reply::Text {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+
+    pub(crate) fn token_rejected() -> Reply {
+        Reply::code(10000, "鉴权失败")
+    }
+}
+
+type Checked<T = ()> = Result<T, Reply>;
+
+fn fail<T>(code: i64, desc: &str) -> Checked<T> {
+    Err(Reply::code(code, desc))
+}
+
+fn now_ms() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i128)
+        .unwrap_or(0)
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Which endpoint stores the message: bounds differ for single and list push.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Single,
+    List,
+}
+
+impl Inner {
+    /// `/message/auth` (VIVO_API.md §1.2).
+    pub(crate) fn auth(&mut self, body: &Map<String, Value>) -> Reply {
+        self.try_auth(body).unwrap_or_else(|reply| reply)
+    }
+
+    fn try_auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
+        let Some(app_id) = body.get("appId").and_then(Value::as_u64) else {
+            return fail(10200, "appId不能为空");
+        };
+        let app_key = match body.get("appKey") {
+            Some(Value::String(key)) if !key.is_empty() => key,
+            _ => return fail(10201, "appKey不能为空"),
+        };
+        let Some(timestamp) = body.get("timestamp").and_then(Value::as_i64) else {
+            return fail(10203, "timestamp不能为空");
+        };
+        let signature = match body.get("sign") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => return fail(10204, "sign不能为空"),
+        };
+        let Some(app) = self.apps.get(&app_id) else {
+            return fail(10205, "appId不存在");
+        };
+        if app.app_key != *app_key {
+            return fail(10202, "appKey不合法");
+        }
+        if (now_ms() - i128::from(timestamp)).abs() > TIMESTAMP_WINDOW_MS {
+            return fail(10207, "timestamp不合法");
+        }
+        // Case-sensitive on purpose: vivo's sign is lowercase hex.
+        if *signature != sign(app_id, app_key, timestamp, &app.app_secret) {
+            return fail(10206, "sign不正确");
+        }
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.tokens.insert(
+            token.clone(),
+            IssuedToken {
+                app_id,
+                issued: std::time::Instant::now(),
+            },
+        );
+        Ok(Reply::ok(json!({ "authToken": token })))
+    }
+
+    /// The app of a live token, or 10000.
+    pub(crate) fn token_app(&mut self, token: Option<&str>) -> Checked<u64> {
+        let Some(token) = token else {
+            return Err(Reply::token_rejected());
+        };
+        let Some(issued) = self.tokens.get(token) else {
+            return Err(Reply::token_rejected());
+        };
+        if issued.issued.elapsed() > TOKEN_LIFETIME {
+            self.tokens.remove(token);
+            return Err(Reply::token_rejected());
+        }
+        Ok(issued.app_id)
+    }
+
+    pub(crate) fn forget_token(&mut self, token: &str) {
+        self.tokens.remove(token);
+    }
+
+    /// `/message/send` (VIVO_API.md §1.3).
+    pub(crate) fn send(&mut self, token_app: u64, body: &Map<String, Value>, raw: &Value) -> Reply {
+        self.try_send(token_app, body, raw)
+            .unwrap_or_else(|reply| reply)
+    }
+
+    fn try_send(
+        &mut self,
+        token_app: u64,
+        body: &Map<String, Value>,
+        raw: &Value,
+    ) -> Checked<Reply> {
+        check_app_id(body, token_app)?;
+        let target = single_target(body)?;
+        check_message(body, Kind::Single)?;
+        let push_mode = push_mode(body).unwrap_or(0);
+        if let Some(status) = self.invalid_status(token_app, &target, push_mode) {
+            return Ok(Reply::Json {
+                status: 200,
+                body: json!({
+                    "result": 10302,
+                    "desc": "regId不合法",
+                    "invalidUser": { "status": status, "userid": target },
+                }),
+            });
+        }
+        let task_id = self.new_task_id();
+        self.deliveries.push(Delivery {
+            app_id: token_app,
+            reg_id: target,
+            task_id: task_id.clone(),
+            payload: raw.clone(),
+            via: "send".to_owned(),
+        });
+        Ok(Reply::ok(json!({ "taskId": task_id })))
+    }
+
+    /// `/message/saveListPayload` (VIVO_API.md §1.5 step 1).
+    pub(crate) fn save_list_payload(
+        &mut self,
+        token_app: u64,
+        body: &Map<String, Value>,
+        raw: &Value,
+    ) -> Reply {
+        self.try_save_list_payload(token_app, body, raw)
+            .unwrap_or_else(|reply| reply)
+    }
+
+    fn try_save_list_payload(
+        &mut self,
+        token_app: u64,
+        body: &Map<String, Value>,
+        raw: &Value,
+    ) -> Checked<Reply> {
+        check_app_id(body, token_app)?;
+        check_message(body, Kind::List)?;
+        let task_id = self.new_task_id();
+        self.tasks.insert(
+            task_id.clone(),
+            StoredTask {
+                app_id: token_app,
+                payload: raw.clone(),
+            },
+        );
+        Ok(Reply::ok(json!({ "taskId": task_id })))
+    }
+
+    /// `/message/pushToList` (VIVO_API.md §1.5 step 2).
+    pub(crate) fn push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Reply {
+        self.try_push_to_list(token_app, body)
+            .unwrap_or_else(|reply| reply)
+    }
+
+    fn try_push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Checked<Reply> {
+        check_app_id(body, token_app)?;
+        let targets = list_targets(body)?;
+        let task_id = match body.get("taskId") {
+            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            _ => return fail(10062, "taskId不能为空"),
+        };
+        let stored_payload = match self.tasks.get(&task_id) {
+            Some(task) if task.app_id == token_app => task.payload.clone(),
+            _ => return fail(10062, "taskId不存在"),
+        };
+        let request_id = check_request_id(body)?;
+        check_push_mode(body)?;
+        let push_mode = push_mode(body)
+            .or_else(|| stored_payload.as_object().and_then(push_mode))
+            .unwrap_or(0);
+
+        let mut invalid_users = Vec::new();
+        for target in targets {
+            match self.invalid_status(token_app, &target, push_mode) {
+                Some(status) => invalid_users.push(json!({ "status": status, "userid": target })),
+                None => self.deliveries.push(Delivery {
+                    app_id: token_app,
+                    reg_id: target,
+                    task_id: task_id.clone(),
+                    payload: stored_payload.clone(),
+                    via: "pushToList".to_owned(),
+                }),
+            }
+        }
+        let mut fields = json!({ "requestId": request_id });
+        if !invalid_users.is_empty() {
+            fields["invalidUsers"] = Value::Array(invalid_users);
+        }
+        Ok(Reply::ok(fields))
+    }
+
+    /// `invalidUser.status` for a target, if vivo would refuse it.
+    fn invalid_status(&self, app_id: u64, target: &str, push_mode: i64) -> Option<u8> {
+        if let Some(RegIdVerdict::Invalid { status }) = self.verdicts.get(target) {
+            return Some(*status);
+        }
+        let is_test_device = self
+            .test_devices
+            .get(&app_id)
+            .is_some_and(|devices| devices.contains(target));
+        (push_mode == 1 && !is_test_device).then_some(4)
+    }
+}
+
+/// `appId` must be a JSON integer (10200) equal to the token's app (10094).
+fn check_app_id(body: &Map<String, Value>, token_app: u64) -> Checked {
+    match body.get("appId").and_then(Value::as_u64) {
+        None => fail(10200, "appId不能为空"),
+        Some(app_id) if app_id != token_app => fail(10094, "appId与authToken不匹配"),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `regId` wins over `alias`; both must be non-empty strings to count.
+fn single_target(body: &Map<String, Value>) -> Checked<String> {
+    for field in ["regId", "alias"] {
+        if let Some(Value::String(target)) = body.get(field) {
+            if !target.is_empty() {
+                return Ok(target.clone());
+            }
+        }
+    }
+    fail(10050, "alias和regId不能同时为空")
+}
+
+/// `regIds` wins over `aliases`; 2..=1000 non-empty strings.
+fn list_targets(body: &Map<String, Value>) -> Checked<Vec<String>> {
+    let list = match (body.get("regIds"), body.get("aliases")) {
+        (Some(list), _) if !list.is_null() => list,
+        (_, Some(list)) if !list.is_null() => list,
+        _ => return fail(10050, "aliases和regIds不能同时为空"),
+    };
+    let Some(list) = list.as_array() else {
+        return fail(10061, "regIds必须是字符串数组");
+    };
+    if !(2..=1000).contains(&list.len()) {
+        return fail(10061, "regIds个数必须在2到1000之间");
+    }
+    list.iter()
+        .map(|item| match item {
+            Value::String(s) if !s.is_empty() => Ok(s.clone()),
+            _ => fail(10061, "regIds必须是非空字符串数组"),
+        })
+        .collect()
+}
+
+fn check_request_id(body: &Map<String, Value>) -> Checked<String> {
+    match body.get("requestId") {
+        Some(Value::String(id)) if !id.is_empty() && chars(id) <= 64 => Ok(id.clone()),
+        Some(Value::String(id)) if !id.is_empty() => fail(10052, "requestId长度不能超过64"),
+        _ => fail(10052, "requestId不能为空"),
+    }
+}
+
+fn push_mode(body: &Map<String, Value>) -> Option<i64> {
+    body.get("pushMode").and_then(Value::as_i64)
+}
+
+fn check_push_mode(body: &Map<String, Value>) -> Checked {
+    match body.get("pushMode") {
+        None => Ok(()),
+        Some(mode) if matches!(mode.as_i64(), Some(0 | 1)) => Ok(()),
+        Some(_) => fail(10060, "pushMode不合法"),
+    }
+}
+
+/// The content checks shared by `send` and `saveListPayload`, in table order.
+fn check_message(body: &Map<String, Value>, kind: Kind) -> Checked {
+    check_request_id(body)?;
+
+    if !matches!(body.get("notifyType").and_then(Value::as_i64), Some(1..=4)) {
+        return fail(10054, "notifyType不合法");
+    }
+
+    let title = match body.get("title") {
+        Some(Value::String(title)) if !title.trim().is_empty() => title,
+        _ => return fail(10055, "title不能为空"),
+    };
+    if chars(title) > 40 {
+        return fail(10056, "title长度不能超过40");
+    }
+
+    match body.get("content") {
+        Some(Value::String(content)) if content.trim().is_empty() => {
+            return fail(10053, "content不能为空")
+        }
+        Some(Value::String(content)) if chars(content) > 100 => {
+            return fail(10053, "content长度不能超过100")
+        }
+        Some(Value::String(_)) => {}
+        _ => return fail(10053, "content不能为空"),
+    }
+
+    check_skip(body)?;
+    check_time_to_live(body, kind)?;
+    check_category(body)?;
+    check_client_custom_map(body)?;
+    check_push_mode(body)?;
+    check_other_fields(body, kind)
+}
+
+fn check_skip(body: &Map<String, Value>) -> Checked {
+    let skip_type = match body.get("skipType").and_then(Value::as_i64) {
+        Some(t @ 1..=4) => t,
+        _ => return fail(10057, "skipType不合法"),
+    };
+    let skip_content = match body.get("skipContent") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return fail(10057, "skipContent不合法"),
+    };
+    if skip_content.is_some_and(|s| chars(s) > 1024) {
+        return fail(10057, "skipContent长度不能超过1024");
+    }
+    let needs_content = matches!(skip_type, 2 | 4);
+    if needs_content && skip_content.is_none_or(str::is_empty) {
+        return fail(10057, "skipContent不能为空");
+    }
+    if skip_type == 2 && !skip_content.is_some_and(is_http_url) {
+        return fail(10057, "skipContent必须是http(s)链接");
+    }
+    Ok(())
+}
+
+fn is_http_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && !url.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+fn check_time_to_live(body: &Map<String, Value>, kind: Kind) -> Checked {
+    // Single push: 60 s..1 day (§1.3 newer text). Other push types: at least
+    // 900 s, at most 7 days (§1.3, official Java SDK constants).
+    let bounds = match kind {
+        Kind::Single => 60..=86_400,
+        Kind::List => 900..=604_800,
+    };
+    match body.get("timeToLive") {
+        None => Ok(()),
+        Some(ttl) if ttl.as_i64().is_some_and(|ttl| bounds.contains(&ttl)) => Ok(()),
+        Some(_) => fail(10058, "timeToLive不合法"),
+    }
+}
+
+fn check_category(body: &Map<String, Value>) -> Checked {
+    let category_class = match body.get("category") {
+        None => None,
+        Some(Value::String(c)) if SYSTEM_CATEGORIES.contains(&c.as_str()) => Some(1),
+        Some(Value::String(c)) if OPERATIONAL_CATEGORIES.contains(&c.as_str()) => Some(0),
+        Some(_) => return fail(10096, "category不合法"),
+    };
+    let classification = match body.get("classification") {
+        None => None,
+        Some(c) => match c.as_i64() {
+            Some(c @ (0 | 1)) => Some(c),
+            _ => return fail(10063, "classification不合法"),
+        },
+    };
+    match (category_class, classification) {
+        (Some(expected), Some(given)) if expected != given => {
+            fail(10097, "category与classification不匹配")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_client_custom_map(body: &Map<String, Value>) -> Checked {
+    let Some(map) = body.get("clientCustomMap") else {
+        return Ok(());
+    };
+    let Some(map) = map.as_object() else {
+        return fail(10059, "clientCustomMap不合法");
+    };
+    if map.len() > 10 {
+        return fail(10059, "clientCustomMap不能超过10个");
+    }
+    let mut total = 0;
+    for (key, value) in map {
+        let Value::String(value) = value else {
+            return fail(10059, "clientCustomMap的值必须是字符串");
+        };
+        total += chars(key) + chars(value);
+    }
+    if total > 1024 {
+        return fail(10059, "clientCustomMap长度不能超过1024");
+    }
+    Ok(())
+}
+
+/// Optional fields whose codes vivo does not document; all answer 10063.
+fn check_other_fields(body: &Map<String, Value>, kind: Kind) -> Checked {
+    let bad = |desc| fail(10063, desc);
+    if let Some(network) = body.get("networkType") {
+        if !matches!(network.as_i64(), Some(-1 | 1)) {
+            return bad("networkType不合法");
+        }
+    }
+    if let Some(notify_id) = body.get("notifyId") {
+        if !notify_id
+            .as_i64()
+            .is_some_and(|id| (1..=2_147_483_647).contains(&id))
+        {
+            return bad("notifyId不合法");
+        }
+    }
+    if kind == Kind::Single {
+        match body.get("profileId") {
+            None => {}
+            Some(Value::String(p)) if chars(p) <= 64 => {}
+            Some(_) => return bad("profileId不合法"),
+        }
+    }
+    if let Some(extra) = body.get("extra") {
+        let Some(extra) = extra.as_object() else {
+            return bad("extra不合法");
+        };
+        for (field, max) in [("callback", 128), ("callback.param", 192)] {
+            match extra.get(field) {
+                None => {}
+                Some(Value::String(s)) if chars(s) <= max => {}
+                Some(_) => return bad("extra不合法"),
+            }
+        }
+    }
+    for field in ["sendOnline", "foregroundShow"] {
+        if body.get(field).is_some_and(|v| !v.is_boolean()) {
+            return bad("参数不合法");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use vivo_sim::RegIdVerdict;
+
+#[tokio::test]
+async fn a_valid_send_is_accepted_and_delivered() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let body = message("reg-alice");
+    let (status, answer) = post(&sim, "/message/send", Some(&token), &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert_eq!(answer["desc"], "请求成功");
+    let task_id = answer["taskId"].as_str().expect("taskId is a string");
+    assert!(!task_id.is_empty() && task_id.bytes().all(|b| b.is_ascii_digit()));
+
+    let deliveries = sim.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    let delivery = &deliveries[0];
+    assert_eq!(delivery.app_id, APP_ID);
+    assert_eq!(delivery.reg_id, "reg-alice");
+    assert_eq!(delivery.task_id, task_id);
+    assert_eq!(delivery.via, "send");
+    assert_eq!(delivery.payload, body);
+
+    let recorded = sim.requests_to("/message/send");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].method, "POST");
+    assert_eq!(recorded[0].auth_token.as_deref(), Some(token.as_str()));
+    assert_eq!(
+        recorded[0].content_type.as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(recorded[0].body, body);
+    assert_eq!(recorded[0].status, 200);
+    assert_eq!(recorded[0].response, answer);
+}
+
+#[tokio::test]
+async fn a_minimal_send_and_boundary_values_are_accepted() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let minimal = json!({
+        "appId": APP_ID, "regId": "r", "notifyType": 1, "title": "t", "content": "c",
+        "skipType": 1, "requestId": "x"
+    });
+    let forty = "标".repeat(40);
+    let hundred = "😀".repeat(100);
+    let request_id = "a".repeat(64);
+    let map: serde_json::Map<String, Value> = (0..10)
+        .map(|i| (format!("k{i}"), json!("v".repeat(100))))
+        .collect();
+    let accepted = [
+        minimal.clone(),
+        with(minimal.clone(), "title", json!(forty)),
+        with(minimal.clone(), "content", json!(hundred)),
+        with(minimal.clone(), "requestId", json!(request_id)),
+        with(minimal.clone(), "timeToLive", json!(60)),
+        with(minimal.clone(), "timeToLive", json!(86400)),
+        with(minimal.clone(), "clientCustomMap", Value::Object(map)),
+        with(minimal.clone(), "skipType", json!(3)),
+        with(
+            with(minimal.clone(), "skipType", json!(2)),
+            "skipContent",
+            json!("https://example.com/a?b=c"),
+        ),
+        with(minimal.clone(), "category", json!("MARKETING")),
+        with(
+            with(minimal.clone(), "category", json!("NEWS")),
+            "classification",
+            json!(0),
+        ),
+        with(minimal.clone(), "pushMode", json!(0)),
+        with(minimal.clone(), "timeToLive", Value::Null),
+        without(with(minimal.clone(), "alias", json!("alice")), "regId"),
+    ];
+    for (i, body) in accepted.iter().enumerate() {
+        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        assert_eq!(answer["result"], 0, "case {i}: {answer}");
+    }
+    assert_eq!(sim.deliveries().len(), accepted.len());
+    assert_eq!(sim.deliveries().last().unwrap().reg_id, "alice");
+}
+
+#[tokio::test]
+async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let ok = message("reg-a");
+    let too_many: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let too_long: serde_json::Map<String, Value> = [("k".to_owned(), json!("v".repeat(1024)))]
+        .into_iter()
+        .collect();
+    let cases: Vec<(&str, Value, i64)> = vec![
+        ("appId missing", without(ok.clone(), "appId"), 10200),
+        (
+            "appId as string",
+            with(ok.clone(), "appId", json!("10004")),
+            10200,
+        ),
+        (
+            "appId of another app",
+            with(ok.clone(), "appId", json!(OTHER_APP_ID)),
+            10094,
+        ),
+        ("no regId/alias", without(ok.clone(), "regId"), 10050),
+        ("empty regId", with(ok.clone(), "regId", json!("")), 10050),
+        ("requestId missing", without(ok.clone(), "requestId"), 10052),
+        (
+            "requestId empty",
+            with(ok.clone(), "requestId", json!("")),
+            10052,
+        ),
+        (
+            "requestId 65",
+            with(ok.clone(), "requestId", json!("a".repeat(65))),
+            10052,
+        ),
+        (
+            "notifyType missing",
+            without(ok.clone(), "notifyType"),
+            10054,
+        ),
+        (
+            "notifyType 0",
+            with(ok.clone(), "notifyType", json!(0)),
+            10054,
+        ),
+        (
+            "notifyType 5",
+            with(ok.clone(), "notifyType", json!(5)),
+            10054,
+        ),
+        (
+            "notifyType string",
+            with(ok.clone(), "notifyType", json!("4")),
+            10054,
+        ),
+        ("title missing", without(ok.clone(), "title"), 10055),
+        ("title empty", with(ok.clone(), "title", json!("")), 10055),
+        (
+            "title 41",
+            with(ok.clone(), "title", json!("标".repeat(41))),
+            10056,
+        ),
+        (
+            "title 41 emoji",
+            with(ok.clone(), "title", json!("😀".repeat(41))),
+            10056,
+        ),
+        ("content missing", without(ok.clone(), "content"), 10053),
+        (
+            "content empty",
+            with(ok.clone(), "content", json!("")),
+            10053,
+        ),
+        (
+            "content 101",
+            with(ok.clone(), "content", json!("c".repeat(101))),
+            10053,
+        ),
+        ("skipType missing", without(ok.clone(), "skipType"), 10057),
+        ("skipType 5", with(ok.clone(), "skipType", json!(5)), 10057),
+        (
+            "skipType 4 no content",
+            without(ok.clone(), "skipContent"),
+            10057,
+        ),
+        (
+            "skipType 4 empty content",
+            with(ok.clone(), "skipContent", json!("")),
+            10057,
+        ),
+        (
+            "skipType 2 not a URL",
+            with(ok.clone(), "skipType", json!(2)),
+            10057,
+        ),
+        (
+            "skipType 2 ftp",
+            with(
+                with(ok.clone(), "skipType", json!(2)),
+                "skipContent",
+                json!("ftp://x"),
+            ),
+            10057,
+        ),
+        (
+            "skipContent 1025",
+            with(ok.clone(), "skipContent", json!("i".repeat(1025))),
+            10057,
+        ),
+        (
+            "timeToLive 59",
+            with(ok.clone(), "timeToLive", json!(59)),
+            10058,
+        ),
+        (
+            "timeToLive 86401",
+            with(ok.clone(), "timeToLive", json!(86401)),
+            10058,
+        ),
+        (
+            "timeToLive string",
+            with(ok.clone(), "timeToLive", json!("3600")),
+            10058,
+        ),
+        (
+            "category lower case",
+            with(ok.clone(), "category", json!("im")),
+            10096,
+        ),
+        (
+            "category unknown",
+            with(ok.clone(), "category", json!("CHAT")),
+            10096,
+        ),
+        (
+            "category vs classification",
+            with(ok.clone(), "classification", json!(0)),
+            10097,
+        ),
+        (
+            "operational category, system class",
+            with(ok.clone(), "category", json!("MARKETING")),
+            10097,
+        ),
+        (
+            "clientCustomMap string",
+            with(ok.clone(), "clientCustomMap", json!("ext")),
+            10059,
+        ),
+        (
+            "clientCustomMap number value",
+            with(ok.clone(), "clientCustomMap", json!({"ext": 1})),
+            10059,
+        ),
+        (
+            "clientCustomMap 11 pairs",
+            with(ok.clone(), "clientCustomMap", Value::Object(too_many)),
+            10059,
+        ),
+        (
+            "clientCustomMap 1025 chars",
+            with(ok.clone(), "clientCustomMap", Value::Object(too_long)),
+            10059,
+        ),
+        ("pushMode 2", with(ok.clone(), "pushMode", json!(2)), 10060),
+        (
+            "pushMode string",
+            with(ok.clone(), "pushMode", json!("0")),
+            10060,
+        ),
+        (
+            "classification 2",
+            with(without(ok.clone(), "category"), "classification", json!(2)),
+            10063,
+        ),
+        (
+            "networkType 0",
+            with(ok.clone(), "networkType", json!(0)),
+            10063,
+        ),
+        ("notifyId 0", with(ok.clone(), "notifyId", json!(0)), 10063),
+        (
+            "profileId 65",
+            with(ok.clone(), "profileId", json!("p".repeat(65))),
+            10063,
+        ),
+        (
+            "extra not object",
+            with(ok.clone(), "extra", json!("x")),
+            10063,
+        ),
+    ];
+    for (name, body, code) in &cases {
+        let (status, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(answer["result"], *code, "{name}: {answer}");
+        assert!(answer.get("taskId").is_none(), "{name}: {answer}");
+    }
+    assert!(sim.deliveries().is_empty());
+    assert_eq!(sim.requests_to("/message/send").len(), cases.len());
+}
+
+#[tokio::test]
+async fn invalid_reg_ids_get_10302_with_their_status_and_a_string_userid() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    for status in 1..=4u8 {
+        let reg_id = format!("1234567890{status}");
+        sim.set_reg_id(&reg_id, RegIdVerdict::Invalid { status });
+        let (http, answer) = post(&sim, "/message/send", Some(&token), &message(&reg_id)).await;
+        assert_eq!(http, 200);
+        assert_eq!(answer["result"], 10302, "{answer}");
+        assert_eq!(
+            answer["invalidUser"],
+            json!({"status": status, "userid": reg_id}),
+            "{answer}"
+        );
+    }
+    assert!(sim.deliveries().is_empty());
+
+    sim.set_reg_id("12345678901", RegIdVerdict::Valid);
+    let (_, answer) = post(&sim, "/message/send", Some(&token), &message("12345678901")).await;
+    assert_eq!(answer["result"], 0, "{answer}");
+}
+
+#[tokio::test]
+async fn test_push_reaches_only_registered_test_devices() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    sim.add_test_device(APP_ID, "tester");
+    sim.add_test_device(OTHER_APP_ID, "other-tester");
+
+    let test_push = |reg_id: &str| with(message(reg_id), "pushMode", json!(1));
+    let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push("tester")).await;
+    assert_eq!(answer["result"], 0, "{answer}");
+    for reg_id in ["stranger", "other-tester"] {
+        let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push(reg_id)).await;
+        assert_eq!(answer["result"], 10302, "{answer}");
+        assert_eq!(
+            answer["invalidUser"],
+            json!({"status": 4, "userid": reg_id})
+        );
+    }
+    let deliveries = sim.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].reg_id, "tester");
+}
+
+#[tokio::test]
+async fn transport_mistakes_are_refused_and_recorded() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/message/send", sim.base_url());
+
+    let get = client.get(&url).send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+
+    let not_json = client
+        .post(&url)
+        .header("authToken", &token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status().as_u16(), 400);
+
+    let form = client
+        .post(&url)
+        .header("authToken", &token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(message("reg-a").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 415);
+
+    let unknown = client
+        .post(format!("{}/message/nope", sim.base_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+
+    let recorded = sim.requests();
+    let statuses: Vec<u16> = recorded.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 405, 400, 415, 404]);
+    assert_eq!(recorded[1].method, "GET");
+    assert_eq!(recorded[2].body, json!("{not json"));
+    assert!(sim.deliveries().is_empty());
+}
