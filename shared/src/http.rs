@@ -31,13 +31,23 @@ pub fn path(req: &Request) -> &str {
     }
 }
 
+/// A decoded path segment (`%2F` etc.; `+` stays a plus in paths).
+pub fn path_segment(field: &str, raw: &str) -> Result<String, ServiceError> {
+    percent_decode_with(raw, false)
+        .ok_or_else(|| ServiceError::invalid(field, "bad percent-encoding"))
+}
+
 fn percent_decode(s: &str) -> Option<String> {
+    percent_decode_with(s, true)
+}
+
+fn percent_decode_with(s: &str, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
                 let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;

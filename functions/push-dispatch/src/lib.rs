@@ -1,1 +1,5 @@
+//! push-dispatch function (in progress).
 
+pub mod handler;
+
+pub use handler::handle;

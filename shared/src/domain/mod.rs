@@ -1,11 +1,13 @@
 //! Nouns of the product, parsed at the edge. No I/O here.
 
 pub mod app;
+pub mod binding;
 pub mod certificate;
 pub mod ids;
 pub mod input;
 
 pub use app::{App, AppSettings};
+pub use binding::{Binding, UserBindings};
 pub use certificate::{
     Category, Certificate, CertificateInput, CertificateView, ClickAction, PushMode, Secret,
     VivoCredentials,

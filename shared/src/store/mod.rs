@@ -2,6 +2,7 @@
 //! the one adapter ([`dynamo::Store`]). Only `dynamo` and its submodules
 //! touch the AWS SDK.
 
+pub mod bindings;
 pub mod dynamo;
 pub mod keys;
 pub mod schema;

@@ -104,10 +104,22 @@ pub fn config(table: &str, vivo_base_url: &str) -> Config {
     }
 }
 
+/// Log lines go through libtest's capture (shown for failing tests only).
+pub fn init_test_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
 impl TestEnv {
     /// A fresh table, an app `demo`, and a simulator that knows the vivo
     /// credentials above.
     pub async fn new(label: &str) -> TestEnv {
+        init_test_logs();
         let store = fresh_store(label).await;
         let app = create_app(&store, "demo", AppSettings::default()).await;
         let sim = Simulator::start(SimConfig {

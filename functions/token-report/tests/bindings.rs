@@ -1,0 +1,945 @@
+//! Token reporting through the real handler and service, on the DynamoDB
+//! emulator: binding rules, TTL invalidation, and the invariants under
+//! concurrent reports, logouts and kick-outs.
+
+use offpush::domain::binding::device_key;
+use offpush::domain::{
+    App, AppId, AppSettings, Binding, CertificateId, DeviceId, PushToken, UserBindings, UserId,
+};
+use offpush::store::bindings::BindingWrite;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use testkit::*;
+use token_report::handle;
+use token_report::service::{self, DeviceSelector, Report, ReportOutcome};
+
+async fn with_cert(label: &str) -> TestEnv {
+    let env = TestEnv::new(label).await;
+    let body = json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}});
+    let (s, b) = read(cert_upload_create(&env, &body).await);
+    assert_eq!(s, 201, "{b}");
+    env
+}
+
+async fn cert_upload_create(
+    env: &TestEnv,
+    body: &Value,
+) -> lambda_http::Response<lambda_http::Body> {
+    // Certificates are made through the store directly: this crate tests tokens.
+    let now = time::OffsetDateTime::now_utc();
+    let id = env
+        .store
+        .allocate_certificate_id(&env.app.id)
+        .await
+        .unwrap();
+    let cert = offpush::domain::Certificate {
+        id,
+        name: body["platform"].as_str().unwrap().to_string(),
+        credentials: offpush::domain::VivoCredentials {
+            app_id: VIVO_APP_ID,
+            app_key: VIVO_APP_KEY.into(),
+            app_secret: offpush::domain::Secret::new(VIVO_APP_SECRET),
+        },
+        click_action: offpush::domain::ClickAction::OpenApp,
+        category: offpush::domain::Category::Im,
+        push_mode: offpush::domain::PushMode::Production,
+        created_at: now,
+        updated_at: now,
+    };
+    env.store
+        .put_new_certificate(&env.app.id, &cert)
+        .await
+        .unwrap();
+    lambda_http::Response::builder()
+        .status(201)
+        .body(lambda_http::Body::Text(json!({"id": id}).to_string()))
+        .unwrap()
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::parse("u", s).unwrap()
+}
+
+async fn put_token(env: &TestEnv, user: &str, body: &Value) -> (u16, Value) {
+    read(
+        handle(
+            &env.ctx,
+            request(
+                "PUT",
+                "/v1/push-token",
+                Some(&env.app.user_token(user)),
+                Some(body),
+            ),
+        )
+        .await,
+    )
+}
+
+async fn devices(env: &TestEnv, user: &str) -> Vec<Value> {
+    let (s, v) = read(
+        handle(
+            &env.ctx,
+            request(
+                "GET",
+                &format!("/v1/users/{user}/devices"),
+                Some(&env.app.admin_token()),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 200, "{v}");
+    if !user.contains('%') {
+        assert_eq!(v["user_id"], user);
+    }
+    v["devices"].as_array().unwrap().clone()
+}
+
+async fn app(env: &TestEnv) -> App {
+    env.store.get_app(&env.app.id).await.unwrap().unwrap()
+}
+
+async fn user_state(env: &TestEnv, user: &str) -> UserBindings {
+    env.store
+        .get_user_bindings(&env.app.id, &uid(user))
+        .await
+        .unwrap()
+}
+
+fn cert1() -> CertificateId {
+    CertificateId::new(1).unwrap()
+}
+
+fn tok(s: &str) -> PushToken {
+    PushToken::parse("token", s).unwrap()
+}
+
+#[tokio::test]
+async fn a_report_binds_the_caller_and_answers_the_masked_binding() {
+    let env = with_cert("bind").await;
+    let (s, b) = put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-alice-0001", "device_id": "phone-1"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["certificate_id"], 1);
+    assert_eq!(b["device_id"], "phone-1");
+    assert_eq!(b["token"], "****0001");
+    assert_eq!(b["kicked_devices"], 0);
+    let reported = time::OffsetDateTime::parse(
+        b["reported_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        b["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        (expires - reported).whole_days(),
+        30,
+        "default binding_ttl_days"
+    );
+    assert!(!b.to_string().contains("regid-alice"));
+
+    let listed = devices(&env, "alice").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["token"], "****0001");
+    let owner = env
+        .store
+        .get_token_owner(&env.app.id, cert1(), &tok("regid-alice-0001"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner.user.as_str(), "alice");
+    // Stored in the TTL attribute too.
+    let state = user_state(&env, "alice").await;
+    assert_eq!(
+        state.item_expiry(),
+        state.devices.values().next().unwrap().expires_at
+    );
+}
+
+#[tokio::test]
+async fn an_empty_token_removes_the_binding() {
+    let env = with_cert("empty").await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone-1"}),
+    )
+    .await;
+    let (s, _) = put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "", "device_id": "phone-1"}),
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert!(devices(&env, "alice").await.is_empty());
+    assert!(env
+        .store
+        .get_token_owner(&env.app.id, cert1(), &tok("regid-1"))
+        .await
+        .unwrap()
+        .is_none());
+    let got = put_token(&env, "alice", &json!({"certificate_id": 1, "token": ""})).await;
+    assert_error(&got, 400, "invalid_argument", Some("device_id"));
+}
+
+#[tokio::test]
+async fn an_unknown_certificate_is_404_and_binds_nothing() {
+    let env = with_cert("unknown-cert").await;
+    let got = put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 7, "token": "regid-1"}),
+    )
+    .await;
+    assert_error(&got, 404, "not_found", None);
+    assert_eq!(user_state(&env, "alice").await, UserBindings::default());
+    // Another app's certificate 1 is not ours either.
+    let other = env.other_app("rival").await;
+    let got = read(
+        handle(
+            &env.ctx,
+            request(
+                "PUT",
+                "/v1/push-token",
+                Some(&other.user_token("bob")),
+                Some(&json!({"certificate_id": 1, "token": "regid-x"})),
+            ),
+        )
+        .await,
+    );
+    assert_error(&got, 404, "not_found", None);
+}
+
+#[tokio::test]
+async fn a_token_reported_by_another_user_moves_to_them() {
+    let env = with_cert("move").await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "shared-regid", "device_id": "tablet"}),
+    )
+    .await;
+    let (s, _) = put_token(
+        &env,
+        "bob",
+        &json!({"certificate_id": 1, "token": "shared-regid", "device_id": "tablet"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        devices(&env, "alice").await.is_empty(),
+        "alice's binding ended"
+    );
+    assert_eq!(devices(&env, "bob").await.len(), 1);
+    let owner = env
+        .store
+        .get_token_owner(&env.app.id, cert1(), &tok("shared-regid"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner.user.as_str(), "bob");
+}
+
+#[tokio::test]
+async fn a_new_device_kicks_the_old_one_by_default() {
+    let env = with_cert("kick").await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-old", "device_id": "old-phone"}),
+    )
+    .await;
+    let (s, b) = put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-new", "device_id": "new-phone"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["kicked_devices"], 1);
+    let listed = devices(&env, "alice").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["device_id"], "new-phone");
+    assert!(env
+        .store
+        .get_token_owner(&env.app.id, cert1(), &tok("regid-old"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn past_max_devices_per_user_the_oldest_binding_ends() {
+    let env = with_cert("maxdev").await;
+    assert!(env
+        .store
+        .update_app_settings(&env.app.id, Some(3), None)
+        .await
+        .unwrap());
+    for i in 1..=3 {
+        let (s, b) = put_token(&env, "alice", &json!({"certificate_id": 1, "token": format!("regid-{i}"), "device_id": format!("dev-{i}")})).await;
+        assert_eq!((s, b["kicked_devices"].as_u64()), (200, Some(0)));
+    }
+    // Re-reporting dev-1 makes dev-2 the oldest.
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "dev-1"}),
+    )
+    .await;
+    let (_, b) = put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-4", "device_id": "dev-4"}),
+    )
+    .await;
+    assert_eq!(b["kicked_devices"], 1);
+    let mut ids: Vec<String> = devices(&env, "alice")
+        .await
+        .iter()
+        .map(|d| d["device_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["dev-1", "dev-3", "dev-4"]);
+}
+
+#[tokio::test]
+async fn re_reporting_the_same_device_refreshes_its_expiry() {
+    let env = with_cert("refresh").await;
+    let body = json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone"});
+    put_token(&env, "alice", &body).await;
+    let first = user_state(&env, "alice")
+        .await
+        .devices
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    put_token(&env, "alice", &body).await;
+    let state = user_state(&env, "alice").await;
+    assert_eq!(state.devices.len(), 1, "same device, one binding");
+    let second = state.devices.values().next().unwrap();
+    assert!(second.reported_at_ms > first.reported_at_ms);
+    assert!(second.expires_at > first.expires_at);
+    // The same token later reported with a device_id stays one device.
+    put_token(
+        &env,
+        "bob",
+        &json!({"certificate_id": 1, "token": "regid-b"}),
+    )
+    .await;
+    put_token(
+        &env,
+        "bob",
+        &json!({"certificate_id": 1, "token": "regid-b", "device_id": "bob-phone"}),
+    )
+    .await;
+    assert_eq!(user_state(&env, "bob").await.devices.len(), 1);
+}
+
+#[tokio::test]
+async fn logout_ends_bindings_at_once() {
+    let env = with_cert("logout").await;
+    assert!(env
+        .store
+        .update_app_settings(&env.app.id, Some(3), None)
+        .await
+        .unwrap());
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone"}),
+    )
+    .await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-2"}),
+    )
+    .await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-3", "device_id": "tablet"}),
+    )
+    .await;
+    let user = env.app.user_token("alice");
+    // This device logs out by device_id, then one by token.
+    let (s, _) = read(
+        handle(
+            &env.ctx,
+            request(
+                "DELETE",
+                "/v1/push-token?device_id=phone",
+                Some(&user),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 204);
+    let (s, _) = read(
+        handle(
+            &env.ctx,
+            request("DELETE", "/v1/push-token?token=regid-2", Some(&user), None),
+        )
+        .await,
+    );
+    assert_eq!(s, 204);
+    let listed = devices(&env, "alice").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["device_id"], "tablet");
+    // Idempotent.
+    assert_eq!(
+        read(
+            handle(
+                &env.ctx,
+                request(
+                    "DELETE",
+                    "/v1/push-token?device_id=phone",
+                    Some(&user),
+                    None
+                )
+            )
+            .await
+        )
+        .0,
+        204
+    );
+    // Admin logout: out everywhere.
+    let (s, _) = read(
+        handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/users/alice/logout",
+                Some(&env.app.admin_token()),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 204);
+    assert!(devices(&env, "alice").await.is_empty());
+    for t in ["regid-1", "regid-2", "regid-3"] {
+        assert!(
+            env.store
+                .get_token_owner(&env.app.id, cert1(), &tok(t))
+                .await
+                .unwrap()
+                .is_none(),
+            "{t}"
+        );
+    }
+    // A later login binds again.
+    assert_eq!(
+        put_token(
+            &env,
+            "alice",
+            &json!({"certificate_id": 1, "token": "regid-9"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(devices(&env, "alice").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_binding_is_neither_listed_nor_owned() {
+    let env = with_cert("expired").await;
+    let now = now();
+    let user = uid("alice");
+    let mut state = UserBindings::default();
+    let t = tok("regid-stale");
+    let key = device_key(None, &t);
+    state.devices.insert(
+        key.clone(),
+        Binding {
+            certificate_id: cert1(),
+            token: t.clone(),
+            device_id: None,
+            reported_at_ms: (now - 40 * 86400) * 1000,
+            expires_at: now - 10,
+        },
+    );
+    let writes = vec![
+        BindingWrite::PutUser {
+            user: user.clone(),
+            state,
+        },
+        BindingWrite::PutOwner {
+            cert: cert1(),
+            token: t.clone(),
+            user: user.clone(),
+            device_key: key,
+            expires_at: now - 10,
+            seen_version: None,
+        },
+    ];
+    assert!(env
+        .store
+        .commit_bindings(&env.app.id, writes)
+        .await
+        .unwrap());
+    // The emulator (like DynamoDB) still holds the item...
+    assert_eq!(user_state(&env, "alice").await.devices.len(), 1);
+    // ...but it is absent to every read.
+    assert!(devices(&env, "alice").await.is_empty());
+    // And the expired token may be taken by someone else without touching alice.
+    assert_eq!(
+        put_token(
+            &env,
+            "bob",
+            &json!({"certificate_id": 1, "token": "regid-stale"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(devices(&env, "bob").await.len(), 1);
+}
+
+#[tokio::test]
+async fn bindings_expire_after_the_apps_binding_ttl_days() {
+    let env = with_cert("ttl-days").await;
+    assert!(env
+        .store
+        .update_app_settings(&env.app.id, None, Some(2))
+        .await
+        .unwrap());
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-1"}),
+    )
+    .await;
+    let b = user_state(&env, "alice")
+        .await
+        .devices
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(b.expires_at - b.reported_at_ms / 1000, 2 * 86400);
+}
+
+#[tokio::test]
+async fn a_deleted_certificates_bindings_are_not_listed() {
+    let env = with_cert("deleted-cert").await;
+    put_token(
+        &env,
+        "alice",
+        &json!({"certificate_id": 1, "token": "regid-1"}),
+    )
+    .await;
+    assert!(env
+        .store
+        .delete_certificate(&env.app.id, cert1())
+        .await
+        .unwrap());
+    assert!(devices(&env, "alice").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_report_that_started_before_a_logout_cannot_undo_it() {
+    let env = with_cert("logout-order").await;
+    let app = app(&env).await;
+    let alice = uid("alice");
+    let started = service::now_ms();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    service::logout_user(&env.ctx, &app, &alice).await.unwrap();
+    let report = Report {
+        certificate_id: cert1(),
+        token: Some(tok("regid-1")),
+        device_id: Some(DeviceId::parse("d", "phone").unwrap()),
+    };
+    let err = match service::report(&env.ctx, &app, &alice, report, started).await {
+        Err(e) => e,
+        Ok(_) => panic!("a report older than the logout must not bind"),
+    };
+    assert_eq!(err.status(), 409);
+    assert!(devices(&env, "alice").await.is_empty());
+    // The same for a single device's logout.
+    let started = service::now_ms();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    service::logout_device(
+        &env.ctx,
+        &app,
+        &alice,
+        DeviceSelector::DeviceId(DeviceId::parse("d", "tablet").unwrap()),
+    )
+    .await
+    .unwrap();
+    let report = Report {
+        certificate_id: cert1(),
+        token: Some(tok("regid-2")),
+        device_id: Some(DeviceId::parse("d", "tablet").unwrap()),
+    };
+    assert!(service::report(&env.ctx, &app, &alice, report, started)
+        .await
+        .is_err());
+    // A report started after the logout binds.
+    let report = Report {
+        certificate_id: cert1(),
+        token: Some(tok("regid-2")),
+        device_id: Some(DeviceId::parse("d", "tablet").unwrap()),
+    };
+    assert!(matches!(
+        service::report(&env.ctx, &app, &alice, report, service::now_ms()).await,
+        Ok(ReportOutcome::Bound { .. })
+    ));
+}
+
+/// Many users report one token at once: exactly one ends up with it.
+#[tokio::test]
+async fn concurrent_reports_of_one_token_leave_one_owner() {
+    let env = with_cert("race-token").await;
+    let app = app(&env).await;
+    let users: Vec<UserId> = (0..8).map(|i| uid(&format!("user-{i}"))).collect();
+    let tasks = users.iter().map(|u| {
+        let report = Report {
+            certificate_id: cert1(),
+            token: Some(tok("contested")),
+            device_id: None,
+        };
+        service::report(&env.ctx, &app, u, report, service::now_ms())
+    });
+    let results = futures::future::join_all(tasks).await;
+    assert!(results.iter().any(|r| r.is_ok()));
+    let owner = env
+        .store
+        .get_token_owner(&env.app.id, cert1(), &tok("contested"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut holders = Vec::new();
+    for u in &users {
+        let state = env.store.get_user_bindings(&env.app.id, u).await.unwrap();
+        if state.live(now()).any(|(_, b)| b.token == tok("contested")) {
+            holders.push(u.clone());
+        }
+    }
+    assert_eq!(
+        holders,
+        vec![owner.user.clone()],
+        "exactly the owner holds the token"
+    );
+}
+
+/// One user logs in on many devices at once: never more than the limit.
+#[tokio::test]
+async fn concurrent_logins_never_exceed_the_device_limit() {
+    let env = with_cert("race-devices").await;
+    assert!(env
+        .store
+        .update_app_settings(&env.app.id, Some(2), None)
+        .await
+        .unwrap());
+    let app = app(&env).await;
+    let alice = uid("alice");
+    let tasks = (0..10).map(|i| {
+        let report = Report {
+            certificate_id: cert1(),
+            token: Some(tok(&format!("regid-{i}"))),
+            device_id: Some(DeviceId::parse("d", &format!("dev-{i}")).unwrap()),
+        };
+        service::report(&env.ctx, &app, &alice, report, service::now_ms())
+    });
+    let results = futures::future::join_all(tasks).await;
+    assert!(results.iter().filter(|r| r.is_ok()).count() >= 2);
+    let state = user_state(&env, "alice").await;
+    assert_eq!(state.live(now()).count(), 2);
+    // Every token not bound to alice has no owner item left behind.
+    let mut owned = HashMap::new();
+    for i in 0..10 {
+        let t = tok(&format!("regid-{i}"));
+        owned.insert(
+            i,
+            env.store
+                .get_token_owner(&env.app.id, cert1(), &t)
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    let bound: Vec<bool> = (0..10)
+        .map(|i| {
+            state
+                .devices
+                .values()
+                .any(|b| b.token == tok(&format!("regid-{i}")))
+        })
+        .collect();
+    for i in 0..10 {
+        assert_eq!(
+            owned[&i], bound[i],
+            "owner item and binding agree for regid-{i}"
+        );
+    }
+}
+
+/// Reports and logouts race; a logout that answered is never undone by a
+/// report that started before the logout began.
+#[tokio::test]
+async fn concurrent_reports_and_logouts_keep_logouts() {
+    let env = with_cert("race-logout").await;
+    let app = app(&env).await;
+    for round in 0..4 {
+        let alice = uid(&format!("alice-{round}"));
+        let report_task = |i: usize| {
+            let app = &app;
+            let alice = &alice;
+            let env = &env;
+            async move {
+                let started = service::now_ms();
+                tokio::time::sleep(std::time::Duration::from_millis((i as u64 * 3) % 17)).await;
+                let report = Report {
+                    certificate_id: cert1(),
+                    token: Some(tok(&format!("r{round}-{i}"))),
+                    device_id: Some(DeviceId::parse("d", "phone").unwrap()),
+                };
+                let res = service::report(&env.ctx, app, alice, report, started).await;
+                (started, res.is_ok())
+            }
+        };
+        let logout = async {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            let began = service::now_ms();
+            service::logout_user(&env.ctx, &app, &alice).await.unwrap();
+            began
+        };
+        let (reports, logout_began) =
+            futures::join!(futures::future::join_all((0..8).map(report_task)), logout);
+        let state = env
+            .store
+            .get_user_bindings(&env.app.id, &alice)
+            .await
+            .unwrap();
+        let live: Vec<Binding> = state.live(now()).map(|(_, b)| b.clone()).collect();
+        if let Some(b) = live.first() {
+            let survivor = reports
+                .iter()
+                .zip(0..)
+                .find(|(_, i)| b.token == tok(&format!("r{round}-{i}")))
+                .map(|((started, ok), _)| (*started, *ok))
+                .unwrap();
+            assert!(
+                survivor.1,
+                "a surviving binding came from a successful report"
+            );
+            assert!(
+                survivor.0 >= logout_began,
+                "round {round}: a report that started before the logout survived it"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_400_naming_the_field_and_changes_nothing() {
+    let env = with_cert("bad-input").await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"certificate_id": "1", "token": "x"}),
+            "certificate_id",
+        ),
+        (json!({"certificate_id": 0, "token": "x"}), "certificate_id"),
+        (
+            json!({"certificate_id": 1.5, "token": "x"}),
+            "certificate_id",
+        ),
+        (json!({"token": "x"}), "certificate_id"),
+        (json!({"certificate_id": 1}), "token"),
+        (json!({"certificate_id": 1, "token": 12345}), "token"),
+        (
+            json!({"certificate_id": 1, "token": "x".repeat(513)}),
+            "token",
+        ),
+        (
+            json!({"certificate_id": 1, "token": "x", "device_id": ""}),
+            "device_id",
+        ),
+        (
+            json!({"certificate_id": 1, "token": "x", "device_id": "d".repeat(129)}),
+            "device_id",
+        ),
+        (
+            json!({"certificate_id": 1, "token": "x", "device_id": 7}),
+            "device_id",
+        ),
+        (
+            json!({"certificate_id": 1, "token": "x", "user_id": "bob"}),
+            "user_id",
+        ),
+    ];
+    for (body, field) in cases {
+        let got = put_token(&env, "alice", &body).await;
+        assert_error(&got, 400, "invalid_argument", Some(field));
+    }
+    // A token of exactly 512 bytes is fine.
+    assert_eq!(
+        put_token(
+            &env,
+            "carol",
+            &json!({"certificate_id": 1, "token": "y".repeat(512)})
+        )
+        .await
+        .0,
+        200
+    );
+    let user = env.app.user_token("alice");
+    let bad_deletes = [
+        ("/v1/push-token", "device_id"),
+        ("/v1/push-token?device_id=a&token=b", "token"),
+        ("/v1/push-token?devce_id=a", "devce_id"),
+    ];
+    for (uri, field) in bad_deletes {
+        assert_error(
+            &read(handle(&env.ctx, request("DELETE", uri, Some(&user), None)).await),
+            400,
+            "invalid_argument",
+            Some(field),
+        );
+    }
+    let long_user = "u".repeat(129);
+    let got = read(
+        handle(
+            &env.ctx,
+            request(
+                "GET",
+                &format!("/v1/users/{long_user}/devices"),
+                Some(&env.app.admin_token()),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_error(&got, 400, "invalid_argument", Some("user_id"));
+    assert_eq!(
+        user_state(&env, "alice").await,
+        UserBindings::default(),
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn user_routes_need_a_token_and_admin_routes_an_admin() {
+    let env = with_cert("auth").await;
+    let body = json!({"certificate_id": 1, "token": "x"});
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("PUT", "/v1/push-token", None, Some(&body)),
+            )
+            .await,
+        ),
+        401,
+        "unauthenticated",
+        None,
+    );
+    let user = env.app.user_token("alice");
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("POST", "/v1/users/bob/logout", Some(&user), None),
+            )
+            .await,
+        ),
+        403,
+        "permission_denied",
+        None,
+    );
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("GET", "/v1/users/alice/devices", Some(&user), None),
+            )
+            .await,
+        ),
+        403,
+        "permission_denied",
+        None,
+    );
+    // Another app's admin sees nothing of this app's users.
+    put_token(&env, "alice", &body).await;
+    let other = env.other_app("rival").await;
+    let (s, v) = read(
+        handle(
+            &env.ctx,
+            request(
+                "GET",
+                "/v1/users/alice/devices",
+                Some(&other.admin_token()),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(v["devices"], json!([]));
+    // User ids with reserved characters travel percent-encoded.
+    put_token(&env, "a/b c", &body).await;
+    assert_eq!(devices(&env, "a%2Fb%20c").await.len(), 1);
+    let _ = AppId::parse("x", "x");
+    let _ = AppSettings::default();
+}
+
+#[tokio::test]
+async fn the_event_files_drive_the_handler() {
+    let env = with_cert("events").await;
+    let vars = [("CERT_ID", "1"), ("REG_ID", "regid-from-event-0042")];
+    let (s, b) = read(handle(&env.ctx, event("token-report-put.json", &env.app, &vars)).await);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["token"], "****0042");
+    let (s, d) = read(
+        handle(
+            &env.ctx,
+            event("token-report-devices.json", &env.app, &vars),
+        )
+        .await,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(d["devices"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        read(handle(&env.ctx, event("token-report-delete.json", &env.app, &vars)).await).0,
+        204
+    );
+    assert!(devices(&env, "alice").await.is_empty());
+    assert_eq!(
+        read(handle(&env.ctx, event("token-report-put.json", &env.app, &vars)).await).0,
+        200
+    );
+    assert_eq!(
+        read(
+            handle(
+                &env.ctx,
+                event("token-report-put-empty.json", &env.app, &vars)
+            )
+            .await
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        read(handle(&env.ctx, event("token-report-put.json", &env.app, &vars)).await).0,
+        200
+    );
+    assert_eq!(
+        read(handle(&env.ctx, event("token-report-logout.json", &env.app, &vars)).await).0,
+        204
+    );
+    assert!(devices(&env, "alice").await.is_empty());
+}

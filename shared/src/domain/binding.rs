@@ -1,0 +1,161 @@
+//! Bindings: which devices (vendor tokens) of a user get offline pushes.
+//!
+//! All of a user's bindings live in one record ([`UserBindings`]), so push
+//! dispatch reads 100 users per BatchGetItem, and every change to a user's
+//! devices is one versioned write.
+
+use super::ids::{CertificateId, DeviceId, PushToken};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// How long logout tombstones are kept: longer than any request can run
+/// (API Gateway: 30 s), so a report that started before a logout always
+/// finds the logout's mark when it tries to write.
+pub const TOMBSTONE_RETENTION_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub certificate_id: CertificateId,
+    pub token: PushToken,
+    pub device_id: Option<DeviceId>,
+    pub reported_at_ms: i64,
+    /// Epoch seconds; past it the binding is absent, whatever the table holds.
+    pub expires_at: i64,
+}
+
+impl Binding {
+    pub fn is_live(&self, now_secs: i64) -> bool {
+        self.expires_at > now_secs
+    }
+}
+
+/// The key of a device within its user: its device_id when it reported one,
+/// else its token (hashed: the key is not where a token should be read).
+pub fn device_key(device_id: Option<&DeviceId>, token: &PushToken) -> String {
+    match device_id {
+        Some(d) => format!("d:{}", d.as_str()),
+        None => token_device_key(token),
+    }
+}
+
+pub fn token_device_key(token: &PushToken) -> String {
+    let digest = hex::encode(Sha256::digest(token.expose().as_bytes()));
+    format!("t:{}", &digest[..32])
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserBindings {
+    /// 0 when the user has no record yet; every write increments it and is
+    /// conditioned on the value it read (optimistic concurrency).
+    pub version: u64,
+    pub devices: BTreeMap<String, Binding>,
+    /// device key -> when that device logged out (ms).
+    pub device_logouts: BTreeMap<String, i64>,
+    /// When the user was logged out everywhere (ms).
+    pub logged_out_at_ms: Option<i64>,
+}
+
+impl UserBindings {
+    /// Live bindings only: expired ones are absent (DynamoDB deletes lazily).
+    pub fn live(&self, now_secs: i64) -> impl Iterator<Item = (&String, &Binding)> {
+        self.devices
+            .iter()
+            .filter(move |(_, b)| b.is_live(now_secs))
+    }
+
+    /// Drops expired bindings and tombstones nobody can race any more.
+    pub fn prune(&mut self, now_ms: i64) {
+        let now_secs = now_ms / 1000;
+        self.devices.retain(|_, b| b.is_live(now_secs));
+        self.device_logouts
+            .retain(|_, at| now_ms - *at < TOMBSTONE_RETENTION_MS);
+        if self
+            .logged_out_at_ms
+            .is_some_and(|at| now_ms - at >= TOMBSTONE_RETENTION_MS)
+        {
+            self.logged_out_at_ms = None;
+        }
+    }
+
+    /// True when a logout of this device (or of the whole user) happened at
+    /// or after `started_ms`: a report that started before it must not undo it.
+    pub fn logged_out_since(&self, device_key: &str, started_ms: i64) -> bool {
+        self.logged_out_at_ms.is_some_and(|at| at >= started_ms)
+            || self
+                .device_logouts
+                .get(device_key)
+                .is_some_and(|at| *at >= started_ms)
+    }
+
+    /// The item's TTL: when nothing in it matters any more.
+    pub fn item_expiry(&self) -> i64 {
+        let bindings = self.devices.values().map(|b| b.expires_at);
+        let marks = self
+            .device_logouts
+            .values()
+            .chain(self.logged_out_at_ms.iter())
+            .map(|at| (at + TOMBSTONE_RETENTION_MS) / 1000 + 1);
+        bindings.chain(marks).max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(expires_at: i64) -> Binding {
+        Binding {
+            certificate_id: CertificateId::new(1).unwrap(),
+            token: PushToken::parse("t", "tok").unwrap(),
+            device_id: None,
+            reported_at_ms: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn expired_bindings_are_not_live_and_are_pruned() {
+        let mut u = UserBindings::default();
+        u.devices.insert("a".into(), binding(100));
+        u.devices.insert("b".into(), binding(200));
+        assert_eq!(u.live(150).count(), 1);
+        assert_eq!(u.live(100).count(), 1, "expiry is exclusive");
+        u.prune(150_000);
+        assert_eq!(u.devices.keys().collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn logout_marks_block_reports_that_started_before_them() {
+        let mut u = UserBindings::default();
+        u.device_logouts.insert("d:x".into(), 5_000);
+        assert!(u.logged_out_since("d:x", 4_000));
+        assert!(u.logged_out_since("d:x", 5_000));
+        assert!(!u.logged_out_since("d:x", 5_001));
+        assert!(!u.logged_out_since("d:y", 1_000));
+        u.logged_out_at_ms = Some(9_000);
+        assert!(u.logged_out_since("d:y", 8_000));
+        u.prune(9_000 + TOMBSTONE_RETENTION_MS);
+        assert!(u.logged_out_at_ms.is_none() && u.device_logouts.is_empty());
+    }
+
+    #[test]
+    fn device_keys_never_contain_the_token() {
+        let t = PushToken::parse("t", "secret-regid-0001").unwrap();
+        let k = device_key(None, &t);
+        assert!(k.starts_with("t:") && !k.contains("secret"));
+        let d = DeviceId::parse("d", "phone").unwrap();
+        assert_eq!(device_key(Some(&d), &t), "d:phone");
+    }
+
+    #[test]
+    fn item_expiry_covers_bindings_and_marks() {
+        let mut u = UserBindings::default();
+        assert_eq!(u.item_expiry(), 0);
+        u.devices.insert("a".into(), binding(500));
+        u.logged_out_at_ms = Some(1_000_000);
+        assert_eq!(
+            u.item_expiry(),
+            (1_000_000 + TOMBSTONE_RETENTION_MS) / 1000 + 1
+        );
+    }
+}

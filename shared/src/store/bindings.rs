@@ -1,0 +1,382 @@
+//! Bindings in the table: one item per user (all its devices in a map, with
+//! a version for optimistic concurrency) plus one owner item per token, the
+//! authority on which user a token belongs to.
+//!
+//! Every change is one TransactWriteItems whose conditions are the
+//! invariants (see [`BindingWrite`]).
+
+use super::dynamo::{get_n, get_s, is_condition_failed, n, opt_s, s, sdk_err, Item, Store};
+use super::keys as k;
+use super::StoreError;
+use crate::domain::{AppId, Binding, CertificateId, DeviceId, PushToken, UserBindings, UserId};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use std::collections::{BTreeMap, HashMap};
+
+/// DynamoDB's BatchGetItem limit (the emulator does not enforce it).
+pub const BATCH_GET_MAX: usize = 100;
+/// DynamoDB's TransactWriteItems limit.
+pub const TRANSACT_MAX: usize = 100;
+
+// Attribute names inside a device entry of the `devices` map.
+const D_CERT: &str = "c";
+const D_TOKEN: &str = "t";
+const D_DEVICE: &str = "d";
+const D_REPORTED: &str = "r";
+const D_EXPIRES: &str = "e";
+
+/// Who owns a token, as read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenOwner {
+    pub user: UserId,
+    pub device_key: String,
+    pub expires_at: i64,
+    pub version: u64,
+}
+
+/// One write of a binding transaction.
+pub enum BindingWrite {
+    /// Replace a user's record. Condition: its version is still
+    /// `state.version` (0: the record does not exist). Protects: no report,
+    /// logout or kick-out of the same user interleaves unseen, so the
+    /// device limit holds and a logout is never overwritten by a write that
+    /// did not see it.
+    PutUser { user: UserId, state: UserBindings },
+    /// Make `user` the token's owner. Condition: the owner item is as read
+    /// (`seen_version`, None: absent). Protects: a token is bound to at
+    /// most one user; two users reporting one token cannot both win.
+    PutOwner {
+        cert: CertificateId,
+        token: PushToken,
+        user: UserId,
+        device_key: String,
+        expires_at: i64,
+        seen_version: Option<u64>,
+    },
+    /// Remove the token's owner item if `user` still owns it. Condition:
+    /// owner = user. Protects: ending one user's binding never deletes the
+    /// ownership another user has since taken.
+    DeleteOwner {
+        cert: CertificateId,
+        token: PushToken,
+        user: UserId,
+    },
+}
+
+fn device_to_av(b: &Binding) -> AttributeValue {
+    let mut m = HashMap::from([
+        (D_CERT.to_string(), n(b.certificate_id.get())),
+        (D_TOKEN.to_string(), s(b.token.expose())),
+        (D_REPORTED.to_string(), n(b.reported_at_ms)),
+        (D_EXPIRES.to_string(), n(b.expires_at)),
+    ]);
+    if let Some(d) = &b.device_id {
+        m.insert(D_DEVICE.to_string(), s(d.as_str()));
+    }
+    AttributeValue::M(m)
+}
+
+fn device_from_av(v: &AttributeValue) -> Result<Binding, StoreError> {
+    let corrupt = || StoreError::Corrupt("binding entry".into());
+    let m = v.as_m().map_err(|_| corrupt())?;
+    Ok(Binding {
+        certificate_id: CertificateId::new(get_n(m, D_CERT)?).ok_or_else(corrupt)?,
+        token: PushToken::parse("token", get_s(m, D_TOKEN)?).map_err(|_| corrupt())?,
+        device_id: opt_s(m, D_DEVICE)
+            .map(|d| DeviceId::parse("device_id", d))
+            .transpose()
+            .map_err(|_| corrupt())?,
+        reported_at_ms: get_n(m, D_REPORTED)?,
+        expires_at: get_n(m, D_EXPIRES)?,
+    })
+}
+
+fn user_from_item(item: &Item) -> Result<UserBindings, StoreError> {
+    let mut devices = BTreeMap::new();
+    if let Some(AttributeValue::M(m)) = item.get(k::USER_DEVICES) {
+        for (key, v) in m {
+            devices.insert(key.clone(), device_from_av(v)?);
+        }
+    }
+    let mut device_logouts = BTreeMap::new();
+    if let Some(AttributeValue::M(m)) = item.get(k::USER_DEVICE_LOGOUTS) {
+        for (key, v) in m {
+            let at: i64 = v
+                .as_n()
+                .ok()
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt("device logout mark".into()))?;
+            device_logouts.insert(key.clone(), at);
+        }
+    }
+    let logged_out_at_ms = match item.get(k::USER_LOGGED_OUT_AT) {
+        Some(AttributeValue::N(x)) => Some(
+            x.parse()
+                .map_err(|_| StoreError::Corrupt("logout mark".into()))?,
+        ),
+        _ => None,
+    };
+    Ok(UserBindings {
+        version: get_n(item, k::USER_VERSION)?,
+        devices,
+        device_logouts,
+        logged_out_at_ms,
+    })
+}
+
+impl Store {
+    fn user_key(app: &AppId, user: &UserId) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (k::PK.to_string(), s(k::user_pk(app, user))),
+            (k::SK.to_string(), s(k::USER_SK)),
+        ])
+    }
+
+    /// A user's record (strongly consistent), empty with version 0 if none.
+    pub async fn get_user_bindings(
+        &self,
+        app: &AppId,
+        user: &UserId,
+    ) -> Result<UserBindings, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::user_key(app, user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem user bindings"))?;
+        match out.item {
+            Some(item) => user_from_item(&item),
+            None => Ok(UserBindings::default()),
+        }
+    }
+
+    /// Many users' records: ceil(n / 100) BatchGetItem requests (plus
+    /// retries of unprocessed keys). Users without a record are absent.
+    pub async fn get_many_user_bindings(
+        &self,
+        app: &AppId,
+        users: &[UserId],
+    ) -> Result<(HashMap<UserId, UserBindings>, usize), StoreError> {
+        let mut found = HashMap::new();
+        let mut requests = 0;
+        let by_pk: HashMap<String, &UserId> =
+            users.iter().map(|u| (k::user_pk(app, u), u)).collect();
+        for chunk in users.chunks(BATCH_GET_MAX) {
+            let mut keys: Vec<HashMap<String, AttributeValue>> =
+                chunk.iter().map(|u| Self::user_key(app, u)).collect();
+            let mut attempt = 0u32;
+            while !keys.is_empty() {
+                if attempt > 0 {
+                    // Unprocessed keys: DynamoDB asks for backoff before the retry.
+                    let ms = 20u64 << attempt.min(6);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Corrupt(
+                        "BatchGetItem kept returning unprocessed keys".into(),
+                    ));
+                }
+                let ka = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                requests += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, ka)
+                    .send()
+                    .await
+                    .map_err(sdk_err("BatchGetItem user bindings"))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let pk = get_s(&item, k::PK)?;
+                    if let Some(user) = by_pk.get(pk) {
+                        found.insert((*user).clone(), user_from_item(&item)?);
+                    }
+                }
+                if let Some(mut left) = out.unprocessed_keys {
+                    if let Some(ka) = left.remove(&self.table) {
+                        keys = ka.keys;
+                    }
+                }
+            }
+        }
+        Ok((found, requests))
+    }
+
+    pub async fn get_token_owner(
+        &self,
+        app: &AppId,
+        cert: CertificateId,
+        token: &PushToken,
+    ) -> Result<Option<TokenOwner>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(k::PK, s(k::token_pk(app, cert, token.expose())))
+            .key(k::SK, s(k::OWNER_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem token owner"))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        Ok(Some(TokenOwner {
+            user: UserId::parse("owner", get_s(&item, k::OWNER_USER)?)
+                .map_err(|_| StoreError::Corrupt("token owner".into()))?,
+            device_key: get_s(&item, k::USER_DEVICES)?.to_string(),
+            expires_at: get_n(&item, k::EXPIRES_AT)?,
+            version: get_n(&item, k::USER_VERSION)?,
+        }))
+    }
+
+    /// Applies the writes atomically. Ok(false): a condition failed (someone
+    /// else changed a record since it was read): re-read and try again.
+    pub async fn commit_bindings(
+        &self,
+        app: &AppId,
+        writes: Vec<BindingWrite>,
+    ) -> Result<bool, StoreError> {
+        if writes.is_empty() {
+            return Ok(true);
+        }
+        if writes.len() > TRANSACT_MAX {
+            return Err(StoreError::Corrupt(format!(
+                "{} writes exceed one transaction",
+                writes.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(writes.len());
+        for w in writes {
+            items.push(self.transact_item(app, w)?);
+        }
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                // Cancelled because a condition failed or another transaction
+                // touched the same item: a lost race, to be retried after a
+                // re-read. Any other reason is a real error.
+                let lost_race = match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) => {
+                        tc.cancellation_reasons().iter().any(|r| {
+                            matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))
+                        }) && tc.cancellation_reasons().iter().all(|r| {
+                            matches!(r.code(), None | Some("None") | Some("ConditionalCheckFailed") | Some("TransactionConflict"))
+                        })
+                    }
+                    _ => false,
+                };
+                if lost_race || is_condition_failed(&e) {
+                    Ok(false)
+                } else {
+                    Err(sdk_err("TransactWriteItems bindings")(e))
+                }
+            }
+        }
+    }
+
+    fn transact_item(&self, app: &AppId, w: BindingWrite) -> Result<TransactWriteItem, StoreError> {
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
+        Ok(match w {
+            BindingWrite::PutUser { user, state } => {
+                let mut item = Self::user_key(app, &user);
+                item.insert(k::USER_ID.into(), s(user.as_str()));
+                item.insert(k::USER_VERSION.into(), n(state.version + 1));
+                item.insert(
+                    k::USER_DEVICES.into(),
+                    AttributeValue::M(
+                        state
+                            .devices
+                            .iter()
+                            .map(|(key, b)| (key.clone(), device_to_av(b)))
+                            .collect(),
+                    ),
+                );
+                item.insert(
+                    k::USER_DEVICE_LOGOUTS.into(),
+                    AttributeValue::M(
+                        state
+                            .device_logouts
+                            .iter()
+                            .map(|(key, at)| (key.clone(), n(at)))
+                            .collect(),
+                    ),
+                );
+                if let Some(at) = state.logged_out_at_ms {
+                    item.insert(k::USER_LOGGED_OUT_AT.into(), n(at));
+                }
+                item.insert(k::EXPIRES_AT.into(), n(state.item_expiry()));
+                let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+                put = if state.version == 0 {
+                    put.condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", k::PK)
+                } else {
+                    put.condition_expression("#v = :v")
+                        .expression_attribute_names("#v", k::USER_VERSION)
+                        .expression_attribute_values(":v", n(state.version))
+                };
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(build_err)?)
+                    .build()
+            }
+            BindingWrite::PutOwner {
+                cert,
+                token,
+                user,
+                device_key,
+                expires_at,
+                seen_version,
+            } => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .item(k::PK, s(k::token_pk(app, cert, token.expose())))
+                    .item(k::SK, s(k::OWNER_SK))
+                    .item(k::OWNER_USER, s(user.as_str()))
+                    .item(k::USER_DEVICES, s(device_key))
+                    .item(k::EXPIRES_AT, n(expires_at))
+                    .item(k::USER_VERSION, n(seen_version.unwrap_or(0) + 1));
+                let put = match seen_version {
+                    None => put
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", k::PK),
+                    Some(v) => put
+                        .condition_expression("#v = :v")
+                        .expression_attribute_names("#v", k::USER_VERSION)
+                        .expression_attribute_values(":v", n(v)),
+                };
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(build_err)?)
+                    .build()
+            }
+            BindingWrite::DeleteOwner { cert, token, user } => {
+                let del = Delete::builder()
+                    .table_name(&self.table)
+                    .key(k::PK, s(k::token_pk(app, cert, token.expose())))
+                    .key(k::SK, s(k::OWNER_SK))
+                    .condition_expression("attribute_not_exists(#pk) OR #o = :me")
+                    .expression_attribute_names("#pk", k::PK)
+                    .expression_attribute_names("#o", k::OWNER_USER)
+                    .expression_attribute_values(":me", s(user.as_str()))
+                    .build()
+                    .map_err(build_err)?;
+                TransactWriteItem::builder().delete(del).build()
+            }
+        })
+    }
+}
