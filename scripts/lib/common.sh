@@ -25,11 +25,12 @@ wait_http() {
   done
 }
 
-# start_moto HOST PORT: the DynamoDB emulator (moto server) in the background.
+# start_moto HOST PORT: the DynamoDB emulator (moto, requests serialised: see
+# scripts/lib/dynamodb_emulator.py) in the background.
 # Sets MOTO_PID; exports the AWS_* variables that point the SDK at it.
 start_moto() {
   local host="$1" port="$2"
-  "$ROOT/.venv/bin/moto_server" -H "$host" -p "$port" >"$LOCAL/moto-$port.log" 2>&1 &
+  "$ROOT/.venv/bin/python" "$ROOT/scripts/lib/dynamodb_emulator.py" "$host" "$port" >"$LOCAL/moto-$port.log" 2>&1 &
   MOTO_PID=$!
   wait_http "http://$host:$port/moto-api/" 60
   export AWS_ENDPOINT_URL_DYNAMODB="http://$host:$port"

@@ -1,5 +1,9 @@
-//! push-dispatch function (in progress).
+//! Push dispatch: `POST /v1/push` (API.md "Push dispatch"). `handler`
+//! translates HTTP; `service` claims the request id and reports; `fanout`
+//! talks to vivo per certificate.
 
+pub mod fanout;
 pub mod handler;
+pub mod service;
 
 pub use handler::handle;

@@ -5,6 +5,7 @@ pub mod binding;
 pub mod certificate;
 pub mod ids;
 pub mod input;
+pub mod push;
 
 pub use app::{App, AppSettings};
 pub use binding::{Binding, UserBindings};
@@ -13,6 +14,7 @@ pub use certificate::{
     VivoCredentials,
 };
 pub use ids::{AppId, CertificateId, DeviceId, PushToken, UserId};
+pub use push::{DeliveryOutcome, DeliveryStatus, DispatchReport, PushRequest, Summary};
 
 /// RFC 3339 with second precision, UTC (`2026-11-26T10:53:46Z`).
 pub fn rfc3339(t: time::OffsetDateTime) -> String {

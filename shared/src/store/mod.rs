@@ -5,6 +5,7 @@
 pub mod bindings;
 pub mod dynamo;
 pub mod keys;
+pub mod pushes;
 pub mod schema;
 
 pub use dynamo::Store;

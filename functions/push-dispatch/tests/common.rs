@@ -1,0 +1,111 @@
+//! Shared set-up of the push tests: a certificate the simulator accepts,
+//! bindings made through the token-reporting use case, push calls through
+//! the real handler.
+
+#![allow(dead_code)]
+
+use offpush::domain::{
+    App, Category, Certificate, CertificateId, ClickAction, DeviceId, PushMode, PushToken, Secret,
+    UserId, VivoCredentials,
+};
+use serde_json::Value;
+pub use testkit::*;
+use token_report::service::{self as tokens, Report};
+
+pub async fn setup(label: &str) -> (TestEnv, App) {
+    let env = TestEnv::new(label).await;
+    add_cert(&env, ClickAction::OpenApp, PushMode::Production).await;
+    let app = env.store.get_app(&env.app.id).await.unwrap().unwrap();
+    (env, app)
+}
+
+pub async fn add_cert(env: &TestEnv, click: ClickAction, mode: PushMode) -> CertificateId {
+    let now = time::OffsetDateTime::now_utc();
+    let id = env
+        .store
+        .allocate_certificate_id(&env.app.id)
+        .await
+        .unwrap();
+    let cert = Certificate {
+        id,
+        name: "vivo".into(),
+        credentials: VivoCredentials {
+            app_id: VIVO_APP_ID,
+            app_key: VIVO_APP_KEY.into(),
+            app_secret: Secret::new(VIVO_APP_SECRET),
+        },
+        click_action: click,
+        category: Category::Im,
+        push_mode: mode,
+        created_at: now,
+        updated_at: now,
+    };
+    env.store
+        .put_new_certificate(&env.app.id, &cert)
+        .await
+        .unwrap();
+    id
+}
+
+pub async fn bind(env: &TestEnv, app: &App, user: &str, token: &str, device: Option<&str>) {
+    bind_cert(env, app, 1, user, token, device).await
+}
+
+pub async fn bind_cert(
+    env: &TestEnv,
+    app: &App,
+    cert: u64,
+    user: &str,
+    token: &str,
+    device: Option<&str>,
+) {
+    let report = Report {
+        certificate_id: CertificateId::new(cert).unwrap(),
+        token: Some(PushToken::parse("token", token).unwrap()),
+        device_id: device.map(|d| DeviceId::parse("device_id", d).unwrap()),
+    };
+    let user = UserId::parse("user", user).unwrap();
+    assert!(
+        tokens::report(&env.ctx, app, &user, report, tokens::now_ms())
+            .await
+            .is_ok()
+    );
+}
+
+pub async fn push(env: &TestEnv, body: &Value) -> (u16, Value) {
+    read(
+        push_dispatch::handle(
+            &env.ctx,
+            request("POST", "/v1/push", Some(&env.app.admin_token()), Some(body)),
+        )
+        .await,
+    )
+}
+
+pub async fn live_tokens(env: &TestEnv, user: &str) -> Vec<String> {
+    let state = env
+        .store
+        .get_user_bindings(&env.app.id, &UserId::parse("u", user).unwrap())
+        .await
+        .unwrap();
+    state
+        .live(now())
+        .map(|(_, b)| b.token.expose().to_string())
+        .collect()
+}
+
+/// The results of one user, in order.
+pub fn results_of<'a>(report: &'a Value, user: &str) -> Vec<&'a Value> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["user_id"] == user)
+        .collect()
+}
+
+pub fn status_of(report: &Value, user: &str) -> String {
+    let r = results_of(report, user);
+    assert_eq!(r.len(), 1, "one result for {user}: {report}");
+    r[0]["status"].as_str().unwrap().to_string()
+}

@@ -1,0 +1,244 @@
+//! Push idempotency records and remembered vivo quota blocks.
+
+use super::dynamo::{get_n, get_s, is_condition_failed, n, s, sdk_err, Store};
+use super::keys as k;
+use super::StoreError;
+use crate::domain::{AppId, CertificateId};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// A request id is remembered this long (API.md: idempotent for 24 h).
+pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PushState {
+    /// Claimed by a call that has not finished (or died).
+    Pending { claimed_at_ms: i64 },
+    /// Finished; the stored answer (deflate-compressed JSON).
+    Done { result: Vec<u8> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushRecord {
+    pub fingerprint: String,
+    pub state: PushState,
+    pub expires_at: i64,
+}
+
+pub enum Claim {
+    /// This call owns the request id and must send.
+    Claimed,
+    /// Another call has it (live, not expired).
+    Taken(PushRecord),
+}
+
+impl Store {
+    fn push_key(app: &AppId, request_id: &str) -> [(String, AttributeValue); 2] {
+        [
+            (k::PK.to_string(), s(k::push_pk(app, request_id))),
+            (k::SK.to_string(), s(k::PUSH_SK)),
+        ]
+    }
+
+    /// Claims `request_id` before anything is sent. The condition protects
+    /// "a request id sends at most once in 24 h": it succeeds only when no
+    /// live record exists (an expired one is treated as absent, as
+    /// DynamoDB deletes expired items lazily).
+    pub async fn claim_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        fingerprint: &str,
+        now_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let now_secs = now_ms / 1000;
+        let [pk, sk] = Self::push_key(app, request_id);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(pk.0, pk.1)
+            .item(sk.0, sk.1)
+            .item(k::PUSH_STATE, s("pending"))
+            .item(k::PUSH_FINGERPRINT, s(fingerprint))
+            .item(k::PUSH_CLAIMED_AT, n(now_ms))
+            .item(k::EXPIRES_AT, n(now_secs + IDEMPOTENCY_SECS))
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_values(":now", n(now_secs))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e) if is_condition_failed(&e) => {
+                match self.get_push(app, request_id, now_secs).await? {
+                    Some(rec) => Ok(Claim::Taken(rec)),
+                    // Expired between the two calls: claim again.
+                    None => Box::pin(self.claim_push(app, request_id, fingerprint, now_ms)).await,
+                }
+            }
+            Err(e) => Err(sdk_err("PutItem push claim")(e)),
+        }
+    }
+
+    pub async fn get_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        now_secs: i64,
+    ) -> Result<Option<PushRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem push"))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let expires_at: i64 = get_n(&item, k::EXPIRES_AT)?;
+        if expires_at <= now_secs {
+            return Ok(None);
+        }
+        let state = match get_s(&item, k::PUSH_STATE)? {
+            "done" => match item.get(k::PUSH_RESULT) {
+                Some(AttributeValue::B(b)) => PushState::Done {
+                    result: b.clone().into_inner(),
+                },
+                _ => return Err(StoreError::Corrupt("push result missing".into())),
+            },
+            _ => PushState::Pending {
+                claimed_at_ms: get_n(&item, k::PUSH_CLAIMED_AT)?,
+            },
+        };
+        Ok(Some(PushRecord {
+            fingerprint: get_s(&item, k::PUSH_FINGERPRINT)?.to_string(),
+            state,
+            expires_at,
+        }))
+    }
+
+    /// Takes over a claim whose owner died (still pending long after any
+    /// request could have finished). Condition: still the same pending
+    /// claim, so two callers cannot both take it over.
+    pub async fn take_over_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        seen_claimed_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .update_expression("SET #at = :now")
+            .condition_expression("#st = :pending AND #at = :seen")
+            .expression_attribute_names("#at", k::PUSH_CLAIMED_AT)
+            .expression_attribute_names("#st", k::PUSH_STATE)
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":seen", n(seen_claimed_at_ms))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_err("UpdateItem push take-over")(e)),
+        }
+    }
+
+    /// Stores the answer; repeats within 24 h of now get it back.
+    pub async fn complete_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        result: Vec<u8>,
+        now_secs: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .update_expression("SET #st = :done, #res = :res, #exp = :exp")
+            .expression_attribute_names("#st", k::PUSH_STATE)
+            .expression_attribute_names("#res", k::PUSH_RESULT)
+            .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":res", AttributeValue::B(Blob::new(result)))
+            .expression_attribute_values(":exp", n(now_secs + IDEMPOTENCY_SECS))
+            .send()
+            .await
+            .map_err(sdk_err("UpdateItem push result"))?;
+        Ok(())
+    }
+
+    /// A remembered quota block of a certificate, if still in force.
+    pub async fn get_quota_block(
+        &self,
+        app: &AppId,
+        cert: CertificateId,
+        now_secs: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(k::PK, s(k::quota_pk(app, cert)))
+            .key(k::SK, s(k::QUOTA_SK))
+            .send()
+            .await
+            .map_err(sdk_err("GetItem quota"))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let until: i64 = get_n(&item, k::QUOTA_UNTIL)?;
+        if until <= now_secs {
+            return Ok(None);
+        }
+        Ok(Some((get_n(&item, k::QUOTA_CODE)?, until)))
+    }
+
+    pub async fn put_quota_block(
+        &self,
+        app: &AppId,
+        cert: CertificateId,
+        code: i64,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(k::PK, s(k::quota_pk(app, cert)))
+            .item(k::SK, s(k::QUOTA_SK))
+            .item(k::QUOTA_CODE, n(code))
+            .item(k::QUOTA_UNTIL, n(until))
+            .item(k::EXPIRES_AT, n(until))
+            .send()
+            .await
+            .map_err(sdk_err("PutItem quota"))?;
+        Ok(())
+    }
+
+    /// Forgets a quota block (operators, after vivo raised the quota).
+    pub async fn clear_quota_block(
+        &self,
+        app: &AppId,
+        cert: CertificateId,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(k::PK, s(k::quota_pk(app, cert)))
+            .key(k::SK, s(k::QUOTA_SK))
+            .send()
+            .await
+            .map_err(sdk_err("DeleteItem quota"))?;
+        Ok(())
+    }
+}

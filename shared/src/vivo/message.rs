@@ -1,0 +1,131 @@
+//! Request bodies of vivo's send calls (VIVO_API.md 1.3, 1.5).
+
+use crate::domain::{Category, ClickAction, PushMode};
+use serde_json::{json, Map, Value};
+
+/// What one notification says and does, shared by every device it goes to.
+pub struct Notification<'a> {
+    pub vivo_app_id: u64,
+    pub title: &'a str,
+    pub content: &'a str,
+    pub ext: Option<&'a str>,
+    pub category: Category,
+    pub ttl_seconds: u32,
+    pub click: &'a ClickAction,
+    pub push_mode: PushMode,
+    pub notify_id: Option<u32>,
+}
+
+/// Ring and vibrate, what IM notifications use (VIVO_API.md 1.3; Tencent's default).
+pub const NOTIFY_TYPE_RING_AND_VIBRATE: u8 = 4;
+
+impl Notification<'_> {
+    /// The content fields common to `/message/send` and `/message/saveListPayload`.
+    fn content(&self, request_id: &str) -> Map<String, Value> {
+        let (skip_type, skip_content) = self.click.vivo_skip();
+        let mut m = Map::new();
+        // appId is required since doc v2.9.2 and must be a JSON number.
+        m.insert("appId".into(), json!(self.vivo_app_id));
+        m.insert("notifyType".into(), json!(NOTIFY_TYPE_RING_AND_VIBRATE));
+        m.insert("title".into(), json!(self.title));
+        m.insert("content".into(), json!(self.content));
+        m.insert("timeToLive".into(), json!(self.ttl_seconds));
+        m.insert("skipType".into(), json!(skip_type));
+        if let Some(c) = skip_content {
+            m.insert("skipContent".into(), json!(c));
+        }
+        if let Some(ext) = self.ext {
+            // Tencent IM's convention: the payload reaches the app as the
+            // clientCustomMap entry "ext" (VIVO_API.md 1.11).
+            m.insert("clientCustomMap".into(), json!({ "ext": ext }));
+        }
+        // Both are sent: the category is the current rule (since 2023-04),
+        // and an explicit, consistent classification avoids relying on a
+        // default the sources disagree about (VIVO_API.md 1.3, CONFLICT).
+        m.insert("category".into(), json!(self.category.as_str()));
+        m.insert(
+            "classification".into(),
+            json!(self.category.classification()),
+        );
+        m.insert("pushMode".into(), json!(self.push_mode.vivo()));
+        if let Some(n) = self.notify_id {
+            m.insert("notifyId".into(), json!(n));
+        }
+        m.insert("requestId".into(), json!(request_id));
+        m
+    }
+
+    pub fn send_body(&self, reg_id: &str, request_id: &str) -> Value {
+        let mut m = self.content(request_id);
+        m.insert("regId".into(), json!(reg_id));
+        Value::Object(m)
+    }
+
+    pub fn save_list_body(&self, request_id: &str) -> Value {
+        Value::Object(self.content(request_id))
+    }
+
+    pub fn push_to_list_body(&self, task_id: &str, reg_ids: &[&str], request_id: &str) -> Value {
+        json!({
+            "appId": self.vivo_app_id,
+            "regIds": reg_ids,
+            "taskId": task_id,
+            "requestId": request_id,
+            "pushMode": self.push_mode.vivo(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_body_carries_every_documented_field() {
+        let click = ClickAction::OpenPage {
+            intent_uri: "intent://chat#Intent;scheme=im;end".into(),
+        };
+        let n = Notification {
+            vivo_app_id: 10004,
+            title: "Alice",
+            content: "Hi",
+            ext: Some("{\"conv\":\"c2c\"}"),
+            category: Category::Im,
+            ttl_seconds: 600,
+            click: &click,
+            push_mode: PushMode::Test,
+            notify_id: Some(42),
+        };
+        let b = n.send_body("reg-1", "req-1");
+        assert_eq!(b["appId"], 10004);
+        assert!(b["appId"].is_u64());
+        assert_eq!(b["regId"], "reg-1");
+        assert_eq!(b["notifyType"], 4);
+        assert_eq!(b["skipType"], 4);
+        assert_eq!(b["skipContent"], "intent://chat#Intent;scheme=im;end");
+        assert_eq!(b["clientCustomMap"], json!({"ext": "{\"conv\":\"c2c\"}"}));
+        assert_eq!(b["category"], "IM");
+        assert_eq!(b["classification"], 1);
+        assert_eq!(b["timeToLive"], 600);
+        assert_eq!(b["pushMode"], 1);
+        assert_eq!(b["notifyId"], 42);
+        assert_eq!(b["requestId"], "req-1");
+        let open_app = ClickAction::OpenApp;
+        let n2 = Notification {
+            click: &open_app,
+            ext: None,
+            notify_id: None,
+            category: Category::Marketing,
+            ..n
+        };
+        let b2 = n2.save_list_body("req-2");
+        assert_eq!(b2["skipType"], 1);
+        assert!(
+            b2.get("skipContent").is_none()
+                && b2.get("clientCustomMap").is_none()
+                && b2.get("notifyId").is_none()
+        );
+        assert!(b2.get("regId").is_none());
+        assert_eq!(b2["classification"], 0);
+    }
+}
