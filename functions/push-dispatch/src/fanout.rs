@@ -65,6 +65,8 @@ enum Answer {
     },
     /// Unreachable, 5xx, unreadable, or out of time: the detail says which.
     Unavailable(String),
+    /// Not sent: an earlier call of this request was throttled.
+    Stopped(Verdict),
 }
 
 #[derive(Clone)]
@@ -209,6 +211,11 @@ impl Session<'_> {
             };
             let result = {
                 let _permit = self.sem.acquire().await.expect("semaphore open");
+                // Checked once a slot is ours: calls queued behind a
+                // throttled one must not go out.
+                if let Some(v) = self.stopped() {
+                    return Answer::Stopped(v);
+                }
                 self.count_call();
                 tokio::time::timeout(remaining, self.ctx.vivo.call(path, Some(&token), body)).await
             };
@@ -238,6 +245,9 @@ impl Session<'_> {
             attempt += 1;
             let detail = match &err {
                 VivoError::Http(504) => "vivo did not answer in time".to_string(),
+                VivoError::Transport(e) if e.is_timeout() => {
+                    "vivo did not answer in time".to_string()
+                }
                 other => other.to_string(),
             };
             if !retryable || attempt >= MAX_ATTEMPTS {
@@ -442,6 +452,7 @@ pub async fn dispatch_certificate(
                         (i, session.refused(code, &desc).await, None)
                     }
                     Answer::Unavailable(d) => (i, failed(d), None),
+                    Answer::Stopped(v) => (i, v, None),
                 }
             }
         });
@@ -484,6 +495,9 @@ pub async fn dispatch_certificate(
             }
             Answer::Unavailable(d) => {
                 let v = failed(d);
+                verdicts = (0..targets.len()).map(|i| (i, v.clone(), None)).collect();
+            }
+            Answer::Stopped(v) => {
                 verdicts = (0..targets.len()).map(|i| (i, v.clone(), None)).collect();
             }
         }
@@ -556,6 +570,7 @@ async fn push_chunk(
             (a..b).map(|i| (i, v.clone(), None)).collect()
         }
         Answer::Unavailable(d) => (a..b).map(|i| (i, failed(d.clone()), None)).collect(),
+        Answer::Stopped(v) => (a..b).map(|i| (i, v.clone(), None)).collect(),
     }
 }
 
