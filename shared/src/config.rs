@@ -16,6 +16,9 @@ pub struct Config {
     pub push_deadline: Duration,
     /// `PUSH_CONCURRENCY`: parallel vivo calls per push request (default 8).
     pub push_concurrency: usize,
+    /// `DEFAULT_BINDING_TTL_DAYS`: binding lifetime for apps that set none
+    /// of their own (default 30, 1-365).
+    pub default_binding_ttl_days: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +51,14 @@ impl Config {
             ));
         }
         let push_concurrency: usize = num("PUSH_CONCURRENCY", 8)?;
+        let default_binding_ttl_days: u32 = num(
+            "DEFAULT_BINDING_TTL_DAYS",
+            crate::domain::app::DEFAULT_BINDING_TTL_DAYS,
+        )?;
+        crate::domain::AppSettings::check_ttl_days(default_binding_ttl_days)
+            .map_err(|_| ConfigError("DEFAULT_BINDING_TTL_DAYS must be 1 to 365".into()))?;
         Ok(Config {
+            default_binding_ttl_days,
             table_name,
             vivo_base_url,
             vivo_timeout: Duration::from_millis(num("VIVO_TIMEOUT_MS", 5000)?),

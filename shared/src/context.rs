@@ -13,6 +13,7 @@ pub struct Context {
     pub vivo: Arc<VivoClient>,
     pub push_deadline: Duration,
     pub push_concurrency: usize,
+    pub default_binding_ttl_days: u32,
 }
 
 impl Context {
@@ -22,6 +23,7 @@ impl Context {
             vivo: Arc::new(VivoClient::new(&config.vivo_base_url, config.vivo_timeout)),
             push_deadline: config.push_deadline,
             push_concurrency: config.push_concurrency,
+            default_binding_ttl_days: config.default_binding_ttl_days,
         }
     }
 

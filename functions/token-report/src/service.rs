@@ -80,7 +80,7 @@ pub async fn report(
     };
     let cert = report.certificate_id;
     let key = device_key(report.device_id.as_ref(), &token);
-    let ttl_secs = i64::from(app.settings.binding_ttl_days) * 86_400;
+    let ttl_secs = i64::from(app.settings.ttl_days(ctx.default_binding_ttl_days)) * 86_400;
     let max_devices = app.settings.max_devices_per_user as usize;
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {

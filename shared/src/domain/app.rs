@@ -21,19 +21,25 @@ pub struct App {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AppSettings {
     pub max_devices_per_user: u32,
-    pub binding_ttl_days: u32,
+    /// None: the deployment's default (`DEFAULT_BINDING_TTL_DAYS`).
+    pub binding_ttl_days: Option<u32>,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
         AppSettings {
             max_devices_per_user: DEFAULT_MAX_DEVICES_PER_USER,
-            binding_ttl_days: DEFAULT_BINDING_TTL_DAYS,
+            binding_ttl_days: None,
         }
     }
 }
 
 impl AppSettings {
+    /// The TTL in force: the app's own, else the deployment's default.
+    pub fn ttl_days(&self, deployment_default: u32) -> u32 {
+        self.binding_ttl_days.unwrap_or(deployment_default)
+    }
+
     pub fn check_max_devices(n: u32) -> Result<u32, ServiceError> {
         if (1..=MAX_MAX_DEVICES_PER_USER).contains(&n) {
             Ok(n)

@@ -199,15 +199,18 @@ impl Store {
 
     /// Creates an app; false when the id is taken (nothing is overwritten).
     pub async fn create_app(&self, app: &App) -> Result<bool, StoreError> {
-        let res = self
+        let mut req = self
             .client
             .put_item()
             .table_name(&self.table)
             .item(k::PK, s(k::app_pk(&app.id)))
             .item(k::SK, s(k::APP_SK))
             .item(k::APP_SECRET, s(app.signing_secret.expose()))
-            .item(k::APP_MAX_DEVICES, n(app.settings.max_devices_per_user))
-            .item(k::APP_TTL_DAYS, n(app.settings.binding_ttl_days))
+            .item(k::APP_MAX_DEVICES, n(app.settings.max_devices_per_user));
+        if let Some(days) = app.settings.binding_ttl_days {
+            req = req.item(k::APP_TTL_DAYS, n(days));
+        }
+        let res = req
             .item(k::APP_NEXT_CERT_ID, n(0))
             .item(k::CREATED_AT, ts(app.created_at))
             // Protects: an app id is created once; its secret is never replaced by a re-run.
@@ -241,7 +244,10 @@ impl Store {
             signing_secret: Secret::new(get_s(&item, k::APP_SECRET)?),
             settings: AppSettings {
                 max_devices_per_user: get_n(&item, k::APP_MAX_DEVICES)?,
-                binding_ttl_days: get_n(&item, k::APP_TTL_DAYS)?,
+                binding_ttl_days: match item.get(k::APP_TTL_DAYS) {
+                    None => None,
+                    Some(_) => Some(get_n(&item, k::APP_TTL_DAYS)?),
+                },
             },
             created_at: get_ts(&item, k::CREATED_AT)?,
         }))

@@ -72,7 +72,8 @@ struct SettingsArgs {
     /// Bound devices per user before the oldest is logged out (1-10, default 1).
     #[arg(long)]
     max_devices_per_user: Option<u32>,
-    /// Days a binding lives without a re-report (1-365, default 30).
+    /// Days a binding lives without a re-report (1-365; unset: the
+    /// deployment's DEFAULT_BINDING_TTL_DAYS, 30 unless changed).
     #[arg(long)]
     binding_ttl_days: Option<u32>,
 }
@@ -147,12 +148,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                         .unwrap_or(defaults.max_devices_per_user),
                 )
                 .map_err(|e| e.to_string())?,
-                binding_ttl_days: AppSettings::check_ttl_days(
-                    settings
-                        .binding_ttl_days
-                        .unwrap_or(defaults.binding_ttl_days),
-                )
-                .map_err(|e| e.to_string())?,
+                binding_ttl_days: settings
+                    .binding_ttl_days
+                    .map(AppSettings::check_ttl_days)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
             };
             let app = App {
                 id: parse_app(&app)?,

@@ -30,7 +30,10 @@ async fn create_app_set_settings_and_mint_tokens() {
     let created = json_of(&admin(&table, &["app", "create", "--app", "im-app"]));
     assert_eq!(created["app_id"], "im-app");
     assert_eq!(created["max_devices_per_user"], 1);
-    assert_eq!(created["binding_ttl_days"], 30);
+    assert!(
+        created["binding_ttl_days"].is_null(),
+        "unset: the deployment default applies"
+    );
     let secret = created["signing_secret"].as_str().unwrap().to_string();
     assert!(secret.len() >= 43, "32 random bytes, base64url");
 

@@ -101,6 +101,7 @@ pub fn config(table: &str, vivo_base_url: &str) -> Config {
         vivo_timeout: Duration::from_millis(1500),
         push_deadline: Duration::from_secs(6),
         push_concurrency: 4,
+        default_binding_ttl_days: 30,
     }
 }
 
