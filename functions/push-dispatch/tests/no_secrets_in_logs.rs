@@ -1,0 +1,149 @@
+//! The whole story at debug level, with every log line captured: no vivo
+//! AppSecret, signing secret, JWT, vivo authToken or whole push token may
+//! appear in any of them.
+
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use testkit::*;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_a_log_line() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(move || writer.clone())
+        .init();
+    let env = TestEnv::new("secrets").await;
+    let admin = env.app.admin_token();
+    let user = env.app.user_token("alice");
+    let token = "regid-0123456789-secret-part";
+
+    let cert = json!({"platform": "vivo", "credentials": {"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY, "app_secret": VIVO_APP_SECRET}});
+    let (s, _) = read(
+        cert_upload::handle(
+            &env.ctx,
+            request("POST", "/v1/certificates", Some(&admin), Some(&cert)),
+        )
+        .await,
+    );
+    assert_eq!(s, 201);
+    let mut wrong = cert.clone();
+    wrong["credentials"]["app_secret"] = json!("another-secret-that-vivo-refuses");
+    assert_eq!(
+        read(
+            cert_upload::handle(
+                &env.ctx,
+                request("POST", "/v1/certificates", Some(&admin), Some(&wrong))
+            )
+            .await
+        )
+        .0,
+        422
+    );
+    let report = json!({"certificate_id": 1, "token": token, "device_id": "phone"});
+    assert_eq!(
+        read(
+            token_report::handle(
+                &env.ctx,
+                request("PUT", "/v1/push-token", Some(&user), Some(&report))
+            )
+            .await
+        )
+        .0,
+        200
+    );
+    env.sim
+        .set_reg_id(token, RegIdVerdict::Invalid { status: 2 });
+    let (s, r) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/push",
+                Some(&admin),
+                Some(&json!({"to": ["alice"], "desc": "hi"})),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(r["summary"]["token_invalid"], 1);
+    let bad_jwt = format!("{admin}x");
+    assert_eq!(
+        read(
+            push_dispatch::handle(
+                &env.ctx,
+                request(
+                    "POST",
+                    "/v1/push",
+                    Some(&bad_jwt),
+                    Some(&json!({"to": ["a"], "desc": "d"}))
+                )
+            )
+            .await
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        read(
+            token_report::handle(
+                &env.ctx,
+                request(
+                    "DELETE",
+                    &format!("/v1/push-token?token={token}"),
+                    Some(&user),
+                    None
+                )
+            )
+            .await
+        )
+        .0,
+        204
+    );
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("push dispatched"), "logs were captured");
+    assert!(logs.contains("****part"), "tokens appear masked");
+    let auth_tokens: Vec<String> = env
+        .sim
+        .requests_to("/message/auth")
+        .iter()
+        .filter_map(|r| r.response["authToken"].as_str().map(str::to_string))
+        .collect();
+    assert!(!auth_tokens.is_empty());
+    let mut secrets = vec![
+        VIVO_APP_SECRET.to_string(),
+        "another-secret-that-vivo-refuses".into(),
+        env.app.secret.expose().to_string(),
+        admin.clone(),
+        user.clone(),
+        token.to_string(),
+    ];
+    secrets.extend(auth_tokens);
+    for s in &secrets {
+        assert!(
+            !logs.contains(s.as_str()),
+            "a secret reached the logs: {}…",
+            &s[..6]
+        );
+    }
+    // The JWT's signature part alone must not appear either.
+    let sig = admin.rsplit('.').next().unwrap();
+    assert!(!logs.contains(sig));
+}
