@@ -16,7 +16,12 @@
 # Env:    PYTHON=python3.11   interpreter used to create the venv (default: python3)
 #         VENV_QUIET=1        do not print versions
 #         SAM_PIN_*           override a pin (empty = any version), e.g. SAM_PIN_AWS_SAM_CLI=
-if [ "${BASH_SOURCE[0]}" != "$0" ]; then _sam_venv_saved_opts="$(set +o)"; fi
+# `set +o` run inside $(...) always reports errexit off (subshells drop -e),
+# so errexit is saved from $- separately, or sourcing would switch it off.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  _sam_venv_saved_opts="$(set +o)"
+  case $- in *e*) _sam_venv_saved_opts+=$'\nset -e' ;; esac
+fi
 set -euo pipefail
 
 _sam_venv_main() {

@@ -1,0 +1,203 @@
+//! offpush figures, printed (never asserted): how many vivo and DynamoDB
+//! requests a push to 1000 recipients costs, and request latencies through
+//! the real handlers against the local DynamoDB emulator and the vivo
+//! simulator. Run with scripts/bench.sh (it starts the emulator).
+//!
+//! Latencies here are of this machine's emulator, not of AWS: they compare
+//! versions of offpush with each other, not with production.
+
+use offpush::domain::binding::device_key;
+use offpush::domain::{Binding, CertificateId, PushToken, UserBindings, UserId};
+use offpush::store::bindings::BindingWrite;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use testkit::*;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+async fn time_it<F, Fut>(n: usize, mut f: F) -> Vec<Duration>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i).await;
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+fn row(name: &str, samples: &[Duration]) {
+    println!(
+        "| {name:<44} | {:>4} | {:>8.1} | {:>8.1} | {:>8.1} |",
+        samples.len(),
+        ms(percentile(samples, 0.5)),
+        ms(percentile(samples, 0.95)),
+        ms(*samples.last().unwrap())
+    );
+}
+
+async fn call(h: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
+    read(h)
+}
+
+async fn seed_users(env: &TestEnv, n: usize, prefix: &str) -> Vec<String> {
+    let cert = CertificateId::new(1).unwrap();
+    let users: Vec<String> = (0..n).map(|i| format!("{prefix}-{i:05}")).collect();
+    let writes = users.iter().map(|u| async move {
+        let t = PushToken::parse("t", &format!("regid-{u}")).unwrap();
+        let mut state = UserBindings::default();
+        state.devices.insert(
+            device_key(None, &t),
+            Binding {
+                certificate_id: cert,
+                token: t,
+                device_id: None,
+                reported_at_ms: 0,
+                expires_at: now() + 86_400,
+            },
+        );
+        let w = vec![BindingWrite::PutUser {
+            user: UserId::parse("u", u).unwrap(),
+            state,
+        }];
+        env.store.commit_bindings(&env.app.id, w).await.unwrap();
+    });
+    use futures::StreamExt;
+    futures::stream::iter(writes)
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    users
+}
+
+#[tokio::main]
+async fn main() {
+    let env = TestEnv::new("bench").await;
+    let admin = env.app.admin_token();
+    let cert = json!({"platform": "vivo", "credentials": {"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY, "app_secret": VIVO_APP_SECRET}});
+
+    println!("## Calls per push (1000 recipients, one device each)\n");
+    let (s, _) = call(
+        cert_upload::handle(
+            &env.ctx,
+            request("POST", "/v1/certificates", Some(&admin), Some(&cert)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let users = seed_users(&env, 1000, "u").await;
+    let ids: Vec<UserId> = users
+        .iter()
+        .map(|u| UserId::parse("u", u).unwrap())
+        .collect();
+    let (_, batch_requests) = env
+        .store
+        .get_many_user_bindings(&env.app.id, &ids)
+        .await
+        .unwrap();
+    println!("| scenario | vivo calls | of which auth | DynamoDB reads of bindings | sent |");
+    println!("|---|---|---|---|---|");
+    for (label, ttl) in [
+        ("ttl 86400 (list push)", 86_400),
+        ("ttl 60 (single sends, exact TTL)", 60),
+    ] {
+        env.sim.reset();
+        let body = json!({"to": users, "desc": "bench", "ttl_seconds": ttl});
+        let (s, r) = call(
+            push_dispatch::handle(
+                &env.ctx,
+                request("POST", "/v1/push", Some(&admin), Some(&body)),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let reqs = env.sim.requests();
+        let auth = reqs.iter().filter(|r| r.path == "/message/auth").count();
+        println!(
+            "| {label} | {} | {auth} | {batch_requests} BatchGetItem | {} |",
+            reqs.len(),
+            r["summary"]["sent"]
+        );
+    }
+
+    println!("\n## Latency through the handlers (local emulator + simulator), ms\n");
+    println!(
+        "| {:<44} | {:>4} | {:>8} | {:>8} | {:>8} |",
+        "request", "n", "p50", "p95", "max"
+    );
+    println!(
+        "|{}|------|----------|----------|----------|",
+        "-".repeat(46)
+    );
+    let user = env.app.user_token("bench-user");
+    let samples = time_it(50, |i| {
+        let body =
+            json!({"certificate_id": 1, "token": format!("regid-bench-{i}"), "device_id": "phone"});
+        let req = request("PUT", "/v1/push-token", Some(&user), Some(&body));
+        let ctx = &env.ctx;
+        async move {
+            assert_eq!(read(token_report::handle(ctx, req).await).0, 200);
+        }
+    })
+    .await;
+    row("PUT /v1/push-token (re-report, kick-out)", &samples);
+    let samples = time_it(50, |_| {
+        let body = json!({"to": ["bench-user"], "desc": "hi"});
+        let req = request("POST", "/v1/push", Some(&admin), Some(&body));
+        let ctx = &env.ctx;
+        async move {
+            assert_eq!(read(push_dispatch::handle(ctx, req).await).0, 200);
+        }
+    })
+    .await;
+    row("POST /v1/push, 1 recipient", &samples);
+    let hundred: Vec<String> = users[..100].to_vec();
+    let samples = time_it(10, |_| {
+        let body = json!({"to": hundred, "desc": "hi"});
+        let req = request("POST", "/v1/push", Some(&admin), Some(&body));
+        let ctx = &env.ctx;
+        async move {
+            assert_eq!(read(push_dispatch::handle(ctx, req).await).0, 200);
+        }
+    })
+    .await;
+    row("POST /v1/push, 100 recipients", &samples);
+    let samples = time_it(5, |_| {
+        let body = json!({"to": users, "desc": "hi"});
+        let req = request("POST", "/v1/push", Some(&admin), Some(&body));
+        let ctx = &env.ctx;
+        async move {
+            assert_eq!(read(push_dispatch::handle(ctx, req).await).0, 200);
+        }
+    })
+    .await;
+    row("POST /v1/push, 1000 recipients", &samples);
+    let samples = time_it(20, |_| {
+        let req = request(
+            "POST",
+            "/v1/certificates?verify=false",
+            Some(&admin),
+            Some(&cert),
+        );
+        let ctx = &env.ctx;
+        async move {
+            assert_eq!(read(cert_upload::handle(ctx, req).await).0, 201);
+        }
+    })
+    .await;
+    row("POST /v1/certificates?verify=false", &samples);
+    let _ = env.store.delete_table().await;
+}
