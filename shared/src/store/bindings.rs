@@ -6,7 +6,7 @@
 //! invariants (see [`BindingWrite`]).
 
 use super::dynamo::{get_n, get_s, is_condition_failed, n, opt_s, s, sdk_err, Item, Store};
-use super::keys as k;
+use super::keys::{self as k, D_CERT, D_DEVICE, D_EXPIRES, D_REPORTED, D_TOKEN};
 use super::StoreError;
 use crate::domain::{AppId, Binding, CertificateId, DeviceId, PushToken, UserBindings, UserId};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
@@ -16,13 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 pub const BATCH_GET_MAX: usize = 100;
 /// DynamoDB's TransactWriteItems limit.
 pub const TRANSACT_MAX: usize = 100;
-
-// Attribute names inside a device entry of the `devices` map.
-const D_CERT: &str = "c";
-const D_TOKEN: &str = "t";
-const D_DEVICE: &str = "d";
-const D_REPORTED: &str = "r";
-const D_EXPIRES: &str = "e";
 
 /// Who owns a token, as read.
 #[derive(Clone, Debug, PartialEq)]

@@ -63,6 +63,14 @@ pub const USER_LOGGED_OUT_AT: &str = "logged_out_at_ms";
 pub const USER_DEVICE_LOGOUTS: &str = "device_logouts";
 pub const USER_ID: &str = "user_id";
 
+// Names inside one entry of the `devices` map (short: a user item holds up
+// to 10 entries and is read 100 at a time).
+pub const D_CERT: &str = "c";
+pub const D_TOKEN: &str = "t";
+pub const D_DEVICE: &str = "d";
+pub const D_REPORTED: &str = "r";
+pub const D_EXPIRES: &str = "e";
+
 pub fn user_pk(app: &AppId, user: &UserId) -> String {
     format!("USER#{app}#{user}")
 }
