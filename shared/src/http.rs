@@ -1,7 +1,9 @@
 //! lambda_http glue: request parts in, JSON out, and the one mapping from
 //! [`ServiceError`] to an HTTP response (API.md "Errors").
 
+use crate::config::{init_tracing, Config};
 use crate::error::{chain, ServiceError};
+use crate::Context;
 pub use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
@@ -174,6 +176,24 @@ where
             error_response(&e)
         }
     }
+}
+
+/// A function's whole `main`: logs, configuration read once, the context
+/// built once per cold start (it lives as long as the instance), then the
+/// Lambda runtime loop calling `handle` per request.
+pub async fn serve<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static Context, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    init_tracing();
+    let config = Config::from_env()?;
+    let ctx: &'static Context = Box::leak(Box::new(Context::from_config(&config).await));
+    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        let fut = handle(ctx, req);
+        async move { Ok::<_, lambda_http::Error>(fut.await) }
+    }))
+    .await
 }
 
 #[cfg(test)]
