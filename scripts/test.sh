@@ -2,7 +2,8 @@
 # Runs every check and test of the project on a fresh machine or a warm one:
 #   formatting, clippy (-D warnings), then all unit, service and handler
 #   tests against a real DynamoDB emulator (moto server, started here on
-#   loopback and stopped on exit) and the project's vivo simulator.
+#   loopback and stopped on exit) and the project's vivo simulator; then the
+#   SAM end to end run (scripts/sam-e2e.sh; SKIP_SAM_E2E=1 skips it).
 # Installs what it needs itself (a project-local venv under .venv).
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
@@ -28,3 +29,12 @@ trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
 log "cargo test"
 # I/O-bound tests: more threads than cores keeps the emulator busy.
 cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-8}" "$@"
+kill "$MOTO_PID" 2>/dev/null || true
+
+# The SAM path: sam validate --lint, sam build, every event through
+# `sam local invoke`, and the whole story through `sam local start-api`
+# (Docker engine, base image and emulator set up by the script itself).
+if [ "${SKIP_SAM_E2E:-0}" != 1 ]; then
+  log "SAM end to end"
+  "$ROOT/scripts/sam-e2e.sh"
+fi

@@ -21,6 +21,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// A non-AWS endpoint (emulator), when one is configured.
+    endpoint: Option<String>,
 }
 
 pub(crate) fn sdk_err<E, R>(op: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
@@ -98,14 +100,49 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            endpoint: None,
         }
     }
 
     /// A store from the standard AWS environment (region, credentials,
     /// `AWS_ENDPOINT_URL_DYNAMODB` for a local emulator).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Store::new(Client::new(&conf), table)
+        Store::from_env_in(table, None).await
+    }
+
+    /// As [`Store::from_env`], with an explicit region when given.
+    pub async fn from_env_in(table: impl Into<String>, region: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r.to_string()));
+        }
+        let sdk = loader.load().await;
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        // `sam local` passes declared-but-unset variables as empty strings,
+        // and the SDK takes an empty endpoint URL as an endpoint (then fails
+        // on first use): blank means "use AWS's own endpoint".
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string());
+        let endpoint = match (var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL")) {
+            (Some(v), _) if v.is_empty() => None,
+            (Some(v), _) => Some(v),
+            (None, Some(v)) if v.is_empty() => None,
+            (None, v) => v,
+        };
+        let blank = [var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL")]
+            .iter()
+            .any(|v| v.as_deref() == Some(""));
+        if endpoint.is_none() && blank {
+            conf.set_endpoint_url(None);
+        }
+        Store {
+            endpoint,
+            ..Store::new(Client::from_conf(conf.build()), table)
+        }
+    }
+
+    /// The endpoint in use when it is not AWS's own.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// A store on an explicit endpoint with static dummy credentials: for
@@ -124,7 +161,10 @@ impl Store {
             .credentials_provider(creds)
             .load()
             .await;
-        Store::new(Client::new(&conf), table)
+        Store {
+            endpoint: Some(endpoint.to_string()),
+            ..Store::new(Client::new(&conf), table)
+        }
     }
 
     pub fn table(&self) -> &str {

@@ -127,7 +127,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let region = cli.region.clone().unwrap_or_else(|| "us-east-1".into());
             Store::for_endpoint(url, &region, table).await
         }
-        None => Store::from_env(table).await,
+        None => Store::from_env_in(table, cli.region.as_deref()).await,
     };
     let err = |e: &dyn std::error::Error| offpush::error::chain(e);
     let parse_app = |s: &str| AppId::parse("--app", s).map_err(|e| e.to_string());

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Drives the whole offpush story through a running HTTP API (sam local start-api, the
+# local runner, or a deployed stack):
+#   1. create an app with offpush-admin (straight into the table) and mint an admin token
+#      and a user token for alice;
+#   2. upload a vivo certificate (checked against vivo / the simulator)            -> 201
+#   3. report alice's device token                                                   -> 200
+#   4. push to alice                                             -> 200, alice: "sent"
+#   5. the vivo simulator received that notification: regId, title, content, skipType,
+#      category, and the vendor task id the API reported (skipped without VIVO_SIM_URL)
+#   6. log alice out (admin kick)                                                    -> 204
+#   7. her device list is empty, and a second push answers "no_device" and sends nothing.
+# Every step prints its status and time; the first unexpected answer stops the script
+# with the request, the status and the body.
+#
+# Env (required): API_URL      base URL, e.g. http://127.0.0.1:3000 or the stack's ApiUrl
+#                 TABLE_NAME   the table offpush-admin writes the app into
+# Env (optional): AWS_ENDPOINT_URL_DYNAMODB   the DynamoDB emulator (else real AWS credentials)
+#                 VIVO_SIM_URL  the vivo simulator's base URL (enables step 5)
+#                 VIVO_APP_ID / VIVO_APP_KEY / VIVO_APP_SECRET   vivo credentials to upload
+#                               (default: the simulator's demo app 105123456)
+#                 OFFPUSH_ADMIN path to the offpush-admin binary (default: target/debug's,
+#                               else `cargo run -p offpush-admin`)
+#                 SMOKE_APP     app id to create (default: smoke-<random>; must be new)
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$ROOT"
+
+: "${API_URL:?set API_URL (e.g. http://127.0.0.1:3000)}"
+: "${TABLE_NAME:?set TABLE_NAME (the stack table or the local one)}"
+API_URL="${API_URL%/}"
+VIVO_APP_ID="${VIVO_APP_ID:-105123456}"
+VIVO_APP_KEY="${VIVO_APP_KEY:-demo-vivo-app-key}"
+VIVO_APP_SECRET="${VIVO_APP_SECRET:-demo-vivo-app-secret-0123456789}"
+RUN="$(date +%s)-$RANDOM"
+APP="${SMOKE_APP:-smoke-$RUN}"
+REG_ID="smoke-regid-$RUN-0123456789abcdef"
+DEVICE="smoke-device-$RUN"
+TMP="$(mktemp -d /tmp/offpush-smoke.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+
+admin() {
+  if [ -n "${OFFPUSH_ADMIN:-}" ]; then "$OFFPUSH_ADMIN" "$@"
+  elif [ -x "$CARGO_TARGET_DIR/debug/offpush-admin" ]; then "$CARGO_TARGET_DIR/debug/offpush-admin" "$@"
+  else cargo run -q -p offpush-admin -- "$@"
+  fi
+}
+
+now_ms() { date +%s%3N; }
+step_no=0
+STATUS=""
+# call LABEL METHOD PATH TOKEN [JSON_BODY]: the response body lands in $TMP/body, the
+# status in STATUS; prints the step line.
+call() {
+  local label="$1" method="$2" path="$3" token="$4" body="${5:-}" t0 t1 args
+  step_no=$((step_no + 1))
+  args=(-sS -o "$TMP/body" -w '%{http_code}' -X "$method" "$API_URL$path" --max-time 60
+        -H 'accept: application/json')
+  [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
+  [ -n "$body" ] && args+=(-H 'content-type: application/json' --data-binary "$body")
+  t0="$(now_ms)"
+  STATUS="$(curl "${args[@]}")" || STATUS="curl-failed"
+  t1="$(now_ms)"
+  LAST="$method $path"
+  log "step $step_no: $label: $method $path -> $STATUS ($((t1 - t0)) ms)"
+}
+fail() {
+  log "FAIL at step $step_no ($LAST): $*"
+  [ -s "$TMP/body" ] && log "response body: $(head -c 2000 "$TMP/body")"
+  exit 1
+}
+expect_status() { [ "$STATUS" = "$1" ] || fail "status $STATUS, expected $1"; }
+# check 'PYTHON EXPRESSION over b (the parsed body)' 'what it means'
+check() {
+  python3 - "$TMP/body" "$1" <<'PY' || fail "$2"
+import json, sys
+b = json.load(open(sys.argv[1]))
+ok = eval(sys.argv[2], {"b": b})
+sys.exit(0 if ok else 1)
+PY
+}
+# field DOTTED.PATH: one value of the last response body (list indexes as numbers).
+field() {
+  python3 - "$TMP/body" "$1" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if k.isdigit() else v[k]
+print(v)
+PY
+}
+
+# --- 1. tenant and tokens --------------------------------------------------------------------
+log "API $API_URL, table $TABLE_NAME${AWS_ENDPOINT_URL_DYNAMODB:+ on $AWS_ENDPOINT_URL_DYNAMODB}, app $APP"
+admin --table "$TABLE_NAME" app create --app "$APP" >"$TMP/app.json" || { log "FAIL: offpush-admin app create"; exit 1; }
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["app_id"]==sys.argv[2] and len(d["signing_secret"])>=32' \
+  "$TMP/app.json" "$APP" || { log "FAIL: app create printed no app id/secret"; exit 1; }
+ADMIN_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub smoke-ops --admin --ttl 900)"
+USER_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub alice --ttl 900)"
+log "step 0: app $APP created, admin and alice tokens minted"
+
+call "no token is refused" GET /v1/certificates ""
+expect_status 401
+check 'b["error"]["code"] == "unauthenticated"' "401 without the error body of API.md"
+
+# --- 2. certificate ------------------------------------------------------------------------
+call "upload a vivo certificate" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
+{"platform":"vivo","name":"smoke vivo","credentials":{"app_id":"$VIVO_APP_ID","app_key":"$VIVO_APP_KEY","app_secret":"$VIVO_APP_SECRET"},"click_action":{"type":"open_app"},"category":"IM","push_mode":"production"}
+JSON
+)"
+expect_status 201
+check 'isinstance(b["id"], int) and b["id"] > 0' "no positive integer id"
+check "'$VIVO_APP_SECRET' not in str(b) and b['credentials']['app_secret'].startswith('****')" "app_secret not masked"
+CERT_ID="$(field id)"
+
+# --- 3. token report -------------------------------------------------------------------------
+call "alice reports her device token" PUT /v1/push-token "$USER_JWT" \
+  "{\"certificate_id\":$CERT_ID,\"token\":\"$REG_ID\",\"device_id\":\"$DEVICE\"}"
+expect_status 200
+check "b['certificate_id'] == $CERT_ID and b['device_id'] == '$DEVICE'" "binding does not echo certificate/device"
+check "'$REG_ID' not in str(b) and b['token'].endswith('$REG_ID'[-4:])" "token not masked to its last 4 characters"
+
+# --- 4. push ---------------------------------------------------------------------------------
+TITLE="offpush smoke"
+DESC="Hello alice, run $RUN"
+call "push to alice" POST /v1/push "$ADMIN_JWT" \
+  "{\"to\":[\"alice\"],\"title\":\"$TITLE\",\"desc\":\"$DESC\",\"category\":\"IM\",\"request_id\":\"smoke-$RUN-1\"}"
+expect_status 200
+check 'b["duplicate"] is False and len(b["results"]) == 1' "expected one result, duplicate false"
+check 'b["results"][0]["user_id"] == "alice" and b["results"][0]["status"] == "sent"' "alice's result is not \"sent\""
+check "b['results'][0]['certificate_id'] == $CERT_ID and b['results'][0]['device_id'] == '$DEVICE'" "result names the wrong certificate/device"
+check 'bool(b["results"][0].get("vendor_task_id")) and b["summary"]["sent"] == 1' "no vendor_task_id or summary.sent != 1"
+TASK_ID="$(field results.0.vendor_task_id)"
+
+# --- 5. what vivo received -------------------------------------------------------------------
+if [ -n "${VIVO_SIM_URL:-}" ]; then
+  step_no=$((step_no + 1)); LAST="GET $VIVO_SIM_URL/_sim/deliveries"
+  curl -fsS "${VIVO_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "simulator not reachable"
+  check "len([d for d in b if d['reg_id'] == '$REG_ID']) == 1" "simulator has not exactly one delivery to alice's regId"
+  python3 - "$TMP/body" "$REG_ID" "$TASK_ID" "$TITLE" "$DESC" "$VIVO_APP_ID" <<'PY' || fail "delivery fields differ from the push"
+import json, sys
+deliveries, reg, task, title, desc, app_id = json.load(open(sys.argv[1])), *sys.argv[2:]
+d = next(d for d in deliveries if d["reg_id"] == reg)
+p = d["payload"]
+want = {"app_id": (d["app_id"], int(app_id)), "task_id": (d["task_id"], task),
+        "title": (p.get("title"), title), "content": (p.get("content"), desc),
+        "skipType": (p.get("skipType"), 1), "category": (p.get("category"), "IM")}
+bad = {k: v for k, v in want.items() if v[0] != v[1]}
+for k, (got, exp) in bad.items():
+    print(f"  {k}: got {got!r}, expected {exp!r}", file=sys.stderr)
+print(f"  vivo got via {d['via']}: " + ", ".join(f"{k}={p.get(k)!r}" for k in ("regId", "title", "content", "skipType", "category", "classification", "requestId") if k in p), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+  log "step $step_no: simulator delivery matches (regId, title, content, skipType 1, category IM, task id)"
+else
+  log "VIVO_SIM_URL not set: delivery check skipped"
+fi
+
+# --- 6. logout -------------------------------------------------------------------------------
+call "admin logs alice out everywhere" POST /v1/users/alice/logout "$ADMIN_JWT"
+expect_status 204
+call "alice has no live device" GET /v1/users/alice/devices "$ADMIN_JWT"
+expect_status 200
+check 'b["devices"] == []' "devices still listed after logout"
+
+# --- 7. push after logout ----------------------------------------------------------------------
+call "push to alice after logout" POST /v1/push "$ADMIN_JWT" \
+  "{\"to\":[\"alice\"],\"title\":\"$TITLE\",\"desc\":\"after logout $RUN\",\"category\":\"IM\",\"request_id\":\"smoke-$RUN-2\"}"
+expect_status 200
+check 'b["results"][0]["user_id"] == "alice" and b["results"][0]["status"] == "no_device"' "alice's result is not \"no_device\""
+check 'b["summary"]["no_device"] == 1 and b["summary"]["sent"] == 0' "summary does not say no_device 1, sent 0"
+if [ -n "${VIVO_SIM_URL:-}" ]; then
+  curl -fsS "${VIVO_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "simulator not reachable"
+  check "len([d for d in b if d['reg_id'] == '$REG_ID']) == 1" "a notification reached alice after logout"
+fi
+
+log "PASS: $step_no steps (app $APP, certificate $CERT_ID)"
