@@ -19,7 +19,7 @@
 #   --skip-build   reuse .aws-sam/build from an earlier run (still validates and checks it)
 # Env:   ALLOW_MISSING_EVENTS=1  a manifest entry whose file is missing is skipped with a
 #                                warning instead of failing the run
-#        CARGO_BUILD_JOBS        cargo parallelism for sam build (default 1 on <= 2 CPUs)
+#        CARGO_BUILD_JOBS        cargo parallelism for sam build (default: one job per CPU)
 #        KEEP_DOCKER=1           leave a Docker engine this script started running
 #        E2E_MANIFEST=FILE       another manifest (e.g. a subset while developing); only the
 #                                default one must list every events/*.json
@@ -112,7 +112,6 @@ if [ "$SKIP_BUILD" = 1 ]; then
   [ -f "$BUILT_TEMPLATE" ] || { log "--skip-build but no $BUILT_TEMPLATE"; exit 1; }
   log "sam build skipped: reusing $BUILD_DIR"
 else
-  if [ -z "${CARGO_BUILD_JOBS:-}" ] && [ "$(nproc)" -le 2 ]; then export CARGO_BUILD_JOBS=1; fi
   log "sam build (release, x86_64; CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-default}; log: $OUT/build.log)"
   t0="$(now_ms)"
   sam build >"$OUT/build.log" 2>&1 || { tail -n 60 "$OUT/build.log" >&2; log "FAIL: sam build"; exit 1; }
