@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole offpush service on this machine, with no AWS account and no
-# Docker: a DynamoDB emulator (moto server), the vivo simulator, and local-api
-# (the three Lambda functions' own handlers behind one HTTP server). Creates
-# the table and a demo app, mints an admin and a user token, and prints them
-# with curl lines to paste. Ctrl-C stops everything it started.
+# Runs the whole offpush service on this machine with no AWS account: a
+# DynamoDB emulator (moto server), the vivo simulator, and the HTTP API on
+# 127.0.0.1, served either
+#   - by `sam local start-api` (the functions as `sam build` built them, in
+#     Docker containers), when a Docker engine answers and .aws-sam/build
+#     exists, or with --sam (which installs/starts Docker and builds if needed);
+#   - or by local-api (the three functions' own handlers behind one native
+#     HTTP server, no Docker), otherwise or with --native.
+# Creates the table and a demo app, mints an admin and a user token, and
+# prints them with curl lines to paste. Ctrl-C stops everything it started
+# (the emulator, the simulator, local-api or sam local and its containers).
 #
-# Usage: scripts/run-local.sh [--port N] [--no-wait]
+# Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
 #        scripts/run-local.sh stop
 #        scripts/run-local.sh --help
 # (full help: --help)
@@ -13,16 +19,32 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/run-local.sh [--port N] [--no-wait]
+Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
        scripts/run-local.sh stop
 
-Runs offpush locally in the foreground (no AWS account, no Docker):
+Runs offpush locally in the foreground (no AWS account):
   - a DynamoDB emulator (moto server, in memory),
   - the vivo simulator with one demo vivo app (unless VIVO_API_BASE_URL is set),
-  - local-api: the three Lambda functions' handlers behind one HTTP server,
+  - the HTTP API on 127.0.0.1, served by one of:
+      sam mode     `sam local start-api`: the three Lambda functions as built
+                   by `sam build` (.aws-sam/build), in Docker containers
+                   (warm, one per function);
+      native mode  local-api: the same three handlers behind one native HTTP
+                   server, no Docker;
 then creates the table and the app "demo", mints an admin token and a user
 token (alice), and prints them with curl lines to paste. Ctrl-C stops
 everything it started.
+
+Mode (default: auto):
+  auto         sam mode when a Docker engine already answers (`docker info`)
+               and .aws-sam/build holds a build (or --build is given);
+               otherwise native mode, saying why
+  --sam        sam mode; without a Docker engine, scripts/sam/docker-up.sh
+               installs and starts one (root), and without a build, runs
+               `sam build` first
+  --native     native mode
+  --build      run `sam build` first (sam mode; a cold build takes many
+               minutes: about 18 on a 2-core machine)
 
 Options:
   --port N     API port (default: $API_PORT, else 3000, else a free port)
@@ -30,23 +52,35 @@ Options:
                .local/run-local.pids and exit, leaving the services running
                (also: RUN_LOCAL_DETACH=1). The printed exports are also in
                .local/run-local.env (source it).
-  stop         stop the services a --no-wait run left running
+  stop         stop the services a --no-wait run left running (and, in sam
+               mode, the Lambda containers its sam local started)
   -h, --help   this help
 
 Environment:
   API_PORT           API port (as --port)
   DYNAMODB_PORT      emulator port (default: a free one). If a moto server
                      already answers there, it is used (and left running).
-  VIVO_API_BASE_URL  use this vivo host as is and start no simulator
+  VIVO_API_BASE_URL  use this vivo host as is and start no simulator (in sam
+                     mode the function containers must reach it: not
+                     127.0.0.1, which is the container itself)
   VIVO_SIM_PORT      simulator port (default 9701, else a free one)
   TABLE_NAME         DynamoDB table (default offpush-local)
-  RUST_LOG           local-api log filter (default info)
-Logs: .local/local-api.log, .local/vivo-sim.log, .local/moto-PORT.log
+  RUST_LOG           local-api's / the functions' log filter (default info)
+  KEEP_DOCKER=1      leave a Docker engine this run started running (sam mode)
+  RUN_LOCAL_PREBUILT=1
+                     use the binaries already in target/debug as they are
+                     (no cargo build)
+In sam mode the emulator and the simulator listen on the Docker bridge address
+(e.g. 172.17.0.1), which both the containers and this machine reach.
+Logs: .local/local-api.log or .local/sam-local.log, .local/vivo-sim.log,
+      .local/moto-PORT.log
 EOF
 }
 
 # ---- arguments ---------------------------------------------------------------
 MODE=run
+RUN_MODE=auto # auto | sam | native
+DO_BUILD=0
 DETACH="${RUN_LOCAL_DETACH:-0}"
 [ "$DETACH" = 1 ] || DETACH=0
 PORT_ARG=""
@@ -55,6 +89,9 @@ while [ $# -gt 0 ]; do
     -h | --help) usage; exit 0 ;;
     stop) MODE=stop ;;
     --no-wait | --detach) DETACH=1 ;;
+    --sam) RUN_MODE=sam ;;
+    --native) RUN_MODE=native ;;
+    --build) DO_BUILD=1 ;;
     --port) [ $# -ge 2 ] || { echo "run-local.sh: --port needs a value" >&2; exit 2; }
             PORT_ARG="$2"; shift ;;
     --port=*) PORT_ARG="${1#--port=}" ;;
@@ -65,11 +102,19 @@ done
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/sam_local.sh
+source "$(dirname "$0")/lib/sam_local.sh"
 cd "$ROOT"
+T_START="$(date +%s%3N)"
 
 PIDFILE="$LOCAL/run-local.pids"
 ENVFILE="$LOCAL/run-local.env"
+SAMSTATE="$LOCAL/run-local.sam" # sam mode: DDB_URL=... (finds its containers), DOCKERD_PID=...
+SAM_ENVJSON="$LOCAL/run-local.env.json"
 BIN="$CARGO_TARGET_DIR/debug"
+BUILD_DIR="$ROOT/.aws-sam/build"
+
+secs_since() { awk -v a="$1" -v b="$(date +%s%3N)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
 # ---- process helpers ---------------------------------------------------------
 # alive PID: the process exists and is not a zombie.
@@ -138,27 +183,39 @@ stop_pids() {
 pidfile_pairs() {
   local pid name
   [ -f "$PIDFILE" ] || return 0
-  # tac: local-api first, the emulator last.
+  # tac: local-api / sam first, the emulator last.
   tac "$PIDFILE" | while read -r pid; do
     case "$pid" in '' | *[!0-9]*) continue ;; esac
     name="$(ps -o args= -p "$pid" 2>/dev/null || true)"
     case "$name" in
       *dynamodb_emulator* | *moto_server*) name=moto ;;
+      *" local start-api "*) name=sam-local-start-api ;;
       *) name="$(basename -- "${name%% *}")" ;;
     esac
     printf '%s %s\n' "${name:-process}" "$pid"
   done
 }
 
+# state_get KEY: a value a sam-mode run recorded in $SAMSTATE.
+state_get() {
+  [ -f "$SAMSTATE" ] || return 0
+  sed -n "s/^$1=//p" "$SAMSTATE" | tail -n 1
+}
+
 if [ "$MODE" = stop ]; then
-  if [ ! -s "$PIDFILE" ]; then
+  if [ ! -s "$PIDFILE" ] && [ ! -s "$SAMSTATE" ]; then
     log "nothing to stop (no $PIDFILE)"
     rm -f "$PIDFILE" "$ENVFILE"
     exit 0
   fi
+  ddb_url="$(state_get DDB_URL)"
+  # The containers first: sam local would stop them one by one (3 s each).
+  sam_remove_containers "$ddb_url"
   # shellcheck disable=SC2046
   stop_pids verify $(pidfile_pairs)
-  rm -f "$PIDFILE" "$ENVFILE"
+  sam_remove_containers "$ddb_url" # any it created meanwhile
+  stop_engine "$(state_get DOCKERD_PID)"
+  rm -f "$PIDFILE" "$ENVFILE" "$SAMSTATE" "$SAM_ENVJSON"
   log "stopped"
   exit 0
 fi
@@ -176,20 +233,30 @@ if [ -s "$PIDFILE" ]; then
   fi
   rm -f "$PIDFILE"
 fi
+# A sam-mode run that died without cleaning up: its containers.
+if [ -f "$SAMSTATE" ]; then
+  sam_remove_containers "$(state_get DDB_URL)"
+  rm -f "$SAMSTATE"
+fi
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT.
+# port_free PORT [HOST]: nothing listens on HOST:PORT (default 127.0.0.1).
 port_free() {
-  python3 - "$1" <<'PY' 2>/dev/null
+  python3 - "$1" "${2:-127.0.0.1}" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.bind((sys.argv[2], int(sys.argv[1])))
 except OSError:
     sys.exit(1)
 finally:
     s.close()
 PY
+}
+
+# free_port_on HOST: a free TCP port on HOST.
+free_port_on() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$1"
 }
 
 check_port() {
@@ -199,31 +266,34 @@ check_port() {
   if [ "$2" -lt 1 ] || [ "$2" -gt 65535 ]; then log "$1 must be 1-65535 (got $2)"; exit 2; fi
 }
 
-# pick_port WHAT EXPLICIT DEFAULT: EXPLICIT if given (must be free), else
-# DEFAULT if free, else any free port.
+# pick_port WHAT EXPLICIT DEFAULT [HOST]: EXPLICIT if given (must be free on
+# HOST, default 127.0.0.1), else DEFAULT if free, else any free port.
 pick_port() {
-  local what="$1" explicit="$2" default="$3"
+  local what="$1" explicit="$2" default="$3" host="${4:-127.0.0.1}"
   if [ -n "$explicit" ]; then
     check_port "$what" "$explicit"
-    if ! port_free "$explicit"; then
-      log "$what $explicit: port 127.0.0.1:$explicit is in use"
+    if ! port_free "$explicit" "$host"; then
+      log "$what $explicit: port $host:$explicit is in use"
       exit 1
     fi
     echo "$explicit"
-  elif port_free "$default"; then
+  elif port_free "$default" "$host"; then
     echo "$default"
   else
     local p
-    p="$(free_port)"
+    p="$(free_port_on "$host")"
     log "port $default is in use; $what uses $p instead"
     echo "$p"
   fi
 }
 
-# wait_up NAME PID URL SECONDS LOG: until URL answers, failing fast if PID dies.
+# wait_up NAME PID URL SECONDS LOG [STATUS]: until URL answers (with HTTP
+# STATUS if given), failing fast if PID dies.
 wait_up() {
-  local name="$1" pid="$2" url="$3" limit="$4" logf="$5" i=0
-  until curl -s -o /dev/null --max-time 2 "$url"; do
+  local name="$1" pid="$2" url="$3" limit="$4" logf="$5" want="${6:-}" i=0 code
+  while :; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url" || true)"
+    if [ -n "$want" ]; then [ "$code" = "$want" ] && break; else [ "$code" != 000 ] && break; fi
     if ! alive "$pid"; then
       log "$name exited while starting; last lines of $logf:"
       tail -n 20 "$logf" >&2 || true
@@ -231,7 +301,7 @@ wait_up() {
     fi
     i=$((i + 1))
     if [ "$i" -gt $((limit * 10)) ]; then
-      log "timed out waiting for $name at $url (log: $logf)"
+      log "timed out waiting for $name at $url${want:+ to answer $want (last: $code)} (log: $logf)"
       return 1
     fi
     sleep 0.1
@@ -243,6 +313,9 @@ STARTED=() # NAME PID NAME PID ...
 MOTO_PID=""
 KEEP_RUNNING=0
 SLEEP_PID=""
+BUILD_PID=""  # sam build (its own process group)
+SAM_DDB_URL="" # sam mode: the emulator URL its containers are found by
+ENGINE_PID="" # sam mode: a dockerd this run started (stopped unless KEEP_DOCKER=1)
 
 remember() {
   STARTED+=("$1" "$2")
@@ -262,21 +335,32 @@ cleanup() {
   if [ "$KEEP_RUNNING" = 1 ]; then
     exit "$rc"
   fi
+  if [ -n "$BUILD_PID" ] && alive "$BUILD_PID"; then
+    log "stopping sam build (process group $BUILD_PID)"
+    kill -TERM -- "-$BUILD_PID" 2>/dev/null
+    wait "$BUILD_PID" 2>/dev/null
+  fi
   # Interrupted while start_moto waited for the emulator: not remembered yet.
   if [ -n "${MOTO_PID:-}" ] && [[ " ${STARTED[*]-} " != *" $MOTO_PID "* ]]; then
     STARTED=(moto "$MOTO_PID" ${STARTED[@]+"${STARTED[@]}"})
   fi
+  # sam mode: the containers first (sam local would stop them one by one).
+  sam_remove_containers "$SAM_DDB_URL"
   if [ "${#STARTED[@]}" -gt 0 ]; then
-    # Reverse order: local-api, then the simulator, then the emulator.
+    # Reverse order: local-api / sam local, then the simulator, then the emulator.
     local -a rev=()
     local i
     for ((i = ${#STARTED[@]} - 2; i >= 0; i -= 2)); do
       rev+=("${STARTED[i]}" "${STARTED[i + 1]}")
     done
     stop_pids trust "${rev[@]}"
+  fi
+  sam_remove_containers "$SAM_DDB_URL"
+  stop_engine "$ENGINE_PID"
+  if [ "${#STARTED[@]}" -gt 0 ] || [ -n "$ENGINE_PID" ]; then
     log "stopped everything this run started"
   fi
-  rm -f "$PIDFILE" "$PIDFILE.tmp" "$ENVFILE"
+  rm -f "$PIDFILE" "$PIDFILE.tmp" "$ENVFILE" "$SAMSTATE" "$SAM_ENVJSON"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -284,8 +368,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- tools ---------------------------------------------------------------------
-command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
 command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
+if [ "${RUN_LOCAL_PREBUILT:-0}" != 1 ]; then
+  command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
+fi
 if ! command -v curl >/dev/null; then
   log "installing curl"
   (apt-get update -q && apt-get install -y -q curl) >&2
@@ -295,6 +381,30 @@ if ! command -v ps >/dev/null; then
   (apt-get update -q && apt-get install -y -q procps) >&2
 fi
 
+# ---- mode ------------------------------------------------------------------------
+if [ "$RUN_MODE" = auto ]; then
+  if ! docker_answers; then
+    RUN_MODE=native
+    log "no Docker engine: native runner (same handlers); --sam to use sam local start-api (installs and starts Docker)"
+  elif ! sam_build_ready "$BUILD_DIR" && [ "$DO_BUILD" = 0 ]; then
+    RUN_MODE=native
+    log "no SAM build in .aws-sam/build: native runner (same handlers); --build (or --sam) to run sam build first (many minutes cold) and use sam local start-api"
+  elif [ "$(id -u)" != 0 ]; then
+    RUN_MODE=native
+    log "not root (sam mode's scripts/sam/docker-up.sh needs root): native runner (same handlers)"
+  else
+    RUN_MODE=sam
+    log "Docker engine answers and .aws-sam/build exists: sam local start-api; --native for the native runner"
+  fi
+fi
+if [ "$RUN_MODE" = native ] && [ "$DO_BUILD" = 1 ]; then
+  log "--build ignored: the native runner needs no sam build"
+fi
+if [ "$RUN_MODE" = sam ] && [ "$(id -u)" != 0 ]; then
+  log "--sam needs root (scripts/sam/docker-up.sh installs and starts Docker and the offline Lambda base image)"
+  exit 1
+fi
+
 API_PORT="$(pick_port "API port" "${PORT_ARG:-${API_PORT:-}}" 3000)"
 TABLE_NAME="${TABLE_NAME:-offpush-local}"
 APP=demo
@@ -302,42 +412,121 @@ VIVO_APP_ID=105123456
 VIVO_APP_KEY=demo-vivo-app-key
 VIVO_APP_SECRET=demo-vivo-app-secret-0123456789
 
-log "python venv (moto server)"
+if [ "$RUN_MODE" = sam ]; then
+  log "python venv (moto server, SAM CLI)"
+else
+  log "python venv (moto server)"
+fi
 ensure_venv
 set -euo pipefail # again: venv.sh restores its caller's options without errexit
-log "cargo build --locked -p local-api -p vivo-sim -p offpush-admin"
-cargo build --locked -p local-api -p vivo-sim -p offpush-admin >&2
+
+# ---- sam mode: Docker engine, base image, build -------------------------------------
+# Host services the containers reach listen on the Docker bridge address.
+HOST_ADDR=127.0.0.1
+if [ "$RUN_MODE" = sam ]; then
+  command -v sam >/dev/null || { log "no sam in the venv ($ROOT/.venv)"; exit 1; }
+  engine_was_up=1
+  if ! docker_answers; then
+    engine_was_up=0
+    log "no Docker engine answers: scripts/sam/docker-up.sh installs (if needed) and starts one"
+  fi
+  gw="$(scripts/sam/docker-up.sh </dev/null | tail -n 1)" || gw=""
+  if [ "$engine_was_up" = 0 ] && [ -s "$LOCAL/dockerd.pid" ] && [ "${KEEP_DOCKER:-0}" != 1 ]; then
+    ENGINE_PID="$(cat "$LOCAL/dockerd.pid")"
+    echo "DOCKERD_PID=$ENGINE_PID" >>"$SAMSTATE"
+  fi
+  if ! [[ "$gw" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    log "scripts/sam/docker-up.sh gave no Docker bridge address (got '$gw')"
+    exit 1
+  fi
+  HOST_ADDR="$gw"
+  log "Docker bridge address (the containers reach the host there): $HOST_ADDR"
+
+  if [ "$DO_BUILD" = 1 ] || ! sam_build_ready "$BUILD_DIR"; then
+    [ "$DO_BUILD" = 1 ] || log "no complete SAM build in .aws-sam/build: running sam build"
+    log "sam build (release, through cargo-lambda and zig; log: $LOCAL/run-local.sam-build.log):" \
+      "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
+    t0="$(date +%s%3N)"
+    # Its own process group, so that Ctrl-C's cleanup stops cargo and rustc too.
+    setsid -w sam build </dev/null >"$LOCAL/run-local.sam-build.log" 2>&1 &
+    BUILD_PID=$!
+    if ! wait "$BUILD_PID"; then
+      BUILD_PID=""
+      tail -n 40 "$LOCAL/run-local.sam-build.log" >&2
+      log "sam build failed (log: $LOCAL/run-local.sam-build.log)"
+      exit 1
+    fi
+    BUILD_PID=""
+    log "sam build: $(secs_since "$t0") s"
+    sam_build_ready "$BUILD_DIR" || { log "sam build left no complete build in $BUILD_DIR"; exit 1; }
+  else
+    newer="$(sam_build_newer_source "$BUILD_DIR")"
+    if [ -n "$newer" ]; then
+      log "note: .aws-sam/build is older than $newer; the functions run as last built (--build rebuilds)"
+    fi
+  fi
+fi
+
+# ---- host binaries ---------------------------------------------------------------
+if [ "$RUN_MODE" = sam ]; then
+  HOST_TOOLS=(vivo-sim offpush-admin)
+else
+  HOST_TOOLS=(local-api vivo-sim offpush-admin)
+fi
+if [ "${RUN_LOCAL_PREBUILT:-0}" = 1 ]; then
+  for tool in "${HOST_TOOLS[@]}"; do
+    [ -x "$BIN/$tool" ] || { log "RUN_LOCAL_PREBUILT=1 but there is no $BIN/$tool"; exit 1; }
+  done
+  log "using ${HOST_TOOLS[*]} in $BIN as they are (RUN_LOCAL_PREBUILT=1: no cargo build)"
+else
+  log "cargo build --locked$(printf ' -p %s' "${HOST_TOOLS[@]}")"
+  # shellcheck disable=SC2046
+  cargo build --locked $(printf ' -p %s' "${HOST_TOOLS[@]}") >&2
+fi
 
 # ---- DynamoDB emulator -----------------------------------------------------------
-if [ -n "${DYNAMODB_PORT:-}" ] && { check_port DYNAMODB_PORT "$DYNAMODB_PORT"; ! port_free "$DYNAMODB_PORT"; }; then
-  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$DYNAMODB_PORT/moto-api/"; then
-    log "using the DynamoDB emulator already on 127.0.0.1:$DYNAMODB_PORT (left running on exit)"
-    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+if [ -n "${DYNAMODB_PORT:-}" ] && { check_port DYNAMODB_PORT "$DYNAMODB_PORT"; ! port_free "$DYNAMODB_PORT" "$HOST_ADDR"; }; then
+  if curl -sf -o /dev/null --max-time 2 "http://$HOST_ADDR:$DYNAMODB_PORT/moto-api/"; then
+    log "using the DynamoDB emulator already on $HOST_ADDR:$DYNAMODB_PORT (left running on exit)"
+    export AWS_ENDPOINT_URL_DYNAMODB="http://$HOST_ADDR:$DYNAMODB_PORT"
     export AWS_REGION="${AWS_REGION:-us-east-1}"
     export AWS_DEFAULT_REGION="$AWS_REGION"
     export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
     export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
     MOTO_LOG="(not started here)"
   else
-    log "DYNAMODB_PORT $DYNAMODB_PORT is in use by something that is not a moto server"
+    log "DYNAMODB_PORT $DYNAMODB_PORT is in use on $HOST_ADDR by something that is not a moto server"
     exit 1
   fi
 else
-  port="${DYNAMODB_PORT:-$(free_port)}"
-  start_moto 127.0.0.1 "$port" </dev/null
+  port="${DYNAMODB_PORT:-$(free_port_on "$HOST_ADDR")}"
+  start_moto "$HOST_ADDR" "$port" </dev/null
   remember moto "$MOTO_PID"
   MOTO_LOG="$LOCAL/moto-$port.log"
   alive "$MOTO_PID" || { log "moto server did not start (log: $MOTO_LOG)"; exit 1; }
+fi
+if [ "$RUN_MODE" = sam ]; then
+  # The functions' containers are found (and removed) by this emulator URL.
+  SAM_DDB_URL="$AWS_ENDPOINT_URL_DYNAMODB"
+  echo "DDB_URL=$SAM_DDB_URL" >>"$SAMSTATE"
 fi
 
 # ---- vivo ------------------------------------------------------------------------
 SIM_URL=""
 if [ -n "${VIVO_API_BASE_URL:-}" ]; then
   log "vivo: $VIVO_API_BASE_URL (VIVO_API_BASE_URL is set; no simulator started)"
+  if [ "$RUN_MODE" = sam ]; then
+    case "$VIVO_API_BASE_URL" in
+      *://localhost* | *://127.* | *://\[::1\]* | *://0.0.0.0*)
+        log "warning: the function containers cannot reach $VIVO_API_BASE_URL (there it is the container itself);" \
+          "use an address they reach, e.g. the bridge address $HOST_ADDR, or --native" ;;
+      *) log "(the function containers must be able to reach it)" ;;
+    esac
+  fi
 else
-  sim_port="$(pick_port VIVO_SIM_PORT "${VIVO_SIM_PORT:-}" 9701)"
-  SIM_URL="http://127.0.0.1:$sim_port"
-  NO_COLOR=1 "$BIN/vivo-sim" --listen "127.0.0.1:$sim_port" \
+  sim_port="$(pick_port VIVO_SIM_PORT "${VIVO_SIM_PORT:-}" 9701 "$HOST_ADDR")"
+  SIM_URL="http://$HOST_ADDR:$sim_port"
+  NO_COLOR=1 "$BIN/vivo-sim" --listen "$HOST_ADDR:$sim_port" \
     --app "$VIVO_APP_ID:$VIVO_APP_KEY:$VIVO_APP_SECRET" \
     </dev/null >"$LOCAL/vivo-sim.log" 2>&1 &
   sim_pid=$!
@@ -366,15 +555,42 @@ rm -f "$LOCAL/run-local.admin.err"
 ADMIN="$(admin token --app "$APP" --sub ops --admin --ttl 86400 </dev/null)"
 USER_TOKEN="$(admin token --app "$APP" --sub alice --ttl 86400 </dev/null)"
 
-# ---- local-api ---------------------------------------------------------------------
+# ---- the API: local-api or sam local start-api ---------------------------------------
 export TABLE_NAME VIVO_API_BASE_URL
 export RUST_LOG="${RUST_LOG:-info}"
 OFFPUSH_URL="http://127.0.0.1:$API_PORT"
-NO_COLOR=1 "$BIN/local-api" --listen "127.0.0.1:$API_PORT" </dev/null >"$LOCAL/local-api.log" 2>&1 &
-api_pid=$!
-remember local-api "$api_pid"
-wait_up local-api "$api_pid" "$OFFPUSH_URL/" 30 "$LOCAL/local-api.log"
-log "local-api on $OFFPUSH_URL (pid $api_pid)"
+if [ "$RUN_MODE" = sam ]; then
+  API_LOG="$LOCAL/sam-local.log"
+  # What the functions get, through --env-vars: every variable the template
+  # declares, so that no stray export with a declared name leaks in.
+  sam_env_json "$SAM_ENVJSON" "TABLE_NAME=$TABLE_NAME" "RUST_LOG=$RUST_LOG" \
+    "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
+    "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
+  log "sam local start-api on $OFFPUSH_URL (three warm containers; log: $API_LOG)"
+  t_api="$(date +%s%3N)"
+  # AWS_ENDPOINT_URL_STS: sam local asks STS for an account id first; the
+  # emulator answers at once instead of ~8 s of connect retries offline.
+  AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_DYNAMODB" \
+    sam local start-api --skip-pull-image -t "$BUILD_DIR/template.yaml" \
+    --env-vars "$SAM_ENVJSON" --parameter-overrides "VivoApiBaseUrl=$VIVO_API_BASE_URL" \
+    --warm-containers EAGER --host 127.0.0.1 -p "$API_PORT" \
+    </dev/null >"$API_LOG" 2>&1 &
+  api_pid=$!
+  remember sam-local-start-api "$api_pid"
+  # Up when a function answers: a request without a token gets 401.
+  wait_up "sam local start-api" "$api_pid" "$OFFPUSH_URL/v1/certificates" 240 "$API_LOG" 401
+  log "sam local start-api serving on $OFFPUSH_URL after $(secs_since "$t_api") s (pid $api_pid)"
+  MODE_LINE="sam local start-api (the functions from .aws-sam/build, in Docker containers)"
+else
+  API_LOG="$LOCAL/local-api.log"
+  NO_COLOR=1 "$BIN/local-api" --listen "127.0.0.1:$API_PORT" </dev/null >"$API_LOG" 2>&1 &
+  api_pid=$!
+  remember local-api "$api_pid"
+  wait_up local-api "$api_pid" "$OFFPUSH_URL/" 30 "$API_LOG"
+  log "local-api on $OFFPUSH_URL (pid $api_pid)"
+  MODE_LINE="native runner (local-api: the three handlers in one process)"
+fi
+log "up in $(secs_since "$T_START") s"
 
 # ---- the block -------------------------------------------------------------------
 {
@@ -395,6 +611,7 @@ cat <<EOF
 ================================================================================
 offpush is running locally (no AWS account involved)
 
+  mode            $MODE_LINE
   API             $OFFPUSH_URL
   app id          $APP
   signing secret  $secret_line
@@ -408,6 +625,10 @@ if [ -n "$SIM_URL" ]; then
   vivo simulator  $SIM_URL   (what vivo received: $SIM_URL/_sim/deliveries)
                   demo vivo app: app_id $VIVO_APP_ID, app_key $VIVO_APP_KEY, app_secret $VIVO_APP_SECRET
 EOF
+elif [ "$RUN_MODE" = sam ]; then
+  cat <<EOF
+  vivo            $VIVO_API_BASE_URL   (VIVO_API_BASE_URL; no simulator; the function containers must reach it)
+EOF
 else
   cat <<EOF
   vivo            $VIVO_API_BASE_URL   (VIVO_API_BASE_URL; no simulator)
@@ -415,7 +636,7 @@ EOF
 fi
 cat <<EOF
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME (moto, in memory)
-  logs            $LOCAL/local-api.log${SIM_URL:+
+  logs            $API_LOG${SIM_URL:+
                   $LOCAL/vivo-sim.log}
                   $MOTO_LOG
   more tokens     $BIN/offpush-admin --table $TABLE_NAME --endpoint-url $AWS_ENDPOINT_URL_DYNAMODB token --app $APP --sub bob [--admin] --ttl 86400
