@@ -280,8 +280,17 @@ async fn timeouts_are_bounded_by_the_request_deadline() {
         .unwrap()
         .contains("in time"));
     // Each attempt was cut at the call timeout, within the bounded retries.
-    let sends = env.sim.requests_to("/message/send").len();
-    assert!((1..=3).contains(&sends), "{sends} attempts");
+    let detail = results_of(&r, "alice")[0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attempts: u32 = detail
+        .rsplit("after ")
+        .next()
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("attempt count in {detail}"));
+    assert!((1..=3).contains(&attempts), "{detail}");
 }
 
 #[tokio::test]
