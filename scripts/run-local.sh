@@ -210,10 +210,10 @@ if [ "$MODE" = stop ]; then
   fi
   ddb_url="$(state_get DDB_URL)"
   # The containers first: sam local would stop them one by one (3 s each).
-  sam_remove_containers "$ddb_url"
+  sam_remove_containers "$ddb_url" || true
   # shellcheck disable=SC2046
   stop_pids verify $(pidfile_pairs)
-  sam_remove_containers "$ddb_url" # any it created meanwhile
+  sam_remove_containers_settled "$ddb_url" # any it created meanwhile
   stop_engine "$(state_get DOCKERD_PID)"
   rm -f "$PIDFILE" "$ENVFILE" "$SAMSTATE" "$SAM_ENVJSON"
   log "stopped"
@@ -235,7 +235,7 @@ if [ -s "$PIDFILE" ]; then
 fi
 # A sam-mode run that died without cleaning up: its containers.
 if [ -f "$SAMSTATE" ]; then
-  sam_remove_containers "$(state_get DDB_URL)"
+  sam_remove_containers "$(state_get DDB_URL)" || true
   rm -f "$SAMSTATE"
 fi
 
@@ -355,7 +355,7 @@ cleanup() {
     done
     stop_pids trust "${rev[@]}"
   fi
-  sam_remove_containers "$SAM_DDB_URL"
+  sam_remove_containers_settled "$SAM_DDB_URL"
   stop_engine "$ENGINE_PID"
   if [ "${#STARTED[@]}" -gt 0 ] || [ -n "$ENGINE_PID" ]; then
     log "stopped everything this run started"

@@ -36,6 +36,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The device routes bind to the token's `sub`: an operator's admin
+    /// token there would bind a phone to the operator's name.
+    pub fn require_user(&self) -> Result<(), ServiceError> {
+        match self.role {
+            Role::User => Ok(()),
+            Role::Admin => Err(ServiceError::PermissionDenied(
+                "this route takes a user token (its sub is the IM user)".into(),
+            )),
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ServiceError> {
         match self.role {
             Role::Admin => Ok(()),

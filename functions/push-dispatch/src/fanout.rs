@@ -276,7 +276,7 @@ impl Session<'_> {
                 let now = now_secs();
                 let retry = match (quota, retry_after, code) {
                     (true, _, _) => secs_to_next_vivo_day(now) as u64,
-                    (_, _, 10071) => secs_to_vivo_seven(now) as u64,
+                    (_, _, 10071) => secs_to_vivo_seven(now).max(1) as u64,
                     (_, Some(d), _) => d.as_secs().max(1),
                     _ => 1,
                 };

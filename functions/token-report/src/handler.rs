@@ -62,6 +62,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
     let method = req.method().as_str();
     match (method, segments.as_slice()) {
         ("PUT", ["v1", "push-token"]) => {
+            caller.require_user()?;
             http::query_params(req, &[])?;
             let report = parse_report(http::body_bytes(req))?;
             match service::report(ctx, &app, &caller.sub, report, started_ms).await? {
@@ -75,6 +76,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             }
         }
         ("DELETE", ["v1", "push-token"]) => {
+            caller.require_user()?;
             let params = http::query_params(req, &["device_id", "token"])?;
             let which = match (
                 http::query_param(&params, "device_id"),

@@ -873,6 +873,32 @@ async fn user_routes_need_a_token_and_admin_routes_an_admin() {
         "permission_denied",
         None,
     );
+    // An admin token does not bind devices (its sub is an operator).
+    let admin = env.app.admin_token();
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("PUT", "/v1/push-token", Some(&admin), Some(&body)),
+            )
+            .await,
+        ),
+        403,
+        "permission_denied",
+        None,
+    );
+    assert_error(
+        &read(
+            handle(
+                &env.ctx,
+                request("DELETE", "/v1/push-token?device_id=x", Some(&admin), None),
+            )
+            .await,
+        ),
+        403,
+        "permission_denied",
+        None,
+    );
     // Another app's admin sees nothing of this app's users.
     put_token(&env, "alice", &body).await;
     let other = env.other_app("rival").await;

@@ -1,5 +1,7 @@
 //! The admin tool as an operator runs it, against the DynamoDB emulator.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use offpush::auth::{self, Role};
 use offpush::domain::{AppId, Secret};
 use serde_json::Value;
@@ -95,8 +97,13 @@ async fn create_app_set_settings_and_mint_tokens() {
     let caller = auth::verify(&user, &app, &secret, now).unwrap();
     assert_eq!(caller.sub.as_str(), "alice");
     assert_eq!(caller.role, Role::User);
+    // The lifetime is exactly --ttl, measured from the token's own iat.
+    let payload = user.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let iat = claims["iat"].as_i64().unwrap();
+    assert_eq!(claims["exp"].as_i64().unwrap() - iat, 600);
     assert!(
-        auth::verify(&user, &app, &secret, now + 600 + 61).is_err(),
+        auth::verify(&user, &app, &secret, iat + 600 + 61).is_err(),
         "ttl honoured"
     );
 
