@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod domain;

@@ -9,9 +9,7 @@ use crate::vivo::client::AUTH_TOKEN_REUSE_SECS;
 use crate::vivo::{VivoClient, VivoError};
 use std::time::Duration;
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::clock::now_ms;
 
 fn cache_key(creds: &VivoCredentials) -> String {
     keys::vivo_auth_pk(creds.app_id, &creds.app_key, creds.app_secret.expose())

@@ -5,6 +5,7 @@
 //! most 1000 (VIVO_API.md 1.5). Every call is bounded by the request's
 //! deadline; the number of vivo calls in flight by the request's semaphore.
 
+use offpush::clock::now_secs;
 use offpush::domain::AppId;
 use offpush::domain::{
     Certificate, CertificateId, DeliveryOutcome, DeliveryStatus, DeviceId, PushRequest, PushToken,
@@ -105,10 +106,6 @@ fn secs_to_next_vivo_day(now: i64) -> i64 {
 fn secs_to_vivo_seven(now: i64) -> i64 {
     let local = (now + 8 * 3600).rem_euclid(86_400);
     (7 * 3600 - local).rem_euclid(86_400)
-}
-
-fn now_secs() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Session<'_> {

@@ -21,9 +21,7 @@ const STALE_CLAIM_MS: i64 = 60_000;
 /// How long a repeat waits for a concurrent identical call to finish.
 const WAIT_FOR_TWIN: Duration = Duration::from_secs(8);
 
-pub fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+use offpush::clock::now_ms;
 
 /// What makes two requests "the same": everything but the request id.
 fn fingerprint(req: &PushRequest) -> String {

@@ -13,9 +13,7 @@ use std::time::Duration;
 
 const MAX_ATTEMPTS: u32 = 10;
 
-pub fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+pub use offpush::clock::now_ms;
 
 /// A parsed report body.
 pub struct Report {
