@@ -4,10 +4,7 @@
 
 #![allow(dead_code)]
 
-use offpush::domain::{
-    App, Category, Certificate, CertificateId, ClickAction, DeviceId, PushMode, PushToken, Secret,
-    UserId, VivoCredentials,
-};
+use offpush::domain::{App, CertificateId, ClickAction, DeviceId, PushMode, PushToken, UserId};
 use serde_json::Value;
 pub use testkit::*;
 use token_report::service::{self as tokens, Report};
@@ -20,31 +17,7 @@ pub async fn setup(label: &str) -> (TestEnv, App) {
 }
 
 pub async fn add_cert(env: &TestEnv, click: ClickAction, mode: PushMode) -> CertificateId {
-    let now = time::OffsetDateTime::now_utc();
-    let id = env
-        .store
-        .allocate_certificate_id(&env.app.id)
-        .await
-        .unwrap();
-    let cert = Certificate {
-        id,
-        name: "vivo".into(),
-        credentials: VivoCredentials {
-            app_id: VIVO_APP_ID,
-            app_key: VIVO_APP_KEY.into(),
-            app_secret: Secret::new(VIVO_APP_SECRET),
-        },
-        click_action: click,
-        category: Category::Im,
-        push_mode: mode,
-        created_at: now,
-        updated_at: now,
-    };
-    env.store
-        .put_new_certificate(&env.app.id, &cert)
-        .await
-        .unwrap();
-    id
+    env.add_certificate(click, mode).await
 }
 
 pub async fn bind(env: &TestEnv, app: &App, user: &str, token: &str, device: Option<&str>) {

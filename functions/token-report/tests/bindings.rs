@@ -13,45 +13,14 @@ use token_report::service::{self, DeviceSelector, Report, ReportOutcome};
 
 async fn with_cert(label: &str) -> TestEnv {
     let env = TestEnv::new(label).await;
-    let body = json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}});
-    let (s, b) = read(cert_upload_create(&env, &body).await);
-    assert_eq!(s, 201, "{b}");
-    env
-}
-
-async fn cert_upload_create(
-    env: &TestEnv,
-    body: &Value,
-) -> lambda_http::Response<lambda_http::Body> {
-    // Certificates are made through the store directly: this crate tests tokens.
-    let now = time::OffsetDateTime::now_utc();
     let id = env
-        .store
-        .allocate_certificate_id(&env.app.id)
-        .await
-        .unwrap();
-    let cert = offpush::domain::Certificate {
-        id,
-        name: body["platform"].as_str().unwrap().to_string(),
-        credentials: offpush::domain::VivoCredentials {
-            app_id: VIVO_APP_ID,
-            app_key: VIVO_APP_KEY.into(),
-            app_secret: offpush::domain::Secret::new(VIVO_APP_SECRET),
-        },
-        click_action: offpush::domain::ClickAction::OpenApp,
-        category: offpush::domain::Category::Im,
-        push_mode: offpush::domain::PushMode::Production,
-        created_at: now,
-        updated_at: now,
-    };
-    env.store
-        .put_new_certificate(&env.app.id, &cert)
-        .await
-        .unwrap();
-    lambda_http::Response::builder()
-        .status(201)
-        .body(lambda_http::Body::Text(json!({"id": id}).to_string()))
-        .unwrap()
+        .add_certificate(
+            offpush::domain::ClickAction::OpenApp,
+            offpush::domain::PushMode::Production,
+        )
+        .await;
+    assert_eq!(id.get(), 1);
+    env
 }
 
 fn uid(s: &str) -> UserId {

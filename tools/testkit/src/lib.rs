@@ -117,6 +117,41 @@ pub fn init_test_logs() {
 }
 
 impl TestEnv {
+    /// A vivo certificate the simulator accepts, written straight to the
+    /// store (for suites that test something else than certificate upload).
+    pub async fn add_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        mode: offpush::domain::PushMode,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Category, Certificate, VivoCredentials};
+        let now = time::OffsetDateTime::now_utc();
+        let id = self
+            .store
+            .allocate_certificate_id(&self.app.id)
+            .await
+            .unwrap();
+        let cert = Certificate {
+            id,
+            name: "vivo".into(),
+            credentials: VivoCredentials {
+                app_id: VIVO_APP_ID,
+                app_key: VIVO_APP_KEY.into(),
+                app_secret: Secret::new(VIVO_APP_SECRET),
+            },
+            click_action: click,
+            category: Category::Im,
+            push_mode: mode,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .put_new_certificate(&self.app.id, &cert)
+            .await
+            .unwrap();
+        id
+    }
+
     /// A fresh table, an app `demo`, and a simulator that knows the vivo
     /// credentials above.
     pub async fn new(label: &str) -> TestEnv {
