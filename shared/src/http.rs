@@ -43,7 +43,9 @@ fn percent_decode(s: &str) -> Option<String> {
     percent_decode_with(s, true)
 }
 
-fn percent_decode_with(s: &str, plus_is_space: bool) -> Option<String> {
+/// Percent-decoding of a URL part (`+` is a space in query strings only);
+/// None for bad escapes or non-UTF-8 results.
+pub fn percent_decode_with(s: &str, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

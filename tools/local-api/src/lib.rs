@@ -123,7 +123,8 @@ fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
     for (want, got) in wanted.iter().zip(&segments) {
         match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
             Some(name) if !got.is_empty() => {
-                let value = percent_decode(got, false).unwrap_or_else(|| (*got).to_string());
+                let value = offpush::http::percent_decode_with(got, false)
+                    .unwrap_or_else(|| (*got).to_string());
                 params.push((name.to_string(), value));
             }
             Some(_) => return None,
@@ -134,33 +135,14 @@ fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
     Some(params)
 }
 
-fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The query string as lambda_http's `query_string_parameters()` shows it
 /// (WHATWG form decoding; an undecodable piece is kept as it is).
 fn query_map(query: &str) -> HashMap<String, Vec<String>> {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k, true).unwrap_or_else(|| k.to_string());
-        let v = percent_decode(v, true).unwrap_or_else(|| v.to_string());
+        let k = offpush::http::percent_decode_with(k, true).unwrap_or_else(|| k.to_string());
+        let v = offpush::http::percent_decode_with(v, true).unwrap_or_else(|| v.to_string());
         map.entry(k).or_default().push(v);
     }
     map
