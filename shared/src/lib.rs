@@ -16,6 +16,8 @@
 
 pub mod access;
 pub mod auth;
+pub mod bindings;
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -23,7 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod store;
-pub mod vendor;
+
 pub mod vivo;
 
 pub use context::Context;

@@ -2,8 +2,36 @@
 //! built from it, so another app's certificates cannot even be named.
 
 use offpush::domain::{AppId, Certificate, CertificateId, CertificateInput, VivoCredentials};
-use offpush::{vendor, Context, ServiceError};
+use offpush::{Context, ServiceError};
 use time::OffsetDateTime;
+
+/// The certificate an input describes, under `id`, with `credentials`
+/// (the input's secret or the kept one) and its creation time.
+fn certificate(
+    id: CertificateId,
+    input: CertificateInput,
+    credentials: VivoCredentials,
+    created_at: OffsetDateTime,
+) -> Certificate {
+    Certificate {
+        id,
+        name: input.name,
+        credentials,
+        click_action: input.click_action,
+        category: input.category,
+        push_mode: input.push_mode,
+        created_at,
+        updated_at: OffsetDateTime::now_utc(),
+    }
+}
+
+/// Verify first: refused credentials store nothing, not even an id.
+async fn verify(ctx: &Context, cert: &Certificate, verify: bool) -> Result<(), ServiceError> {
+    if verify {
+        ctx.channel(cert).verify(cert).await?;
+    }
+    Ok(())
+}
 
 fn not_found(id: CertificateId) -> ServiceError {
     ServiceError::NotFound(format!("certificate {id} not found"))
@@ -13,7 +41,7 @@ pub async fn create(
     ctx: &Context,
     app: &AppId,
     input: CertificateInput,
-    verify: bool,
+    verify_first: bool,
 ) -> Result<Certificate, ServiceError> {
     let secret = input
         .app_secret
@@ -24,24 +52,13 @@ pub async fn create(
         app_key: input.app_key.clone(),
         app_secret: secret,
     };
-    // Verify first: refused credentials store nothing, not even an id.
-    if verify {
-        vendor::verify_credentials(&ctx.store, &ctx.vivo, &credentials).await?;
-    }
-    let id = ctx.store.allocate_certificate_id(app).await?;
-    let now = OffsetDateTime::now_utc();
-    let cert = Certificate {
-        id,
-        name: input.name,
-        credentials,
-        click_action: input.click_action,
-        category: input.category,
-        push_mode: input.push_mode,
-        created_at: now,
-        updated_at: now,
-    };
+    let unallocated = CertificateId::new(1).expect("1 is a valid id");
+    let mut cert = certificate(unallocated, input, credentials, OffsetDateTime::now_utc());
+    verify(ctx, &cert, verify_first).await?;
+    cert.id = ctx.store.allocate_certificate_id(app).await?;
+    let id = cert.id;
     ctx.store.put_new_certificate(app, &cert).await?;
-    tracing::info!(app = %app, certificate = %id, vivo_app_id = cert.credentials.app_id, verified = verify, "certificate created");
+    tracing::info!(app = %app, certificate = %id, vivo_app_id = cert.credentials.app_id, verified = verify_first, "certificate created");
     Ok(cert)
 }
 
@@ -67,35 +84,24 @@ pub async fn replace(
     app: &AppId,
     id: CertificateId,
     input: CertificateInput,
-    verify: bool,
+    verify_first: bool,
 ) -> Result<Certificate, ServiceError> {
     let existing = get(ctx, app, id).await?;
-    let app_secret = match input.app_secret {
-        Some(s) => s,
+    let app_secret = match &input.app_secret {
+        Some(s) => s.clone(),
         None => existing.credentials.app_secret.clone(),
     };
     let credentials = VivoCredentials {
         app_id: input.vivo_app_id,
-        app_key: input.app_key,
+        app_key: input.app_key.clone(),
         app_secret,
     };
-    if verify {
-        vendor::verify_credentials(&ctx.store, &ctx.vivo, &credentials).await?;
-    }
-    let cert = Certificate {
-        id,
-        name: input.name,
-        credentials,
-        click_action: input.click_action,
-        category: input.category,
-        push_mode: input.push_mode,
-        created_at: existing.created_at,
-        updated_at: OffsetDateTime::now_utc(),
-    };
+    let cert = certificate(id, input, credentials, existing.created_at);
+    verify(ctx, &cert, verify_first).await?;
     if !ctx.store.replace_certificate(app, &cert).await? {
         return Err(not_found(id));
     }
-    tracing::info!(app = %app, certificate = %id, verified = verify, "certificate replaced");
+    tracing::info!(app = %app, certificate = %id, verified = verify_first, "certificate replaced");
     Ok(cert)
 }
 

@@ -1,6 +1,6 @@
 //! Push dispatch: `POST /v1/push` (API.md "Push dispatch"). `handler`
 //! translates HTTP; `service` claims the request id and reports; `fanout`
-//! talks to vivo per certificate.
+//! plans the recipients and hands each certificate's share to its channel.
 
 pub mod fanout;
 pub mod handler;

@@ -1,18 +1,17 @@
 //! Shared set-up of the push tests: a certificate the simulator accepts,
-//! bindings made through the token-reporting use case, push calls through
-//! the real handler.
+//! bindings made through the shared binding rules (testkit), push calls
+//! through the real handler.
 
 #![allow(dead_code)]
 
-use offpush::domain::{App, CertificateId, ClickAction, DeviceId, PushMode, PushToken, UserId};
+use offpush::domain::{App, CertificateId, ClickAction, PushMode, UserId};
 use serde_json::Value;
 pub use testkit::*;
-use token_report::service::{self as tokens, Report};
 
 pub async fn setup(label: &str) -> (TestEnv, App) {
     let env = TestEnv::new(label).await;
     add_cert(&env, ClickAction::OpenApp, PushMode::Production).await;
-    let app = env.store.get_app(&env.app.id).await.unwrap().unwrap();
+    let app = env.app_record().await;
     (env, app)
 }
 
@@ -26,23 +25,13 @@ pub async fn bind(env: &TestEnv, app: &App, user: &str, token: &str, device: Opt
 
 pub async fn bind_cert(
     env: &TestEnv,
-    app: &App,
+    _app: &App,
     cert: u64,
     user: &str,
     token: &str,
     device: Option<&str>,
 ) {
-    let report = Report {
-        certificate_id: CertificateId::new(cert).unwrap(),
-        token: Some(PushToken::parse("token", token).unwrap()),
-        device_id: device.map(|d| DeviceId::parse("device_id", d).unwrap()),
-    };
-    let user = UserId::parse("user", user).unwrap();
-    assert!(
-        tokens::report(&env.ctx, app, &user, report, tokens::now_ms())
-            .await
-            .is_ok()
-    );
+    env.bind(cert, user, token, device).await
 }
 
 pub async fn push(env: &TestEnv, body: &Value) -> (u16, Value) {

@@ -98,7 +98,7 @@ async fn logout_and_kick_out_stop_pushes() {
     let (env, app) = setup("logout").await;
     bind(&env, &app, "alice", "regid-a", Some("phone")).await;
     let user = offpush::domain::UserId::parse("u", "alice").unwrap();
-    token_report::service::logout_user(&env.ctx, &app, &user)
+    offpush::bindings::logout_user(&env.ctx, &app, &user)
         .await
         .unwrap();
     let (_, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
@@ -288,41 +288,9 @@ async fn two_certificates_are_each_sent_with_their_own_settings() {
 
 #[tokio::test]
 async fn a_thousand_users_are_read_in_ten_requests_and_chunked_by_a_thousand() {
-    use offpush::domain::binding::device_key;
-    use offpush::domain::{Binding, CertificateId, PushToken, UserBindings, UserId};
-    use offpush::store::bindings::BindingWrite;
+    use offpush::domain::UserId;
     let (env, _app) = setup("thousand").await;
-    let cert = CertificateId::new(1).unwrap();
-    let users: Vec<String> = (0..1000).map(|i| format!("user-{i:04}")).collect();
-    let writes = users.iter().enumerate().map(|(i, u)| {
-        let env = &env;
-        async move {
-            let mut state = UserBindings::default();
-            let devices = if i == 0 { 2 } else { 1 };
-            for d in 0..devices {
-                let t = PushToken::parse("t", &format!("regid-{i:04}-{d}")).unwrap();
-                state.devices.insert(
-                    device_key(None, &t),
-                    Binding {
-                        certificate_id: cert,
-                        token: t,
-                        device_id: None,
-                        reported_at_ms: d,
-                        expires_at: now() + 3600,
-                    },
-                );
-            }
-            let w = vec![BindingWrite::PutUser {
-                user: UserId::parse("u", u).unwrap(),
-                state,
-            }];
-            assert!(env.store.commit_bindings(&env.app.id, w).await.unwrap());
-        }
-    });
-    futures::stream::iter(writes)
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
+    let users = env.seed_users(1000, "user", 2).await;
 
     let ids: Vec<UserId> = users
         .iter()
@@ -350,5 +318,3 @@ async fn a_thousand_users_are_read_in_ten_requests_and_chunked_by_a_thousand() {
     assert_eq!(env.sim.requests_to("/message/saveListPayload").len(), 1);
     assert_eq!(env.sim.deliveries().len(), 1001);
 }
-
-use futures::StreamExt;

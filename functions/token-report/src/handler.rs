@@ -3,55 +3,14 @@
 //! POST `/v1/users/{user_id}/logout` and GET `/v1/users/{user_id}/devices` (admin).
 
 use crate::service::{self, DeviceSelector, Report, ReportOutcome};
-use offpush::domain::ids::MAX_CERTIFICATE_ID;
 use offpush::domain::input::parse_body;
-use offpush::domain::{rfc3339, Binding, CertificateId, DeviceId, PushToken, UserId};
+use offpush::domain::{BindingView, DeviceId, PushToken, UserId};
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
     http::respond("token-report", &req, route(ctx, &req)).await
-}
-
-/// The response shape of one binding: the token shows its last 4 characters.
-pub fn binding_view(b: &Binding) -> Value {
-    let at = |secs: i64| {
-        time::OffsetDateTime::from_unix_timestamp(secs)
-            .map(rfc3339)
-            .unwrap_or_default()
-    };
-    json!({
-        "certificate_id": b.certificate_id,
-        "device_id": b.device_id,
-        "token": b.token.masked(),
-        "reported_at": at(b.reported_at_ms / 1000),
-        "expires_at": at(b.expires_at),
-    })
-}
-
-fn parse_report(body: &[u8]) -> Result<Report, ServiceError> {
-    let mut obj = parse_body(body)?;
-    obj.deny_unknown(&["certificate_id", "token", "device_id"])?;
-    let id = obj
-        .opt_int("certificate_id", 1, MAX_CERTIFICATE_ID as i64)?
-        .ok_or_else(|| ServiceError::invalid("certificate_id", "is required"))?;
-    let certificate_id = CertificateId::new(id as u64).expect("range checked");
-    let token = obj.req_str("token")?;
-    let token = if token.is_empty() {
-        None
-    } else {
-        Some(PushToken::parse("token", &token)?)
-    };
-    let device_id = obj
-        .opt_str("device_id")?
-        .map(|d| DeviceId::parse("device_id", &d))
-        .transpose()?;
-    Ok(Report {
-        certificate_id,
-        token,
-        device_id,
-    })
 }
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
@@ -64,12 +23,14 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("PUT", ["v1", "push-token"]) => {
             caller.require_user()?;
             http::query_params(req, &[])?;
-            let report = parse_report(http::body_bytes(req))?;
+            let report = Report::parse(parse_body(http::body_bytes(req))?)?;
             match service::report(ctx, &app, &caller.sub, report, started_ms).await? {
                 ReportOutcome::Bound { binding, kicked } => {
-                    let mut view = binding_view(&binding);
-                    // Extension: which devices this login ended, for the client's UX.
-                    view["kicked_devices"] = json!(kicked.len());
+                    let view = BindingView {
+                        // Extension: how many devices this login ended, for the client's UX.
+                        kicked_devices: Some(kicked.len()),
+                        ..BindingView::from(&binding)
+                    };
                     Ok(http::json_response(200, &view))
                 }
                 ReportOutcome::Removed => Ok(http::no_content()),
@@ -109,7 +70,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             http::query_params(req, &[])?;
             let user = user_in_path(raw_user)?;
             let devices = service::list_devices(ctx, &app, &user).await?;
-            let views: Vec<Value> = devices.iter().map(binding_view).collect();
+            let views: Vec<BindingView> = devices.iter().map(BindingView::from).collect();
             Ok(http::json_response(
                 200,
                 &json!({"user_id": user, "devices": views}),

@@ -125,7 +125,7 @@ async fn a_report_binds_the_caller_and_answers_the_masked_binding() {
     // Stored in the TTL attribute too.
     let state = user_state(&env, "alice").await;
     assert_eq!(
-        state.item_expiry(),
+        state.item_expiry(service::now_ms()),
         state.devices.values().next().unwrap().expires_at
     );
 }

@@ -4,9 +4,57 @@
 //! dispatch reads 100 users per BatchGetItem, and every change to a user's
 //! devices is one versioned write.
 
-use super::ids::{CertificateId, DeviceId, PushToken};
+use super::ids::{CertificateId, DeviceId, PushToken, MAX_CERTIFICATE_ID};
+use super::input::Obj;
+use crate::error::ServiceError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// Most per-device logout marks a user's record keeps. Older marks fold
+/// into [`UserBindings::logouts_floor_ms`], so a storm of logouts of made-up
+/// device ids cannot grow the item toward DynamoDB's 400 KB limit.
+pub const MAX_LOGOUT_MARKS: usize = 32;
+
+/// A token report (`PUT /v1/push-token`), parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub certificate_id: CertificateId,
+    /// None: the empty token, "disable offline push for this device".
+    pub token: Option<PushToken>,
+    pub device_id: Option<DeviceId>,
+}
+
+impl Report {
+    pub fn parse(mut obj: Obj) -> Result<Self, ServiceError> {
+        obj.deny_unknown(&["certificate_id", "token", "device_id"])?;
+        let id = obj
+            .opt_int("certificate_id", 1, MAX_CERTIFICATE_ID as i64)?
+            .ok_or_else(|| ServiceError::invalid("certificate_id", "is required"))?;
+        let certificate_id = CertificateId::new(id as u64).expect("range checked");
+        let token = obj.req_str("token")?;
+        let token = if token.is_empty() {
+            None
+        } else {
+            Some(PushToken::parse("token", &token)?)
+        };
+        let device_id = obj
+            .opt_str("device_id")?
+            .map(|d| DeviceId::parse("device_id", &d))
+            .transpose()?;
+        Ok(Report {
+            certificate_id,
+            token,
+            device_id,
+        })
+    }
+}
+
+/// Which device a logout names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeviceSelector {
+    DeviceId(DeviceId),
+    Token(PushToken),
+}
 
 /// How long logout tombstones are kept: longer than any request can run
 /// (API Gateway: 30 s), so a report that started before a logout always
@@ -53,6 +101,10 @@ pub struct UserBindings {
     pub device_logouts: BTreeMap<String, i64>,
     /// When the user was logged out everywhere (ms).
     pub logged_out_at_ms: Option<i64>,
+    /// The newest device logout mark that was folded away (ms): a report
+    /// that started at or before it is refused as if its own device's mark
+    /// were still there (the client reports again after login).
+    pub logouts_floor_ms: Option<i64>,
 }
 
 impl UserBindings {
@@ -69,11 +121,26 @@ impl UserBindings {
         self.devices.retain(|_, b| b.is_live(now_secs));
         self.device_logouts
             .retain(|_, at| now_ms - *at < TOMBSTONE_RETENTION_MS);
-        if self
-            .logged_out_at_ms
-            .is_some_and(|at| now_ms - at >= TOMBSTONE_RETENTION_MS)
-        {
-            self.logged_out_at_ms = None;
+        for mark in [&mut self.logged_out_at_ms, &mut self.logouts_floor_ms] {
+            if mark.is_some_and(|at| now_ms - at >= TOMBSTONE_RETENTION_MS) {
+                *mark = None;
+            }
+        }
+    }
+
+    /// Marks a device logged out at `now_ms`, keeping at most
+    /// [`MAX_LOGOUT_MARKS`] marks: the oldest fold into the floor.
+    pub fn mark_device_logout(&mut self, key: &str, now_ms: i64) {
+        self.device_logouts.insert(key.to_string(), now_ms);
+        while self.device_logouts.len() > MAX_LOGOUT_MARKS {
+            let (oldest, at) = self
+                .device_logouts
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, at)| (k.clone(), *at))
+                .expect("over the limit");
+            self.device_logouts.remove(&oldest);
+            self.logouts_floor_ms = Some(self.logouts_floor_ms.map_or(at, |f| f.max(at)));
         }
     }
 
@@ -81,21 +148,26 @@ impl UserBindings {
     /// or after `started_ms`: a report that started before it must not undo it.
     pub fn logged_out_since(&self, device_key: &str, started_ms: i64) -> bool {
         self.logged_out_at_ms.is_some_and(|at| at >= started_ms)
+            || self.logouts_floor_ms.is_some_and(|at| at >= started_ms)
             || self
                 .device_logouts
                 .get(device_key)
                 .is_some_and(|at| *at >= started_ms)
     }
 
-    /// The item's TTL: when nothing in it matters any more.
-    pub fn item_expiry(&self) -> i64 {
+    /// The item's TTL: when nothing in it matters any more. Always set,
+    /// also once the last binding ended: at least the tombstone retention
+    /// from `now_ms`, so an emptied record is deleted, never kept forever.
+    pub fn item_expiry(&self, now_ms: i64) -> i64 {
         let bindings = self.devices.values().map(|b| b.expires_at);
         let marks = self
             .device_logouts
             .values()
             .chain(self.logged_out_at_ms.iter())
+            .chain(self.logouts_floor_ms.iter())
+            .chain(std::iter::once(&now_ms))
             .map(|at| (at + TOMBSTONE_RETENTION_MS) / 1000 + 1);
-        bindings.chain(marks).max().unwrap_or(0)
+        bindings.chain(marks).max().expect("now is always there")
     }
 }
 
@@ -148,14 +220,37 @@ mod tests {
     }
 
     #[test]
-    fn item_expiry_covers_bindings_and_marks() {
+    fn item_expiry_covers_bindings_and_marks_and_is_never_zero() {
         let mut u = UserBindings::default();
-        assert_eq!(u.item_expiry(), 0);
+        let now = 2_000_000_000_000;
+        assert_eq!(
+            u.item_expiry(now),
+            (now + TOMBSTONE_RETENTION_MS) / 1000 + 1
+        );
         u.devices.insert("a".into(), binding(500));
         u.logged_out_at_ms = Some(1_000_000);
         assert_eq!(
-            u.item_expiry(),
+            u.item_expiry(1_000_000),
             (1_000_000 + TOMBSTONE_RETENTION_MS) / 1000 + 1
         );
+        u.devices.insert("b".into(), binding(9_000_000_000));
+        assert_eq!(u.item_expiry(now), 9_000_000_000);
+    }
+
+    #[test]
+    fn logout_marks_are_bounded_and_fold_into_a_floor() {
+        let mut u = UserBindings::default();
+        for i in 0..3000 {
+            u.mark_device_logout(&format!("d:{i}"), 1_000 + i);
+        }
+        assert_eq!(u.device_logouts.len(), MAX_LOGOUT_MARKS);
+        let floor = u.logouts_floor_ms.unwrap();
+        assert_eq!(floor, 1_000 + 3000 - MAX_LOGOUT_MARKS as i64 - 1);
+        // A report of a folded device that started before its logout is
+        // still refused; one that started after every mark is not.
+        assert!(u.logged_out_since("d:0", 900));
+        assert!(u.logged_out_since("d:never", floor));
+        assert!(!u.logged_out_since("d:never", 1_000 + 3000));
+        assert!(u.logged_out_since("d:2999", 3_999));
     }
 }

@@ -362,47 +362,6 @@ impl CertificateInput {
     }
 }
 
-/// The response shape: the secret is always masked.
-#[derive(Serialize)]
-pub struct CertificateView {
-    pub id: CertificateId,
-    pub platform: &'static str,
-    pub name: String,
-    pub credentials: CredentialsView,
-    pub click_action: ClickAction,
-    pub category: &'static str,
-    pub push_mode: &'static str,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Serialize)]
-pub struct CredentialsView {
-    pub app_id: String,
-    pub app_key: String,
-    pub app_secret: String,
-}
-
-impl From<&Certificate> for CertificateView {
-    fn from(c: &Certificate) -> Self {
-        CertificateView {
-            id: c.id,
-            platform: "vivo",
-            name: c.name.clone(),
-            credentials: CredentialsView {
-                app_id: c.credentials.app_id.to_string(),
-                app_key: c.credentials.app_key.clone(),
-                app_secret: c.credentials.app_secret.masked(),
-            },
-            click_action: c.click_action.clone(),
-            category: c.category.as_str(),
-            push_mode: c.push_mode.as_str(),
-            created_at: crate::domain::rfc3339(c.created_at),
-            updated_at: crate::domain::rfc3339(c.updated_at),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,15 +6,16 @@ pub mod certificate;
 pub mod ids;
 pub mod input;
 pub mod push;
+pub mod view;
 
 pub use app::{App, AppSettings};
 pub use binding::{Binding, UserBindings};
 pub use certificate::{
-    Category, Certificate, CertificateInput, CertificateView, ClickAction, PushMode, Secret,
-    VivoCredentials,
+    Category, Certificate, CertificateInput, ClickAction, PushMode, Secret, VivoCredentials,
 };
 pub use ids::{AppId, CertificateId, DeviceId, PushToken, UserId};
-pub use push::{DeliveryOutcome, DeliveryStatus, DispatchReport, PushRequest, Summary};
+pub use push::{Delivery, DeliveryOutcome, DeliveryStatus, DispatchReport, PushRequest, Summary};
+pub use view::{BindingView, CertificateView, CredentialsView};
 
 /// RFC 3339 with second precision, UTC (`2026-11-26T10:53:46Z`).
 pub fn rfc3339(t: time::OffsetDateTime) -> String {

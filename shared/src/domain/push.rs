@@ -148,7 +148,7 @@ impl PushRequest {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Sent,
@@ -159,28 +159,17 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-/// One line of the report: a device of a user, or a user with none.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct DeliveryOutcome {
-    pub user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_id: Option<String>,
-    pub status: DeliveryStatusName,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vendor_task_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// The status as stored and answered (a plain string so stored results
-/// read back whatever version wrote them).
-pub type DeliveryStatusName = String;
-
 impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 6] = [
+        DeliveryStatus::Sent,
+        DeliveryStatus::NoDevice,
+        DeliveryStatus::TokenInvalid,
+        DeliveryStatus::Throttled,
+        DeliveryStatus::Rejected,
+        DeliveryStatus::Failed,
+    ];
+
+    /// The wire name (as serde writes it).
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Sent => "sent",
@@ -193,16 +182,60 @@ impl DeliveryStatus {
     }
 }
 
+/// What a vendor channel made of one target: the status and what goes
+/// with it. Part of every [`DeliveryOutcome`].
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Delivery {
+    pub fn new(status: DeliveryStatus, detail: Option<String>) -> Self {
+        Delivery {
+            status,
+            vendor_task_id: None,
+            retry_after_s: None,
+            detail,
+        }
+    }
+
+    pub fn sent(task_id: Option<String>) -> Self {
+        Delivery {
+            vendor_task_id: task_id,
+            ..Delivery::new(DeliveryStatus::Sent, None)
+        }
+    }
+
+    pub fn failed(detail: impl Into<String>) -> Self {
+        Delivery::new(DeliveryStatus::Failed, Some(detail.into()))
+    }
+}
+
+/// One line of the report: a device of a user, or a user with none.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DeliveryOutcome {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(flatten)]
+    pub delivery: Delivery,
+}
+
 impl DeliveryOutcome {
     pub fn no_device(user: &UserId) -> Self {
         DeliveryOutcome {
             user_id: user.as_str().to_string(),
             certificate_id: None,
             device_id: None,
-            status: DeliveryStatus::NoDevice.as_str().to_string(),
-            vendor_task_id: None,
-            retry_after_s: None,
-            detail: None,
+            delivery: Delivery::new(DeliveryStatus::NoDevice, None),
         }
     }
 
@@ -210,17 +243,18 @@ impl DeliveryOutcome {
         user: &UserId,
         cert: CertificateId,
         device: Option<&DeviceId>,
-        status: DeliveryStatus,
+        delivery: Delivery,
     ) -> Self {
         DeliveryOutcome {
             user_id: user.as_str().to_string(),
             certificate_id: Some(cert.get()),
             device_id: device.map(|d| d.as_str().to_string()),
-            status: status.as_str().to_string(),
-            vendor_task_id: None,
-            retry_after_s: None,
-            detail: None,
+            delivery,
         }
+    }
+
+    pub fn status(&self) -> DeliveryStatus {
+        self.delivery.status
     }
 }
 
@@ -247,14 +281,15 @@ impl Summary {
     pub fn of(results: &[DeliveryOutcome]) -> Summary {
         let mut s = Summary::default();
         for r in results {
-            match r.status.as_str() {
-                "sent" => s.sent += 1,
-                "no_device" => s.no_device += 1,
-                "token_invalid" => s.token_invalid += 1,
-                "throttled" => s.throttled += 1,
-                "rejected" => s.rejected += 1,
-                _ => s.failed += 1,
-            }
+            let n = match r.status() {
+                DeliveryStatus::Sent => &mut s.sent,
+                DeliveryStatus::NoDevice => &mut s.no_device,
+                DeliveryStatus::TokenInvalid => &mut s.token_invalid,
+                DeliveryStatus::Throttled => &mut s.throttled,
+                DeliveryStatus::Rejected => &mut s.rejected,
+                DeliveryStatus::Failed => &mut s.failed,
+            };
+            *n += 1;
         }
         s
     }
@@ -358,11 +393,42 @@ mod tests {
         let c = CertificateId::new(1).unwrap();
         let rs = vec![
             DeliveryOutcome::no_device(&u),
-            DeliveryOutcome::device(&u, c, None, DeliveryStatus::Sent),
-            DeliveryOutcome::device(&u, c, None, DeliveryStatus::Sent),
-            DeliveryOutcome::device(&u, c, None, DeliveryStatus::Failed),
+            DeliveryOutcome::device(&u, c, None, Delivery::sent(None)),
+            DeliveryOutcome::device(&u, c, None, Delivery::sent(None)),
+            DeliveryOutcome::device(&u, c, None, Delivery::failed("x")),
         ];
         let s = Summary::of(&rs);
         assert_eq!((s.sent, s.no_device, s.failed, s.throttled), (2, 1, 1, 0));
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_serdes() {
+        for s in DeliveryStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+
+    #[test]
+    fn outcomes_serialize_flat_and_read_back_as_the_enum() {
+        let u = UserId::parse("u", "a").unwrap();
+        let c = CertificateId::new(7).unwrap();
+        let mut d = Delivery::sent(Some("t1".into()));
+        d.retry_after_s = None;
+        let o = DeliveryOutcome::device(&u, c, None, d);
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"user_id": "a", "certificate_id": 7, "status": "sent", "vendor_task_id": "t1"})
+        );
+        let back: DeliveryOutcome = serde_json::from_value(v).unwrap();
+        assert_eq!(back, o);
+        assert_eq!(back.status(), DeliveryStatus::Sent);
+        let bad = serde_json::json!({"user_id": "a", "status": "delivered_maybe"});
+        assert!(serde_json::from_value::<DeliveryOutcome>(bad).is_err());
     }
 }

@@ -5,8 +5,9 @@
 //! Every change is one TransactWriteItems whose conditions are the
 //! invariants (see [`BindingWrite`]).
 
-use super::dynamo::{get_n, get_s, is_condition_failed, n, opt_s, s, sdk_err, Item, Store};
+use super::item::{get_n, get_s, lost_race, n, opt_n, opt_s, s, sdk_err, Item};
 use super::keys::{self as k, D_CERT, D_DEVICE, D_EXPIRES, D_REPORTED, D_TOKEN};
+use super::Store;
 use super::StoreError;
 use crate::domain::{AppId, Binding, CertificateId, DeviceId, PushToken, UserBindings, UserId};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
@@ -101,18 +102,12 @@ fn user_from_item(item: &Item) -> Result<UserBindings, StoreError> {
             device_logouts.insert(key.clone(), at);
         }
     }
-    let logged_out_at_ms = match item.get(k::USER_LOGGED_OUT_AT) {
-        Some(AttributeValue::N(x)) => Some(
-            x.parse()
-                .map_err(|_| StoreError::Corrupt("logout mark".into()))?,
-        ),
-        _ => None,
-    };
     Ok(UserBindings {
         version: get_n(item, k::USER_VERSION)?,
         devices,
         device_logouts,
-        logged_out_at_ms,
+        logged_out_at_ms: opt_n(item, k::USER_LOGGED_OUT_AT)?,
+        logouts_floor_ms: opt_n(item, k::USER_LOGOUTS_FLOOR)?,
     })
 }
 
@@ -272,7 +267,7 @@ impl Store {
                 // Cancelled because a condition failed or another transaction
                 // touched the same item: a lost race, to be retried after a
                 // re-read. Any other reason is a real error.
-                let lost_race = match e.as_service_error() {
+                let cancelled_by_race = match e.as_service_error() {
                     Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) => {
                         tc.cancellation_reasons().iter().any(|r| {
                             matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))
@@ -282,7 +277,7 @@ impl Store {
                     }
                     _ => false,
                 };
-                if lost_race || is_condition_failed(&e) {
+                if cancelled_by_race || lost_race(&e) {
                     Ok(false)
                 } else {
                     Err(sdk_err("TransactWriteItems bindings")(e))
@@ -304,7 +299,7 @@ impl Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (is_condition_failed(&e), sdk_err("PutItem bindings")(e)))
+                .map_err(|e| (lost_race(&e), sdk_err("PutItem bindings")(e)))
         } else if let Some(d) = item.delete {
             self.client
                 .delete_item()
@@ -316,7 +311,7 @@ impl Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (is_condition_failed(&e), sdk_err("DeleteItem bindings")(e)))
+                .map_err(|e| (lost_race(&e), sdk_err("DeleteItem bindings")(e)))
         } else {
             return Err(StoreError::Corrupt("empty binding write".into()));
         };
@@ -357,7 +352,13 @@ impl Store {
                 if let Some(at) = state.logged_out_at_ms {
                     item.insert(k::USER_LOGGED_OUT_AT.into(), n(at));
                 }
-                item.insert(k::EXPIRES_AT.into(), n(state.item_expiry()));
+                if let Some(at) = state.logouts_floor_ms {
+                    item.insert(k::USER_LOGOUTS_FLOOR.into(), n(at));
+                }
+                item.insert(
+                    k::EXPIRES_AT.into(),
+                    n(state.item_expiry(crate::clock::now_ms())),
+                );
                 let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
                 put = if state.version == 0 {
                     put.condition_expression("attribute_not_exists(#pk)")

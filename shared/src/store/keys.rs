@@ -11,8 +11,11 @@
 //! | user's bindings   | `USER#{app}#{user}`                  | `#BINDINGS`  |
 //! | token owner       | `TOKEN#{app}#{cert}#{sha256(token)}` | `#OWNER`     |
 //! | push request      | `PUSH#{app}#{request_id}`            | `#REQUEST`   |
-//! | vivo auth token   | `VIVOAUTH#{vivo app id}#{sha256(key,secret)[..16]}` | `#TOKEN` |
-//! | vivo quota block  | `QUOTA#{app}#{cert}`                 | `#QUOTA`     |
+//! | vendor auth token | `VENDOR#{vendor}#{account}`          | `#AUTH`      |
+//! | vendor pause      | `VENDOR#{vendor}#{account}`          | `PAUSE#{scope}` |
+//!
+//! A vendor account is what the vendor counts quotas and tokens against:
+//! for vivo one AppID with one credential set (see [`vendor_pk`]).
 
 use crate::domain::{AppId, CertificateId, UserId};
 use sha2::{Digest, Sha256};
@@ -61,6 +64,7 @@ pub const USER_DEVICES: &str = "devices";
 pub const USER_VERSION: &str = "version";
 pub const USER_LOGGED_OUT_AT: &str = "logged_out_at_ms";
 pub const USER_DEVICE_LOGOUTS: &str = "device_logouts";
+pub const USER_LOGOUTS_FLOOR: &str = "logouts_floor_ms";
 pub const USER_ID: &str = "user_id";
 
 // Names inside one entry of the `devices` map (short: a user item holds up
@@ -95,25 +99,27 @@ pub fn push_pk(app: &AppId, request_id: &str) -> String {
     format!("PUSH#{app}#{request_id}")
 }
 
-pub const VIVO_AUTH_SK: &str = "#TOKEN";
-pub const VIVO_AUTH_TOKEN: &str = "auth_token";
-pub const VIVO_AUTH_OBTAINED_AT: &str = "obtained_at";
+/// One partition per vendor account. `account` is the vendor's own
+/// account id plus a digest of the credential set (see
+/// [`credential_digest`]), so a changed key or secret starts from a clean
+/// slate: no token obtained with the old one, no pause vivo imposed on it.
+pub fn vendor_pk(vendor: &str, account: &str) -> String {
+    format!("VENDOR#{vendor}#{account}")
+}
 
-/// Keyed by the credential set, so a changed key or secret never reuses a
-/// token obtained with the old one.
-pub fn vivo_auth_pk(vivo_app_id: u64, app_key: &str, app_secret: &str) -> String {
+/// A short, non-reversible digest of a credential set (key, secret).
+pub fn credential_digest(parts: &[&str]) -> String {
     let mut h = Sha256::new();
-    h.update(app_key.as_bytes());
-    h.update([0]);
-    h.update(app_secret.as_bytes());
-    let digest = hex::encode(h.finalize());
-    format!("VIVOAUTH#{vivo_app_id}#{}", &digest[..16])
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())[..16].to_string()
 }
 
-pub const QUOTA_SK: &str = "#QUOTA";
-pub const QUOTA_CODE: &str = "vivo_code";
-pub const QUOTA_UNTIL: &str = "blocked_until";
-
-pub fn quota_pk(app: &AppId, cert: CertificateId) -> String {
-    format!("QUOTA#{app}#{}", cert.get())
-}
+pub const VENDOR_AUTH_SK: &str = "#AUTH";
+pub const VENDOR_AUTH_TOKEN: &str = "auth_token";
+pub const VENDOR_AUTH_OBTAINED_AT: &str = "obtained_at";
+pub const VENDOR_PAUSE_SK_PREFIX: &str = "PAUSE#";
+pub const PAUSE_CODE: &str = "vendor_code";
+pub const PAUSE_SET_AT: &str = "set_at";

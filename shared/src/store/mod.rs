@@ -1,12 +1,17 @@
 //! State in DynamoDB: key names ([`keys`]), the table shape ([`schema`]) and
-//! the one adapter ([`dynamo::Store`]). Only `dynamo` and its submodules
-//! touch the AWS SDK.
+//! the one adapter ([`dynamo::Store`]), with one module per item kind (apps,
+//! certificates, [`bindings`], [`pushes`], [`vendor`] state) over shared
+//! [`item`] helpers. Only this module touches the AWS SDK.
 
+mod apps;
 pub mod bindings;
+mod certificates;
 pub mod dynamo;
+pub mod item;
 pub mod keys;
 pub mod pushes;
 pub mod schema;
+pub mod vendor;
 
 pub use dynamo::Store;
 

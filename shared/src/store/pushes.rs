@@ -1,11 +1,33 @@
-//! Push idempotency records and remembered vivo quota blocks.
+//! Push records: the idempotency claim of a request id and, once done, the
+//! push's report (stored deflate-compressed: a 1000-user report is JSON of
+//! a few hundred KB, the item limit 400 KB).
 
-use super::dynamo::{get_n, get_s, is_condition_failed, n, s, sdk_err, Store};
+use super::item::{conditional, get_n, get_s, lost_race, n, s, sdk_err};
 use super::keys as k;
+use super::Store;
 use super::StoreError;
-use crate::domain::{AppId, CertificateId};
+use crate::domain::{AppId, DispatchReport};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use std::io::{Read, Write};
+
+fn compress(report: &DispatchReport) -> Vec<u8> {
+    let json = serde_json::to_vec(report).expect("report serializes");
+    let mut enc = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&json).expect("write to memory");
+    enc.finish().expect("finish in memory")
+}
+
+fn decompress(bytes: &[u8]) -> Result<DispatchReport, StoreError> {
+    let mut json = Vec::new();
+    DeflateDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(|_| StoreError::Corrupt("stored push result is not deflate".into()))?;
+    serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(format!("stored push result: {e}")))
+}
 
 /// A request id is remembered this long (API.md: idempotent for 24 h).
 pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
@@ -14,8 +36,8 @@ pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
 pub enum PushState {
     /// Claimed by a call that has not finished (or died).
     Pending { claimed_at_ms: i64 },
-    /// Finished; the stored answer (deflate-compressed JSON).
-    Done { result: Vec<u8> },
+    /// Finished; the stored answer.
+    Done { report: Box<DispatchReport> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -71,7 +93,7 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(Claim::Claimed),
-            Err(e) if is_condition_failed(&e) => {
+            Err(e) if lost_race(&e) => {
                 match self.get_push(app, request_id, now_secs).await? {
                     Some(rec) => Ok(Claim::Taken(rec)),
                     // Expired between the two calls: claim again.
@@ -107,7 +129,7 @@ impl Store {
         let state = match get_s(&item, k::PUSH_STATE)? {
             "done" => match item.get(k::PUSH_RESULT) {
                 Some(AttributeValue::B(b)) => PushState::Done {
-                    result: b.clone().into_inner(),
+                    report: Box::new(decompress(b.as_ref())?),
                 },
                 _ => return Err(StoreError::Corrupt("push result missing".into())),
             },
@@ -146,11 +168,32 @@ impl Store {
             .expression_attribute_values(":seen", n(seen_claimed_at_ms))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(sdk_err("UpdateItem push take-over")(e)),
-        }
+        conditional(res, "UpdateItem push take-over")
+    }
+
+    /// Gives up a claim nothing was sent under (the push failed before its
+    /// first vendor call), so an honest retry runs at once instead of
+    /// waiting for the claim to go stale. Condition: still this very
+    /// pending claim.
+    pub async fn release_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        claimed_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .condition_expression("#st = :pending AND #at = :seen")
+            .expression_attribute_names("#at", k::PUSH_CLAIMED_AT)
+            .expression_attribute_names("#st", k::PUSH_STATE)
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":seen", n(claimed_at_ms))
+            .send()
+            .await;
+        conditional(res, "DeleteItem push claim")
     }
 
     /// Stores the answer; repeats within 24 h of now get it back.
@@ -158,7 +201,7 @@ impl Store {
         &self,
         app: &AppId,
         request_id: &str,
-        result: Vec<u8>,
+        report: &DispatchReport,
         now_secs: i64,
     ) -> Result<(), StoreError> {
         self.client
@@ -170,75 +213,11 @@ impl Store {
             .expression_attribute_names("#res", k::PUSH_RESULT)
             .expression_attribute_names("#exp", k::EXPIRES_AT)
             .expression_attribute_values(":done", s("done"))
-            .expression_attribute_values(":res", AttributeValue::B(Blob::new(result)))
+            .expression_attribute_values(":res", AttributeValue::B(Blob::new(compress(report))))
             .expression_attribute_values(":exp", n(now_secs + IDEMPOTENCY_SECS))
             .send()
             .await
             .map_err(sdk_err("UpdateItem push result"))?;
-        Ok(())
-    }
-
-    /// A remembered quota block of a certificate, if still in force.
-    pub async fn get_quota_block(
-        &self,
-        app: &AppId,
-        cert: CertificateId,
-        now_secs: i64,
-    ) -> Result<Option<(i64, i64)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(k::PK, s(k::quota_pk(app, cert)))
-            .key(k::SK, s(k::QUOTA_SK))
-            .send()
-            .await
-            .map_err(sdk_err("GetItem quota"))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let until: i64 = get_n(&item, k::QUOTA_UNTIL)?;
-        if until <= now_secs {
-            return Ok(None);
-        }
-        Ok(Some((get_n(&item, k::QUOTA_CODE)?, until)))
-    }
-
-    pub async fn put_quota_block(
-        &self,
-        app: &AppId,
-        cert: CertificateId,
-        code: i64,
-        until: i64,
-    ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(k::PK, s(k::quota_pk(app, cert)))
-            .item(k::SK, s(k::QUOTA_SK))
-            .item(k::QUOTA_CODE, n(code))
-            .item(k::QUOTA_UNTIL, n(until))
-            .item(k::EXPIRES_AT, n(until))
-            .send()
-            .await
-            .map_err(sdk_err("PutItem quota"))?;
-        Ok(())
-    }
-
-    /// Forgets a quota block (operators, after vivo raised the quota).
-    pub async fn clear_quota_block(
-        &self,
-        app: &AppId,
-        cert: CertificateId,
-    ) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(k::PK, s(k::quota_pk(app, cert)))
-            .key(k::SK, s(k::QUOTA_SK))
-            .send()
-            .await
-            .map_err(sdk_err("DeleteItem quota"))?;
         Ok(())
     }
 }

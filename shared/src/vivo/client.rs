@@ -1,65 +1,107 @@
-//! HTTP calls to vivo. Every call is a JSON POST answered by HTTP 200 with
-//! `{"result": int, "desc": str, ...}`; 5xx means a vivo-side failure
-//! (VIVO_API.md 1.1).
+//! HTTP calls to vivo and the parsing of their answers. Every call is a
+//! JSON POST answered by HTTP 200 with `{"result": int, "desc": str, ...}`;
+//! 5xx means a vivo-side failure (VIVO_API.md 1.1).
 
-use crate::domain::VivoCredentials;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use super::codes::Answer;
+use serde_json::Value;
+use std::time::{Duration, Instant};
 
 /// vivo's production host (VIVO_API.md 1.1).
 pub const DEFAULT_BASE_URL: &str = "https://api-push.vivo.com.cn";
 
-/// An authToken is valid 24 h (VIVO_API.md 1.2); vivo asks for a refresh
-/// every 1-2 h, so a token is reused for one hour at most.
-pub const AUTH_TOKEN_REUSE_SECS: i64 = 3600;
+/// Endpoint paths (VIVO_API.md 1.1).
+pub const AUTH: &str = "/message/auth";
+pub const SEND: &str = "/message/send";
+pub const SAVE_LIST: &str = "/message/saveListPayload";
+pub const PUSH_TO_LIST: &str = "/message/pushToList";
 
-#[derive(Debug, thiserror::Error)]
-pub enum VivoError {
-    /// vivo answered with a non-zero result code.
-    #[error("vivo result {code}: {desc}")]
-    Refused {
-        code: i64,
-        desc: String,
-        body: Value,
-    },
-    /// No answer: connect error, timeout, reset.
-    #[error("vivo unreachable")]
-    Transport(#[source] reqwest::Error),
-    /// An HTTP status other than 200.
-    #[error("vivo HTTP {0}")]
-    Http(u16),
-    /// HTTP 200 with a body that is not vivo's JSON.
-    #[error("vivo answered an unreadable body")]
-    Unreadable,
+/// A result-0 answer, parsed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reply {
+    pub task_id: Option<String>,
+    pub auth_token: Option<String>,
+    /// pushToList's `invalidUsers`: (userid, status) (VIVO_API.md 1.5).
+    pub invalid_users: Vec<(String, i64)>,
 }
 
-impl VivoError {
-    pub fn code(&self) -> Option<i64> {
-        match self {
-            VivoError::Refused { code, .. } => Some(*code),
-            _ => None,
+/// A call that did not end in result 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub answer: Answer,
+    /// vivo's `desc`, cut short; vivo's text about our request, never a secret.
+    pub desc: String,
+}
+
+impl Refusal {
+    fn new(answer: Answer, desc: impl Into<String>) -> Self {
+        Refusal {
+            answer,
+            desc: desc.into(),
         }
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    result: i64,
-    #[serde(default)]
-    desc: String,
+/// vivo sends ids as strings; some clients have seen numbers.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
-pub struct VivoClient {
+/// Parses a vivo body (HTTP 200). 10302 becomes the invalidUser answer
+/// of its status (VIVO_API.md 1.3).
+pub fn parse(bytes: &[u8]) -> Result<Reply, Refusal> {
+    let unreadable = || Refusal::new(Answer::Unreadable, "");
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| unreadable())?;
+    let result = v
+        .get("result")
+        .and_then(Value::as_i64)
+        .ok_or_else(unreadable)?;
+    let desc: String = v
+        .get("desc")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(100)
+        .collect();
+    if result == 10302 {
+        let status = v["invalidUser"]["status"].as_i64().unwrap_or(0);
+        return Err(Refusal::new(Answer::InvalidUser(status), desc));
+    }
+    if result != 0 {
+        return Err(Refusal::new(Answer::Code(result), desc));
+    }
+    let invalid_users = v
+        .get("invalidUsers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|u| {
+                    let id = u.get("userid").and_then(id_text)?;
+                    Some((id, u.get("status").and_then(Value::as_i64).unwrap_or(0)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Reply {
+        task_id: v.get("taskId").and_then(id_text),
+        auth_token: v
+            .get("authToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        invalid_users,
+    })
+}
+
+pub struct Http {
     http: reqwest::Client,
     base_url: String,
-    /// Warm-instance cache: credential key -> (authToken, obtained_at secs).
-    tokens: Mutex<HashMap<String, (String, i64)>>,
 }
 
-impl VivoClient {
+impl Http {
     pub fn new(base_url: &str, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -67,10 +109,9 @@ impl VivoClient {
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .expect("reqwest client builds with static settings");
-        VivoClient {
+        Http {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
-            tokens: Mutex::new(HashMap::new()),
         }
     }
 
@@ -78,13 +119,14 @@ impl VivoClient {
         &self.base_url
     }
 
-    /// POSTs `body` to `path`; Ok is the whole JSON body of a result-0 answer.
-    pub async fn call(
+    /// POSTs `body` to `path`, ending by `deadline` whatever vivo does.
+    pub async fn post(
         &self,
         path: &str,
         auth_token: Option<&str>,
         body: &Value,
-    ) -> Result<Value, VivoError> {
+        deadline: Instant,
+    ) -> Result<Reply, Refusal> {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base_url))
@@ -93,64 +135,63 @@ impl VivoClient {
         if let Some(t) = auth_token {
             req = req.header("authToken", t);
         }
-        let resp = req.send().await.map_err(VivoError::Transport)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(VivoError::Transport)?;
-        if status != 200 {
-            return Err(VivoError::Http(status));
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|_| VivoError::Unreadable)?;
-        let env: Envelope =
-            serde_json::from_value(value.clone()).map_err(|_| VivoError::Unreadable)?;
-        if env.result == 0 {
-            Ok(value)
-        } else {
-            Err(VivoError::Refused {
-                code: env.result,
-                desc: env.desc,
-                body: value,
+        let call = async {
+            let silent = |e: reqwest::Error| {
+                let why = if e.is_timeout() {
+                    "no answer in time"
+                } else {
+                    "connection failed"
+                };
+                Refusal::new(Answer::Unreachable, why)
+            };
+            let resp = req.send().await.map_err(silent)?;
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.map_err(silent)?;
+            if status != 200 {
+                return Err(Refusal::new(Answer::Http(status), ""));
+            }
+            parse(&bytes)
+        };
+        tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Refusal::new(
+                    Answer::Unreachable,
+                    "no answer in time: the push deadline passed",
+                ))
             })
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_success_task_ids_and_invalid_users() {
+        let r = parse(br#"{"result":0,"desc":"ok","taskId":"t-1"}"#).unwrap();
+        assert_eq!(r.task_id.as_deref(), Some("t-1"));
+        let r = parse(br#"{"result":0,"taskId":12345}"#).unwrap();
+        assert_eq!(r.task_id.as_deref(), Some("12345"));
+        let r = parse(
+            br#"{"result":0,"invalidUsers":[{"status":1,"userid":"a"},{"status":4,"userid":"b"},{"status":2}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.invalid_users, [("a".into(), 1), ("b".into(), 4)]);
+        let r = parse(br#"{"result":0,"authToken":"tok"}"#).unwrap();
+        assert_eq!(r.auth_token.as_deref(), Some("tok"));
     }
 
-    /// `/message/auth` (VIVO_API.md 1.2): a fresh authToken.
-    pub async fn authenticate(
-        &self,
-        creds: &VivoCredentials,
-        now_ms: i64,
-    ) -> Result<String, VivoError> {
-        let body = json!({
-            // appId goes as a JSON number: the doc types it int (VIVO_API.md 1.2).
-            "appId": creds.app_id,
-            "appKey": creds.app_key,
-            "timestamp": now_ms,
-            "sign": super::sign::sign(creds.app_id, &creds.app_key, now_ms, creds.app_secret.expose()),
-        });
-        let v = self.call("/message/auth", None, &body).await?;
-        v.get("authToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .ok_or(VivoError::Unreadable)
-    }
-
-    /// The warm-instance cached token for `key` if younger than the reuse window.
-    pub fn cached_token(&self, key: &str, now_secs: i64) -> Option<String> {
-        let map = self.tokens.lock().expect("token cache lock");
-        map.get(key)
-            .filter(|(_, at)| now_secs - at < AUTH_TOKEN_REUSE_SECS)
-            .map(|(t, _)| t.clone())
-    }
-
-    pub fn remember_token(&self, key: &str, token: &str, obtained_at: i64) {
-        let mut map = self.tokens.lock().expect("token cache lock");
-        map.insert(key.to_string(), (token.to_string(), obtained_at));
-    }
-
-    pub fn forget_token(&self, key: &str, token: &str) {
-        let mut map = self.tokens.lock().expect("token cache lock");
-        if map.get(key).is_some_and(|(t, _)| t == token) {
-            map.remove(key);
+    #[test]
+    fn refusals_carry_the_answer() {
+        let e = parse(br#"{"result":10070,"desc":"quota"}"#).unwrap_err();
+        assert_eq!((e.answer, e.desc.as_str()), (Answer::Code(10070), "quota"));
+        let e = parse(br#"{"result":10302,"invalidUser":{"status":2,"userid":"x"}}"#).unwrap_err();
+        assert_eq!(e.answer, Answer::InvalidUser(2));
+        let e = parse(br#"{"result":10302}"#).unwrap_err();
+        assert_eq!(e.answer, Answer::InvalidUser(0));
+        for garbage in [&b"<html>"[..], b"{}", b"{\"result\":\"0\"}", b"[]"] {
+            assert_eq!(parse(garbage).unwrap_err().answer, Answer::Unreadable);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Request bodies of vivo's send calls (VIVO_API.md 1.3, 1.5).
 
-use crate::domain::{Category, ClickAction, PushMode};
+use crate::channel::Message;
+use crate::domain::{Category, Certificate, ClickAction, PushMode};
 use serde_json::{json, Map, Value};
 
 /// What one notification says and does, shared by every device it goes to.
@@ -19,7 +20,21 @@ pub struct Notification<'a> {
 /// Ring and vibrate, what IM notifications use (VIVO_API.md 1.3; Tencent's default).
 pub const NOTIFY_TYPE_RING_AND_VIBRATE: u8 = 4;
 
-impl Notification<'_> {
+impl<'a> Notification<'a> {
+    pub fn new(cert: &'a Certificate, m: &'a Message<'a>) -> Self {
+        Notification {
+            vivo_app_id: cert.credentials.app_id,
+            title: m.title,
+            content: m.desc,
+            ext: m.ext,
+            category: m.category,
+            ttl_seconds: m.ttl_seconds,
+            click: m.click,
+            push_mode: cert.push_mode,
+            notify_id: m.notify_id,
+        }
+    }
+
     /// The content fields common to `/message/send` and `/message/saveListPayload`.
     fn content(&self, request_id: &str) -> Map<String, Value> {
         let (skip_type, skip_content) = self.click.vivo_skip();

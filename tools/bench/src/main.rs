@@ -6,9 +6,7 @@
 //! Latencies here are of this machine's emulator, not of AWS: they compare
 //! versions of offpush with each other, not with production.
 
-use offpush::domain::binding::device_key;
-use offpush::domain::{Binding, CertificateId, PushToken, UserBindings, UserId};
-use offpush::store::bindings::BindingWrite;
+use offpush::domain::UserId;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use testkit::*;
@@ -51,36 +49,6 @@ async fn call(h: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
     read(h)
 }
 
-async fn seed_users(env: &TestEnv, n: usize, prefix: &str) -> Vec<String> {
-    let cert = CertificateId::new(1).unwrap();
-    let users: Vec<String> = (0..n).map(|i| format!("{prefix}-{i:05}")).collect();
-    let writes = users.iter().map(|u| async move {
-        let t = PushToken::parse("t", &format!("regid-{u}")).unwrap();
-        let mut state = UserBindings::default();
-        state.devices.insert(
-            device_key(None, &t),
-            Binding {
-                certificate_id: cert,
-                token: t,
-                device_id: None,
-                reported_at_ms: 0,
-                expires_at: now() + 86_400,
-            },
-        );
-        let w = vec![BindingWrite::PutUser {
-            user: UserId::parse("u", u).unwrap(),
-            state,
-        }];
-        env.store.commit_bindings(&env.app.id, w).await.unwrap();
-    });
-    use futures::StreamExt;
-    futures::stream::iter(writes)
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
-    users
-}
-
 #[tokio::main]
 async fn main() {
     let env = TestEnv::new("bench").await;
@@ -119,7 +87,7 @@ async fn main() {
     token_rows.push(samples);
 
     println!("## Calls per push (1000 recipients, one device each)\n");
-    let users = seed_users(&env, 1000, "u").await;
+    let users = env.seed_users(1000, "u", 1).await;
     let ids: Vec<UserId> = users
         .iter()
         .map(|u| UserId::parse("u", u).unwrap())

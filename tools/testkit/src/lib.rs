@@ -23,6 +23,15 @@ pub const VIVO_APP_ID: u64 = 10004;
 pub const VIVO_APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
 pub const VIVO_APP_SECRET: &str = "7265f2a4-ebbb-44bf-88b9-b03e67dfdc21";
 
+/// The table partition of the simulator's vivo app (its token, its pauses).
+pub fn vivo_account() -> String {
+    offpush::vivo::account_key(&offpush::domain::VivoCredentials {
+        app_id: VIVO_APP_ID,
+        app_key: VIVO_APP_KEY.into(),
+        app_secret: Secret::new(VIVO_APP_SECRET),
+    })
+}
+
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
         panic!(
@@ -152,6 +161,68 @@ impl TestEnv {
         id
     }
 
+    /// The app as the store holds it (what handlers see).
+    pub async fn app_record(&self) -> App {
+        self.store.get_app(&self.app.id).await.unwrap().unwrap()
+    }
+
+    /// Binds `token` to `user` through certificate `cert`, as a report
+    /// from the device would (the binding rules of `offpush::bindings`).
+    pub async fn bind(&self, cert: u64, user: &str, token: &str, device: Option<&str>) {
+        use offpush::domain::binding::Report;
+        use offpush::domain::{CertificateId, DeviceId, PushToken, UserId};
+        let report = Report {
+            certificate_id: CertificateId::new(cert).unwrap(),
+            token: Some(PushToken::parse("token", token).unwrap()),
+            device_id: device.map(|d| DeviceId::parse("device_id", d).unwrap()),
+        };
+        let user = UserId::parse("user", user).unwrap();
+        let app = self.app_record().await;
+        offpush::bindings::report(&self.ctx, &app, &user, report, offpush::clock::now_ms())
+            .await
+            .unwrap_or_else(|e| panic!("binding {user}: {e}"));
+    }
+
+    /// `n` users `{prefix}-{i:05}` bound through certificate 1 with token
+    /// `regid-{user}-{d}`, written straight to their records (16 at a
+    /// time; fast enough for a thousand): the first user has
+    /// `first_devices` devices, every other one.
+    pub async fn seed_users(&self, n: usize, prefix: &str, first_devices: usize) -> Vec<String> {
+        use futures::StreamExt;
+        use offpush::domain::binding::device_key;
+        use offpush::domain::{Binding, CertificateId, PushToken, UserBindings, UserId};
+        use offpush::store::bindings::BindingWrite;
+        let cert = CertificateId::new(1).unwrap();
+        let users: Vec<String> = (0..n).map(|i| format!("{prefix}-{i:05}")).collect();
+        let writes = users.iter().enumerate().map(|(i, u)| async move {
+            let mut state = UserBindings::default();
+            let devices = if i == 0 { first_devices } else { 1 };
+            for d in 0..devices {
+                let t = PushToken::parse("t", &format!("regid-{u}-{d}")).unwrap();
+                state.devices.insert(
+                    device_key(None, &t),
+                    Binding {
+                        certificate_id: cert,
+                        token: t,
+                        device_id: None,
+                        reported_at_ms: d as i64,
+                        expires_at: now() + 86_400,
+                    },
+                );
+            }
+            let w = vec![BindingWrite::PutUser {
+                user: UserId::parse("u", u).unwrap(),
+                state,
+            }];
+            assert!(self.store.commit_bindings(&self.app.id, w).await.unwrap());
+        });
+        futures::stream::iter(writes)
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await;
+        users
+    }
+
     /// A fresh table, an app `demo`, and a simulator that knows the vivo
     /// credentials above.
     pub async fn new(label: &str) -> TestEnv {
@@ -174,6 +245,23 @@ impl TestEnv {
             ctx,
             app,
         }
+    }
+
+    /// The pauses vivo imposed on the simulator's vivo app, as the table
+    /// holds them: (scope, vivo code).
+    pub async fn stored_pauses(&self) -> Vec<(String, i64)> {
+        let state = self
+            .store
+            .vendor_state(&vivo_account(), now())
+            .await
+            .unwrap();
+        let mut out: Vec<(String, i64)> = state
+            .pauses
+            .into_iter()
+            .map(|p| (p.scope, p.code))
+            .collect();
+        out.sort();
+        out
     }
 
     /// Another app in the same table.

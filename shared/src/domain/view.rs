@@ -1,0 +1,81 @@
+//! Response views, in one place: what a certificate and a binding look
+//! like in answers. Secrets and whole tokens never appear: the AppSecret
+//! shows its last 3 characters, a token its last 4.
+
+use super::certificate::{Certificate, ClickAction};
+use super::ids::CertificateId;
+use super::{rfc3339, Binding};
+use serde::Serialize;
+
+/// The response shape: the secret is always masked.
+#[derive(Serialize)]
+pub struct CertificateView {
+    pub id: CertificateId,
+    pub platform: &'static str,
+    pub name: String,
+    pub credentials: CredentialsView,
+    pub click_action: ClickAction,
+    pub category: &'static str,
+    pub push_mode: &'static str,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize)]
+pub struct CredentialsView {
+    pub app_id: String,
+    pub app_key: String,
+    pub app_secret: String,
+}
+
+impl From<&Certificate> for CertificateView {
+    fn from(c: &Certificate) -> Self {
+        CertificateView {
+            id: c.id,
+            platform: "vivo",
+            name: c.name.clone(),
+            credentials: CredentialsView {
+                app_id: c.credentials.app_id.to_string(),
+                app_key: c.credentials.app_key.clone(),
+                app_secret: c.credentials.app_secret.masked(),
+            },
+            click_action: c.click_action.clone(),
+            category: c.category.as_str(),
+            push_mode: c.push_mode.as_str(),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+        }
+    }
+}
+
+fn at(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
+/// The response shape of one binding.
+#[derive(Serialize)]
+pub struct BindingView {
+    pub certificate_id: CertificateId,
+    pub device_id: Option<String>,
+    pub token: String,
+    pub reported_at: String,
+    pub expires_at: String,
+    /// Extension on the report's answer: how many devices this login ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kicked_devices: Option<usize>,
+}
+
+impl From<&Binding> for BindingView {
+    fn from(b: &Binding) -> Self {
+        BindingView {
+            certificate_id: b.certificate_id,
+            device_id: b.device_id.as_ref().map(|d| d.as_str().to_string()),
+            token: b.token.masked(),
+            reported_at: at(b.reported_at_ms / 1000),
+            expires_at: at(b.expires_at),
+            kicked_devices: None,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Item helpers shared by every item kind: attribute constructors and
+//! readers, SDK error wrapping, and the one conditional-write outcome.
+
+use super::StoreError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn sdk_err<E, R>(op: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |e| StoreError::Sdk {
+        op,
+        source: Box::new(e),
+    }
+}
+
+/// True when a write lost a race: its ConditionExpression failed, or an
+/// in-flight transaction held the item (TransactionConflictException).
+/// Either way the caller re-reads and decides again; nothing was written.
+pub(crate) fn lost_race<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| {
+            matches!(
+                c,
+                "ConditionalCheckFailedException" | "TransactionConflictException"
+            )
+        })
+}
+
+/// The outcome of a conditional write: Ok(true) written, Ok(false) lost
+/// the race (see [`lost_race`]), Err for anything else.
+pub(crate) fn conditional<T, E, R>(
+    res: Result<T, SdkError<E, R>>,
+    op: &'static str,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if lost_race(&e) => Ok(false),
+        Err(e) => Err(sdk_err(op)(e)),
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} missing or not a string"
+        ))),
+    }
+}
+
+pub(crate) fn opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a valid number"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} missing or not a number"
+        ))),
+    }
+}
+
+/// A number attribute that may be absent.
+pub(crate) fn opt_n<T: std::str::FromStr>(
+    item: &Item,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(_) => get_n(item, name).map(Some),
+    }
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> AttributeValue {
+    n(t.unix_timestamp())
+}
+
+pub(crate) fn get_ts(item: &Item, name: &str) -> Result<OffsetDateTime, StoreError> {
+    let secs: i64 = get_n(item, name)?;
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a timestamp")))
+}
+
+/// The (pk, sk) key of an item.
+pub(crate) fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (super::keys::PK.to_string(), s(pk)),
+        (super::keys::SK.to_string(), s(sk)),
+    ])
+}
