@@ -21,6 +21,11 @@
 //! Order of checks on the non-auth endpoints: HTTP method, `authToken` header
 //! (10000), `Content-Type`, JSON body, `appId` (10200, 10094), then the fields.
 //!
+//! Where vivo's server plausibly coerces a value (a Java server reading JSON
+//! scalars leniently), the simulator accepts both forms: `appId` and `timestamp`
+//! as digit strings, `networkType` as `"1"`/`"-1"`, `requestId` as a number.
+//! Other fields keep their documented JSON types (e.g. `notifyType: "4"` is 10054).
+//!
 //! # Result codes the simulator returns
 //!
 //! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9);
@@ -34,28 +39,29 @@
 //! | 10000 | vivo | send, saveListPayload, pushToList | `authToken` header missing, unknown, older than 24 h, invalidated by [`Simulator::expire_auth_tokens`], or [`CallAction::ExpireToken`] |
 //! | 10050 | vivo | send | `regId` and `alias` both missing, empty or not strings |
 //! | 10050 | vivo | pushToList | `regIds` and `aliases` both missing (or null) |
-//! | 10052 | sim  | send, saveListPayload, pushToList | `requestId` missing, not a string, empty, or over 64 characters |
+//! | 10052 | sim  | send, saveListPayload, pushToList | `requestId` missing, neither a string nor a JSON number, empty, or over 64 characters (a number counts as its decimal text) |
 //! | 10053 | sim  | send, saveListPayload | `content` missing, not a string, blank, or over 100 characters |
 //! | 10054 | vivo | send, saveListPayload | `notifyType` missing or not an integer in 1..=4 |
 //! | 10055 | vivo | send, saveListPayload | `title` missing, not a string, or blank |
 //! | 10056 | vivo | send, saveListPayload | `title` over 40 characters (Unicode scalar values) |
 //! | 10057 | sim  | send, saveListPayload | `skipType` missing or not in 1..=4; `skipContent` not a string, over 1024 characters, missing/empty for skipType 2 or 4, or not an `http(s)://` URL for skipType 2 |
-//! | 10058 | sim  | send, saveListPayload | `timeToLive` present and not an integer in 60..=86400 (send) or 900..=604800 (saveListPayload, VIVO_API.md §1.3 "at least 900 s for other push types", max 7 days) |
+//! | 10058 | sim  | send, saveListPayload | `timeToLive` present and not an integer in 60..=86400 (send) or 900..=604800 (saveListPayload, VIVO_API.md §1.3 "at least 900 s for other push types", max 7 days); 0 is accepted and means the default |
 //! | 10059 | sim  | send, saveListPayload | `clientCustomMap` present and not an object of string values, more than 10 pairs, or keys + values over 1024 characters |
 //! | 10060 | sim  | send, saveListPayload, pushToList | `pushMode` present and not 0 or 1 |
 //! | 10061 | sim  | pushToList | `regIds` (or `aliases`) not an array of non-empty strings, or fewer than 2, or more than 1000 entries |
 //! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
-//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1, `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
-//! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` differs from the token's app |
+//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
+//! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
 //! | 10097 | vivo | send, saveListPayload | `category` and `classification` both present and disagreeing |
-//! | 10200 | vivo (auth); sim for the other endpoints | all | `appId` missing or not a non-negative integer JSON number (a string such as `"10004"` is refused) |
+//! | 10200 | vivo | auth | `appId` missing, or neither a non-negative integer JSON number nor a string of decimal digits (`"10004"` is accepted) |
+//! | 10200 | sim  | send, saveListPayload, pushToList | `appId` present and neither a non-negative integer JSON number nor a string of decimal digits (an absent `appId` is accepted: the token names the app) |
 //! | 10201 | vivo | auth | `appKey` missing, not a string, or empty |
 //! | 10202 | vivo | auth | `appKey` is not the app's key |
-//! | 10203 | vivo | auth | `timestamp` missing or not an integer JSON number |
+//! | 10203 | vivo | auth | `timestamp` missing, or neither an integer JSON number nor a string of decimal digits |
 //! | 10204 | vivo | auth | `sign` missing, not a string, or empty |
 //! | 10205 | vivo | auth | `appId` unknown |
-//! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively) |
+//! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively; `appId` and `timestamp` as the decimal text of their values, whether sent as numbers or as digit strings) |
 //! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from the simulator's clock |
 //! | 10302 | vivo | send | target invalid: `invalidUser: {status, userid}` (userid is a string); status from [`Simulator::set_reg_id`], or 4 for `pushMode: 1` to a non-test device |
 //!

@@ -106,14 +106,14 @@ impl Inner {
     }
 
     fn try_auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
-        let Some(app_id) = body.get("appId").and_then(Value::as_u64) else {
+        let Some(app_id) = body.get("appId").and_then(decimal_u64) else {
             return fail(10200, "appId不能为空");
         };
         let app_key = match body.get("appKey") {
             Some(Value::String(key)) if !key.is_empty() => key,
             _ => return fail(10201, "appKey不能为空"),
         };
-        let Some(timestamp) = body.get("timestamp").and_then(Value::as_i64) else {
+        let Some(timestamp) = body.get("timestamp").and_then(decimal_i64) else {
             return fail(10203, "timestamp不能为空");
         };
         let signature = match body.get("sign") {
@@ -286,10 +286,35 @@ impl Inner {
     }
 }
 
-/// `appId` must be a JSON integer (10200) equal to the token's app (10094).
+/// A non-negative integer sent as a JSON number or as a string of decimal
+/// digits (`"10004"`), as a Java server coercing scalars would read it.
+fn decimal_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// An integer JSON number, or a string of decimal digits.
+fn decimal_i64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(_) => decimal_u64(value).and_then(|n| i64::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// `appId` may be absent (the token names the app); if present it must be a
+/// non-negative integer or digit string (10200) equal to the token's app (10094).
 fn check_app_id(body: &Map<String, Value>, token_app: u64) -> Checked {
-    match body.get("appId").and_then(Value::as_u64) {
-        None => fail(10200, "appId不能为空"),
+    let Some(app_id) = body.get("appId") else {
+        return Ok(());
+    };
+    match decimal_u64(app_id) {
+        None => fail(10200, "appId不合法"),
         Some(app_id) if app_id != token_app => fail(10094, "appId与authToken不匹配"),
         Some(_) => Ok(()),
     }
@@ -328,12 +353,17 @@ fn list_targets(body: &Map<String, Value>) -> Checked<Vec<String>> {
         .collect()
 }
 
+/// `requestId` as text: a string, or a JSON number read as its decimal text.
 fn check_request_id(body: &Map<String, Value>) -> Checked<String> {
-    match body.get("requestId") {
-        Some(Value::String(id)) if !id.is_empty() && chars(id) <= 64 => Ok(id.clone()),
-        Some(Value::String(id)) if !id.is_empty() => fail(10052, "requestId长度不能超过64"),
-        _ => fail(10052, "requestId不能为空"),
+    let id = match body.get("requestId") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return fail(10052, "requestId不能为空"),
+    };
+    if chars(&id) > 64 {
+        return fail(10052, "requestId长度不能超过64");
     }
+    Ok(id)
 }
 
 fn push_mode(body: &Map<String, Value>) -> Option<i64> {
@@ -427,9 +457,16 @@ fn check_time_to_live(body: &Map<String, Value>, kind: Kind) -> Checked {
         Kind::Single => 60..=86_400,
         Kind::List => 900..=604_800,
     };
+    // 0 means "use the default", like an absent field.
     match body.get("timeToLive") {
         None => Ok(()),
-        Some(ttl) if ttl.as_i64().is_some_and(|ttl| bounds.contains(&ttl)) => Ok(()),
+        Some(ttl)
+            if ttl
+                .as_i64()
+                .is_some_and(|ttl| ttl == 0 || bounds.contains(&ttl)) =>
+        {
+            Ok(())
+        }
         Some(_) => fail(10058, "timeToLive不合法"),
     }
 }
@@ -482,8 +519,13 @@ fn check_client_custom_map(body: &Map<String, Value>) -> Checked {
 /// Optional fields whose codes vivo does not document; all answer 10063.
 fn check_other_fields(body: &Map<String, Value>, kind: Kind) -> Checked {
     let bad = |desc| fail(10063, desc);
+    // An integer, or the string form the doc's own JSON example shows ("1").
     if let Some(network) = body.get("networkType") {
-        if !matches!(network.as_i64(), Some(-1 | 1)) {
+        let valid = match network {
+            Value::String(s) => matches!(s.as_str(), "1" | "-1"),
+            other => matches!(other.as_i64(), Some(-1 | 1)),
+        };
+        if !valid {
             return bad("networkType不合法");
         }
     }

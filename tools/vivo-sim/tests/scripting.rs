@@ -210,7 +210,7 @@ async fn reset_clears_scenario_state_but_keeps_apps_and_tokens() {
         "test devices cleared: {answer}"
     );
     let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &json!({})).await;
-    assert_eq!(answer["result"], 10200, "queued script cleared: {answer}");
+    assert_eq!(answer["result"], 10050, "queued script cleared: {answer}");
     let _ = common::token(&sim).await; // the app is kept
     assert_eq!(sim.requests().len(), 4);
 }
