@@ -16,7 +16,9 @@
 //! that path wins, else the [`Simulator::script_always`] action, else normal
 //! behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
 //! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
-//! normal behaviour, checks and side effects included.
+//! normal behaviour, checks and side effects included. The sleep holds no lock,
+//! so concurrent delayed calls are all in flight at once (a sticky `Delay` makes
+//! every call to that path take that long, without serializing them).
 //!
 //! Order of checks on the non-auth endpoints: HTTP method, `authToken` header
 //! (10000), `Content-Type`, JSON body, `appId` (10200, 10094), then the fields.
@@ -104,7 +106,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 use tokio::sync::oneshot;
@@ -175,7 +177,8 @@ impl CallAction {
     }
 }
 
-/// One request received on a vivo path (control calls are not recorded).
+/// One request received on a vivo path (control calls are not recorded), with
+/// its arrival and answer times.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RecordedRequest {
     pub method: String,
@@ -188,6 +191,11 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Parsed JSON, or `Value::String(raw)` if the answer is not JSON.
     pub response: serde_json::Value,
+    /// When the request arrived (before its body was read), in ms since the
+    /// Unix epoch by the machine's real clock (never the settable simulator clock).
+    pub received_ms: i64,
+    /// When its answer was ready (after any scripted delay), same clock.
+    pub answered_ms: i64,
 }
 
 /// A notification vivo would show: one per accepted target.
@@ -355,6 +363,14 @@ impl Simulator {
             }
         }
     }
+}
+
+/// The machine's real clock, ms since the Unix epoch.
+pub(crate) fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
