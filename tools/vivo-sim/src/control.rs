@@ -11,6 +11,8 @@
 //! | `POST /_sim/test-devices` | `{"app_id":1,"reg_id":".."}` |
 //! | `POST /_sim/script` | `{"path":"/message/send","next":true,"action":A}` where A is `{"result":code,"desc":"..","extra":{..}}`, `{"http_status":500}`, `{"delay_ms":50}`, `{"garbage":true}`, `{"expire_token":true}`, or `null` (clears the sticky action; `next` must then be false) |
 //! | `POST /_sim/expire-tokens` | every token issued so far becomes unknown |
+//! | `POST /_sim/clock` | vivo's clock (`Simulator::set_clock`): `{"real":true}`, `{"offset_ms":-3600000}` or `{"fixed_ms":1717000000000}` |
+//! | `GET /_sim/clock` | `{"now_ms":N,"clock":C}`, C in the form `POST` takes |
 //!
 //! Bodies are read as JSON whatever the `Content-Type`. Mistakes answer 400
 //! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
@@ -28,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{CallAction, RegIdVerdict, SimApp, SimState};
+use crate::{CallAction, RegIdVerdict, SimApp, SimClock, SimState};
 
 type Shared = State<Arc<SimState>>;
 
@@ -43,6 +45,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/test-devices", post(add_test_device))
         .route("/_sim/script", post(script))
         .route("/_sim/expire-tokens", post(expire_tokens))
+        .route("/_sim/clock", get(clock).post(set_clock))
 }
 
 fn ok() -> Response {
@@ -217,4 +220,42 @@ pub(crate) fn parse_action(action: &Value) -> Result<Option<CallAction>, String>
         return Err("desc and extra only go with result".to_owned());
     }
     Ok(Some(action))
+}
+
+fn clock_json(clock: SimClock) -> Value {
+    match clock {
+        SimClock::Real => json!({ "real": true }),
+        SimClock::Offset(offset) => json!({ "offset_ms": offset }),
+        SimClock::Fixed(now) => json!({ "fixed_ms": now }),
+    }
+}
+
+async fn clock(State(state): Shared) -> Response {
+    let clock = state.lock().clock;
+    Json(json!({ "now_ms": clock.now_ms(), "clock": clock_json(clock) })).into_response()
+}
+
+async fn set_clock(State(state): Shared, body: Bytes) -> Response {
+    let body: Value = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let only = body
+        .as_object()
+        .filter(|fields| fields.len() == 1)
+        .and_then(|fields| fields.iter().next());
+    let clock = only.and_then(|(kind, value)| match (kind.as_str(), value) {
+        ("real", Value::Bool(true)) => Some(SimClock::Real),
+        ("offset_ms", ms) => ms.as_i64().map(SimClock::Offset),
+        ("fixed_ms", ms) => ms.as_i64().map(SimClock::Fixed),
+        _ => None,
+    });
+    let Some(clock) = clock else {
+        return bad_request(
+            r#"clock must be exactly one of {"real":true}, {"offset_ms":N}, {"fixed_ms":N}"#,
+        );
+    };
+    tracing::info!(?clock, "clock set");
+    state.lock().clock = clock;
+    ok()
 }

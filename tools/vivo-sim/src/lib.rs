@@ -64,7 +64,7 @@
 //! | 10204 | vivo | auth | `sign` missing, not a string, or empty |
 //! | 10205 | vivo | auth | `appId` unknown |
 //! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively; `appId` and `timestamp` as the decimal text of their values, whether sent as numbers or as digit strings) |
-//! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from the simulator's clock |
+//! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from vivo's clock ([`Simulator::set_clock`]; default the real clock) |
 //! | 10302 | vivo | send | target invalid: `invalidUser: {status, userid}` (userid is a string); status from [`Simulator::set_reg_id`], or 4 for `pushMode: 1` to a non-test device |
 //!
 //! `pushToList` answers 0 even when some targets are invalid; those are listed in
@@ -95,8 +95,14 @@
 //!   body exactly as received.
 //! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
 //!   `content` that are only whitespace count as empty.
+//! - vivo's clock ([`SimClock`]) can be set: real (default), offset, or fixed.
+//!   It decides the auth timestamp check only; a token's 24 h lifetime and the
+//!   recorded request times follow the real clock. A client that signs with
+//!   the real time gets 10207 while the simulator's clock is more than 10
+//!   minutes away from it, so obtain tokens before moving the clock.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
-//!   including test devices and stored list payloads (their taskIds become unknown).
+//!   including test devices and stored list payloads (their taskIds become
+//!   unknown), and sets the clock back to real.
 
 mod control;
 mod server;
@@ -145,6 +151,31 @@ pub enum RegIdVerdict {
     Invalid {
         status: u8,
     },
+}
+
+/// vivo's clock as the simulator sees it: the ±10 minute auth check (10207),
+/// vivo's day (UTC+8) for the daily quotas, and the operational time window
+/// use it. Token lifetimes and the recorded request times use the real clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimClock {
+    /// The machine's clock.
+    #[default]
+    Real,
+    /// The machine's clock plus this many ms (negative: behind).
+    Offset(i64),
+    /// Always this instant (ms since the Unix epoch); it does not advance.
+    Fixed(i64),
+}
+
+impl SimClock {
+    /// Now by this clock, ms since the Unix epoch.
+    pub fn now_ms(self) -> i64 {
+        match self {
+            SimClock::Real => wall_clock_ms(),
+            SimClock::Offset(offset) => wall_clock_ms().saturating_add(offset),
+            SimClock::Fixed(now) => now,
+        }
+    }
 }
 
 /// A scripted answer for one call (or every call) to a path.
@@ -324,6 +355,20 @@ impl Simulator {
         self.state.lock().set_script(path, false, action);
     }
 
+    /// Sets vivo's clock (default [`SimClock::Real`]).
+    pub fn set_clock(&self, clock: SimClock) {
+        self.state.lock().clock = clock;
+    }
+
+    pub fn clock(&self) -> SimClock {
+        self.state.lock().clock
+    }
+
+    /// Now by vivo's clock, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock().now_ms()
+    }
+
     /// Every token issued so far becomes unknown (answers 10000).
     pub fn expire_auth_tokens(&self) {
         self.state.lock().expire_tokens();
@@ -345,7 +390,8 @@ impl Simulator {
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
-    /// stored list payloads; keeps apps and auth tokens.
+    /// stored list payloads, and sets the clock back to real; keeps apps and
+    /// auth tokens.
     pub fn reset(&self) {
         self.state.lock().reset();
     }
@@ -425,6 +471,7 @@ pub(crate) struct Inner {
     deliveries: Vec<Delivery>,
     tasks: HashMap<String, StoredTask>,
     next_task: u64,
+    pub(crate) clock: SimClock,
 }
 
 impl Inner {
@@ -510,6 +557,7 @@ impl Inner {
         self.verdicts.clear();
         self.test_devices.clear();
         self.tasks.clear();
+        self.clock = SimClock::Real;
     }
 
     fn new_task_id(&mut self) -> String {
