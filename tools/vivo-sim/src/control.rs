@@ -13,6 +13,9 @@
 //! | `POST /_sim/expire-tokens` | every token issued so far becomes unknown |
 //! | `POST /_sim/clock` | vivo's clock (`Simulator::set_clock`): `{"real":true}`, `{"offset_ms":-3600000}` or `{"fixed_ms":1717000000000}` |
 //! | `GET /_sim/clock` | `{"now_ms":N,"clock":C}`, C in the form `POST` takes |
+//! | `POST /_sim/quotas` | `{"app_id":1,"operational":N,"system":N,"list_payloads":N}` (`Simulator::set_quotas`; a missing or null total is unlimited) |
+//! | `GET /_sim/quotas?app_id=1` | that app's quotas, in the form `POST` takes (without `app_id`) |
+//! | `GET /_sim/usage?app_id=1` | `{"operational":n,"system":n,"list_payloads":n}` counted today (`Simulator::usage`) |
 //!
 //! Bodies are read as JSON whatever the `Content-Type`. Mistakes answer 400
 //! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
@@ -21,7 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{CallAction, RegIdVerdict, SimApp, SimClock, SimState};
+use crate::{CallAction, Quotas, RegIdVerdict, SimApp, SimClock, SimState};
 
 type Shared = State<Arc<SimState>>;
 
@@ -46,6 +50,8 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/script", post(script))
         .route("/_sim/expire-tokens", post(expire_tokens))
         .route("/_sim/clock", get(clock).post(set_clock))
+        .route("/_sim/quotas", get(quotas).post(set_quotas))
+        .route("/_sim/usage", get(usage))
 }
 
 fn ok() -> Response {
@@ -258,4 +264,50 @@ async fn set_clock(State(state): Shared, body: Bytes) -> Response {
     tracing::info!(?clock, "clock set");
     state.lock().clock = clock;
     ok()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotasBody {
+    app_id: u64,
+    #[serde(default)]
+    operational: Option<u64>,
+    #[serde(default)]
+    system: Option<u64>,
+    #[serde(default)]
+    list_payloads: Option<u64>,
+}
+
+async fn set_quotas(State(state): Shared, body: Bytes) -> Response {
+    let body: QuotasBody = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let quotas = Quotas {
+        operational: body.operational,
+        system: body.system,
+        list_payloads: body.list_payloads,
+    };
+    tracing::info!(app_id = body.app_id, ?quotas, "quotas set");
+    state.lock().set_quotas(body.app_id, quotas);
+    ok()
+}
+
+#[derive(Deserialize)]
+struct AppQuery {
+    app_id: u64,
+}
+
+async fn quotas(State(state): Shared, query: Result<Query<AppQuery>, QueryRejection>) -> Response {
+    match query {
+        Ok(Query(query)) => Json(state.lock().quotas_of(query.app_id)).into_response(),
+        Err(error) => bad_request(error),
+    }
+}
+
+async fn usage(State(state): Shared, query: Result<Query<AppQuery>, QueryRejection>) -> Response {
+    match query {
+        Ok(Query(query)) => Json(state.lock().usage_today(query.app_id)).into_response(),
+        Err(error) => bad_request(error),
+    }
 }

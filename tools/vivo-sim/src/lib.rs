@@ -11,8 +11,8 @@
 //!
 //! Every vivo call is answered HTTP 200 `{"result":<int>,"desc":"<text>",...}`,
 //! except for transport-level mistakes (see the HTTP table) and scripted answers
-//! ([`CallAction`]). Checks run in the order of the rows below; the first failing
-//! check answers. For each call, a queued [`Simulator::script_next`] action for
+//! ([`CallAction`]). The first failing check answers (order below). For each
+//! call, a queued [`Simulator::script_next`] action for
 //! that path wins, else the [`Simulator::script_always`] action, else normal
 //! behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
 //! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
@@ -20,8 +20,22 @@
 //! so concurrent delayed calls are all in flight at once (a sticky `Delay` makes
 //! every call to that path take that long, without serializing them).
 //!
-//! Order of checks on the non-auth endpoints: HTTP method, `authToken` header
-//! (10000), `Content-Type`, JSON body, `appId` (10200, 10094), then the fields.
+//! Order of checks:
+//!
+//! - every path: HTTP method, then (non-auth) the `authToken` header (10000),
+//!   then `Content-Type` and the JSON body;
+//! - auth: `appId` (10200), `appKey` (10201), `timestamp` (10203), `sign`
+//!   (10204), unknown app (10205), wrong key (10202), timestamp window (10207),
+//!   sign value (10206);
+//! - send and saveListPayload: `appId` (10200, 10094), the target (send: 10050),
+//!   then the fields in this order: `requestId`, `notifyType`, `title`,
+//!   `content`, `skipType`/`skipContent`, `timeToLive`, `category`/`classification`,
+//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then the
+//!   daily total (send: 10070/10073; saveListPayload: 10252); then the target's
+//!   verdict (send: 10302);
+//! - pushToList: `appId` (10200, 10094), `regIds`/`aliases` (10050, 10061),
+//!   `taskId` (10062), `requestId` (10052), `pushMode` (10060), the daily total
+//!   of the stored message's class (10070/10073), then each target's verdict.
 //!
 //! Where vivo's server plausibly coerces a value (a Java server reading JSON
 //! scalars leniently), the simulator accepts both forms: `appId` and `timestamp`
@@ -30,7 +44,7 @@
 //!
 //! # Result codes the simulator returns
 //!
-//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9);
+//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9, §1.10);
 //! "sim" = vivo's code for this check is undocumented and the simulator chose one
 //! from the undocumented part of the 10050-10069 parameter series
 //! (VIVO_API.md §1.9 row "10057..").
@@ -53,6 +67,8 @@
 //! | 10061 | sim  | pushToList | `regIds` (or `aliases`) not an array of non-empty strings, or fewer than 2, or more than 1000 entries |
 //! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
 //! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
+//! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
+//! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited) |
 //! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
 //! | 10097 | vivo | send, saveListPayload | `category` and `classification` both present and disagreeing |
@@ -65,6 +81,7 @@
 //! | 10205 | vivo | auth | `appId` unknown |
 //! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively; `appId` and `timestamp` as the decimal text of their values, whether sent as numbers or as digit strings) |
 //! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from vivo's clock ([`Simulator::set_clock`]; default the real clock) |
+//! | 10252 | vivo | saveListPayload | the app's saveListPayload total for today is used up (default unlimited) |
 //! | 10302 | vivo | send | target invalid: `invalidUser: {status, userid}` (userid is a string); status from [`Simulator::set_reg_id`], or 4 for `pushMode: 1` to a non-test device |
 //!
 //! `pushToList` answers 0 even when some targets are invalid; those are listed in
@@ -88,7 +105,19 @@
 //!   `alias`, `regIds` over `aliases` (§1.3, §1.5).
 //! - `pushToList` uses its own `pushMode` if present, else the stored payload's.
 //! - Duplicate regIds in a `pushToList` get one delivery per occurrence.
-//! - No rate limits (auth 10/s, QPS) and no quotas or time windows are simulated.
+//! - No rate limits (auth 10/s, QPS) and no per-device daily caps are simulated.
+//! - Daily totals ([`Quotas`], per app, default unlimited) count per vivo day,
+//!   midnight to midnight UTC+8 by vivo's clock: operational and system
+//!   messages one per delivered target of send and pushToList (pushToList: the
+//!   class of the stored payload; targets answered as invalid do not count),
+//!   saveListPayload one per stored body. A call is refused only once the total
+//!   is reached (used >= total), so the call that crosses it is delivered in
+//!   full; refusals go on for the rest of vivo's day, then the count restarts
+//!   at 0 ([`Simulator::usage`] reads it). Refused calls do not count. Test
+//!   pushes (`pushMode: 1`) are neither counted nor refused (VIVO_API.md §1.10);
+//!   saveListPayload bodies count whatever their `pushMode`.
+//! - The class of a message: `category` if given, else `classification`, else
+//!   operational (the older doc's default, VIVO_API.md §1.3).
 //! - `requestId` is not deduplicated (VIVO_API.md marks it unconfirmed).
 //! - Unknown body fields are ignored; a field whose value is JSON `null` is
 //!   treated as absent (as vivo's Java server would), and deliveries keep the
@@ -96,13 +125,14 @@
 //! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
 //!   `content` that are only whitespace count as empty.
 //! - vivo's clock ([`SimClock`]) can be set: real (default), offset, or fixed.
-//!   It decides the auth timestamp check only; a token's 24 h lifetime and the
+//!   It decides the auth timestamp check and vivo's day; a token's 24 h lifetime and the
 //!   recorded request times follow the real clock. A client that signs with
 //!   the real time gets 10207 while the simulator's clock is more than 10
 //!   minutes away from it, so obtain tokens before moving the clock.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
-//!   unknown), and sets the clock back to real.
+//!   unknown), sets the clock back to real, and drops quotas (unlimited again)
+//!   and their counters.
 
 mod control;
 mod server;
@@ -176,6 +206,38 @@ impl SimClock {
             SimClock::Fixed(now) => now,
         }
     }
+}
+
+/// vivo's two message classes (VIVO_API.md §1.4), which have separate daily totals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageClass {
+    /// `classification` 1, or a system `category` (IM, ACCOUNT, TODO,
+    /// DEVICE_REMINDER, ORDER, SUBSCRIPTION).
+    System,
+    /// `classification` 0, an operational `category` (NEWS, CONTENT,
+    /// MARKETING, SOCIAL), or neither given (the doc's older default).
+    Operational,
+}
+
+/// An app's daily totals, per vivo day (midnight to midnight, UTC+8) by
+/// vivo's clock (VIVO_API.md §1.9, §1.10). `None` is unlimited (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quotas {
+    /// Operational messages delivered (one per target) by send and
+    /// pushToList; once reached, operational sends answer 10070.
+    pub operational: Option<u64>,
+    /// System messages delivered, likewise; once reached, 10073.
+    pub system: Option<u64>,
+    /// Bodies stored by saveListPayload; once reached, 10252.
+    pub list_payloads: Option<u64>,
+}
+
+/// What counted against an app's [`Quotas`] on vivo's current day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub operational: u64,
+    pub system: u64,
+    pub list_payloads: u64,
 }
 
 /// A scripted answer for one call (or every call) to a path.
@@ -369,6 +431,21 @@ impl Simulator {
         self.clock().now_ms()
     }
 
+    /// Sets an app's daily totals (replacing earlier ones; default unlimited).
+    pub fn set_quotas(&self, app_id: u64, quotas: Quotas) {
+        self.state.lock().set_quotas(app_id, quotas);
+    }
+
+    pub fn quotas(&self, app_id: u64) -> Quotas {
+        self.state.lock().quotas_of(app_id)
+    }
+
+    /// What counted against the app's quotas today (vivo's day, by vivo's
+    /// clock), whether or not quotas are set; zero on a new day.
+    pub fn usage(&self, app_id: u64) -> Usage {
+        self.state.lock().usage_today(app_id)
+    }
+
     /// Every token issued so far becomes unknown (answers 10000).
     pub fn expire_auth_tokens(&self) {
         self.state.lock().expire_tokens();
@@ -390,8 +467,8 @@ impl Simulator {
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
-    /// stored list payloads, and sets the clock back to real; keeps apps and
-    /// auth tokens.
+    /// stored list payloads, quotas and their counters, and sets the clock back
+    /// to real; keeps apps and auth tokens.
     pub fn reset(&self) {
         self.state.lock().reset();
     }
@@ -472,6 +549,14 @@ pub(crate) struct Inner {
     tasks: HashMap<String, StoredTask>,
     next_task: u64,
     pub(crate) clock: SimClock,
+    quotas: HashMap<u64, Quotas>,
+    usage: HashMap<u64, DayUsage>,
+}
+
+/// An app's usage on one vivo day (days since the epoch, UTC+8).
+struct DayUsage {
+    day: i64,
+    usage: Usage,
 }
 
 impl Inner {
@@ -558,6 +643,40 @@ impl Inner {
         self.test_devices.clear();
         self.tasks.clear();
         self.clock = SimClock::Real;
+        self.quotas.clear();
+        self.usage.clear();
+    }
+
+    pub(crate) fn set_quotas(&mut self, app_id: u64, quotas: Quotas) {
+        self.quotas.insert(app_id, quotas);
+    }
+
+    pub(crate) fn quotas_of(&self, app_id: u64) -> Quotas {
+        self.quotas.get(&app_id).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn usage_today(&self, app_id: u64) -> Usage {
+        let today = vivo::vivo_day(self.clock.now_ms());
+        match self.usage.get(&app_id) {
+            Some(counted) if counted.day == today => counted.usage,
+            _ => Usage::default(),
+        }
+    }
+
+    /// Today's counters of an app, started afresh on a new vivo day.
+    pub(crate) fn usage_mut(&mut self, app_id: u64) -> &mut Usage {
+        let today = vivo::vivo_day(self.clock.now_ms());
+        let counted = self.usage.entry(app_id).or_insert(DayUsage {
+            day: today,
+            usage: Usage::default(),
+        });
+        if counted.day != today {
+            *counted = DayUsage {
+                day: today,
+                usage: Usage::default(),
+            };
+        }
+        &mut counted.usage
     }
 
     fn new_task_id(&mut self) -> String {

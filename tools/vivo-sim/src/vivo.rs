@@ -2,7 +2,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::{sign, Delivery, Inner, IssuedToken, RegIdVerdict, StoredTask, TOKEN_LIFETIME};
+use crate::{
+    sign, Delivery, Inner, IssuedToken, MessageClass, RegIdVerdict, StoredTask, TOKEN_LIFETIME,
+};
 
 pub(crate) const AUTH: &str = "/message/auth";
 pub(crate) const SEND: &str = "/message/send";
@@ -18,6 +20,15 @@ pub(crate) const SERVER_ERROR_TEXT: &str = "Internet server error!";
 const TIMESTAMP_WINDOW_MS: i128 = 10 * 60 * 1000;
 
 const OK_DESC: &str = "请求成功";
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// vivo's days and time window are China Standard Time (UTC+8).
+const UTC8_MS: i64 = 8 * 60 * 60 * 1000;
+
+/// vivo's day of an instant: days since the epoch, counted from midnight UTC+8.
+pub(crate) fn vivo_day(now_ms: i64) -> i64 {
+    now_ms.saturating_add(UTC8_MS).div_euclid(DAY_MS)
+}
 
 /// System categories (classification 1), then operational ones (0); §1.4.
 const SYSTEM_CATEGORIES: [&str; 6] = [
@@ -171,6 +182,8 @@ impl Inner {
         let target = single_target(body)?;
         check_message(body, Kind::Single)?;
         let push_mode = push_mode(body).unwrap_or(0);
+        let class = message_class(body);
+        self.check_quota(token_app, class, push_mode)?;
         if let Some(status) = self.invalid_status(token_app, &target, push_mode) {
             return Ok(Reply::Json {
                 status: 200,
@@ -189,6 +202,7 @@ impl Inner {
             payload: raw.clone(),
             via: "send".to_owned(),
         });
+        self.count_delivered(token_app, class, push_mode, 1);
         Ok(Reply::ok(json!({ "taskId": task_id })))
     }
 
@@ -211,6 +225,12 @@ impl Inner {
     ) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         check_message(body, Kind::List)?;
+        let limit = self.quotas_of(token_app).list_payloads;
+        let usage = self.usage_mut(token_app);
+        if limit.is_some_and(|limit| usage.list_payloads >= limit) {
+            return fail(10252, "超过当日saveListPayload次数限制");
+        }
+        usage.list_payloads += 1;
         let task_id = self.new_task_id();
         self.tasks.insert(
             task_id.clone(),
@@ -241,28 +261,68 @@ impl Inner {
         };
         let request_id = check_request_id(body)?;
         check_push_mode(body)?;
+        let stored_fields = stored_payload.as_object().cloned().unwrap_or_default();
         let push_mode = push_mode(body)
-            .or_else(|| stored_payload.as_object().and_then(push_mode))
+            .or_else(|| push_mode(&stored_fields))
             .unwrap_or(0);
+        let class = message_class(&stored_fields);
+        self.check_quota(token_app, class, push_mode)?;
 
         let mut invalid_users = Vec::new();
+        let mut delivered = 0;
         for target in targets {
             match self.invalid_status(token_app, &target, push_mode) {
                 Some(status) => invalid_users.push(json!({ "status": status, "userid": target })),
-                None => self.deliveries.push(Delivery {
-                    app_id: token_app,
-                    reg_id: target,
-                    task_id: task_id.clone(),
-                    payload: stored_payload.clone(),
-                    via: "pushToList".to_owned(),
-                }),
+                None => {
+                    delivered += 1;
+                    self.deliveries.push(Delivery {
+                        app_id: token_app,
+                        reg_id: target,
+                        task_id: task_id.clone(),
+                        payload: stored_payload.clone(),
+                        via: "pushToList".to_owned(),
+                    });
+                }
             }
         }
+        self.count_delivered(token_app, class, push_mode, delivered);
         let mut fields = json!({ "requestId": request_id });
         if !invalid_users.is_empty() {
             fields["invalidUsers"] = Value::Array(invalid_users);
         }
         Ok(Reply::ok(fields))
+    }
+
+    /// 10070 / 10073 once today's total of that class is used up. Test pushes
+    /// are not subject to quotas (VIVO_API.md §1.10).
+    fn check_quota(&mut self, app_id: u64, class: MessageClass, push_mode: i64) -> Checked {
+        if push_mode == 1 {
+            return Ok(());
+        }
+        let quotas = self.quotas_of(app_id);
+        let usage = self.usage_today(app_id);
+        match class {
+            MessageClass::Operational
+                if quotas.operational.is_some_and(|q| usage.operational >= q) =>
+            {
+                fail(10070, "超过当日运营消息总量限制")
+            }
+            MessageClass::System if quotas.system.is_some_and(|q| usage.system >= q) => {
+                fail(10073, "超过当日系统消息总量限制")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn count_delivered(&mut self, app_id: u64, class: MessageClass, push_mode: i64, n: u64) {
+        if push_mode == 1 || n == 0 {
+            return;
+        }
+        let usage = self.usage_mut(app_id);
+        match class {
+            MessageClass::Operational => usage.operational += n,
+            MessageClass::System => usage.system += n,
+        }
     }
 
     /// `invalidUser.status` for a target, if vivo would refuse it.
@@ -460,6 +520,22 @@ fn check_time_to_live(body: &Map<String, Value>, kind: Kind) -> Checked {
             Ok(())
         }
         Some(_) => fail(10058, "timeToLive不合法"),
+    }
+}
+
+/// The class of a (checked) message: `category` first, then `classification`,
+/// else operational (the older doc's default for an omitted classification).
+fn message_class(body: &Map<String, Value>) -> MessageClass {
+    let category = body.get("category").and_then(Value::as_str);
+    if category.is_some_and(|c| SYSTEM_CATEGORIES.contains(&c)) {
+        return MessageClass::System;
+    }
+    if category.is_some_and(|c| OPERATIONAL_CATEGORIES.contains(&c)) {
+        return MessageClass::Operational;
+    }
+    match body.get("classification").and_then(Value::as_i64) {
+        Some(1) => MessageClass::System,
+        _ => MessageClass::Operational,
     }
 }
 
