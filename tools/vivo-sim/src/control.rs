@@ -3,7 +3,7 @@
 //! | call | body / answer |
 //! |------|---------------|
 //! | `GET /_sim/health` | `{"status":"ok"}` |
-//! | `GET /_sim/requests` | JSON array of recorded requests |
+//! | `GET /_sim/requests` | JSON array of recorded requests (fields as `RecordedRequest`, including `received_ms` / `answered_ms`) |
 //! | `GET /_sim/deliveries` | JSON array of deliveries |
 //! | `POST /_sim/reset` | clears as `Simulator::reset` |
 //! | `POST /_sim/apps` | `{"app_id":1,"app_key":"..","app_secret":".."}` |
@@ -16,8 +16,10 @@
 //! | `POST /_sim/quotas` | `{"app_id":1,"operational":N,"system":N,"list_payloads":N}` (`Simulator::set_quotas`; a missing or null total is unlimited) |
 //! | `GET /_sim/quotas?app_id=1` | that app's quotas, in the form `POST` takes (without `app_id`) |
 //! | `GET /_sim/usage?app_id=1` | `{"operational":n,"system":n,"list_payloads":n}` counted today (`Simulator::usage`) |
+//! | `POST /_sim/rules` | `{"operational_window":true}` (`Simulator::set_rules`; replaces all rules, a missing one is off) |
+//! | `GET /_sim/rules` | the rules in the form `POST` takes, every field present |
 //!
-//! Bodies are read as JSON whatever the `Content-Type`. Mistakes answer 400
+//! Bodies are read as JSON objects whatever the `Content-Type`. Mistakes answer 400
 //! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
 
 use std::sync::Arc;
@@ -34,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{CallAction, Quotas, RegIdVerdict, SimApp, SimClock, SimState};
+use crate::{CallAction, Quotas, RegIdVerdict, Rules, SimApp, SimClock, SimState};
 
 type Shared = State<Arc<SimState>>;
 
@@ -52,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/clock", get(clock).post(set_clock))
         .route("/_sim/quotas", get(quotas).post(set_quotas))
         .route("/_sim/usage", get(usage))
+        .route("/_sim/rules", get(rules).post(set_rules))
 }
 
 fn ok() -> Response {
@@ -66,8 +69,14 @@ fn bad_request(error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(body)
+/// A control body: always a JSON object (serde would also read a struct from
+/// an array, which no endpoint means to take).
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => serde_json::from_value(value).map_err(|e| e.to_string()),
+        Ok(_) => Err("the body must be a JSON object".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 async fn health() -> Response {
@@ -310,4 +319,18 @@ async fn usage(State(state): Shared, query: Result<Query<AppQuery>, QueryRejecti
         Ok(Query(query)) => Json(state.lock().usage_today(query.app_id)).into_response(),
         Err(error) => bad_request(error),
     }
+}
+
+async fn rules(State(state): Shared) -> Response {
+    Json(state.lock().rules).into_response()
+}
+
+async fn set_rules(State(state): Shared, body: Bytes) -> Response {
+    let rules: Rules = match parse(&body) {
+        Ok(rules) => rules,
+        Err(error) => return bad_request(error),
+    };
+    tracing::info!(?rules, "rules set");
+    state.lock().rules = rules;
+    ok()
 }

@@ -30,12 +30,14 @@
 //! - send and saveListPayload: `appId` (10200, 10094), the target (send: 10050),
 //!   then the fields in this order: `requestId`, `notifyType`, `title`,
 //!   `content`, `skipType`/`skipContent`, `timeToLive`, `category`/`classification`,
-//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then the
-//!   daily total (send: 10070/10073; saveListPayload: 10252); then the target's
+//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then
+//!   (send) the time window (10071); then the daily total (send: 10070/10073;
+//!   saveListPayload: 10252); then the target's
 //!   verdict (send: 10302);
 //! - pushToList: `appId` (10200, 10094), `regIds`/`aliases` (10050, 10061),
-//!   `taskId` (10062), `requestId` (10052), `pushMode` (10060), the daily total
-//!   of the stored message's class (10070/10073), then each target's verdict.
+//!   `taskId` (10062), `requestId` (10052), `pushMode` (10060), the time window
+//!   (10071) and the daily total (10070/10073) of the stored message's class,
+//!   then each target's verdict.
 //!
 //! Where vivo's server plausibly coerces a value (a Java server reading JSON
 //! scalars leniently), the simulator accepts both forms: `appId` and `timestamp`
@@ -68,6 +70,7 @@
 //! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
 //! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
 //! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
+//! | 10071 | vivo | send, pushToList | only with [`Rules::operational_window`] (default off): operational message while vivo's clock is outside 07:00:00.000-22:59:59.999 UTC+8 (test pushes included) |
 //! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited) |
 //! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
@@ -106,6 +109,9 @@
 //! - `pushToList` uses its own `pushMode` if present, else the stored payload's.
 //! - Duplicate regIds in a `pushToList` get one delivery per occurrence.
 //! - No rate limits (auth 10/s, QPS) and no per-device daily caps are simulated.
+//! - The operational time window (10071) is enforced only when
+//!   [`Rules::operational_window`] is on (default off, so tests pass at any time
+//!   of day); set the clock to test it. System messages have no window.
 //! - Daily totals ([`Quotas`], per app, default unlimited) count per vivo day,
 //!   midnight to midnight UTC+8 by vivo's clock: operational and system
 //!   messages one per delivered target of send and pushToList (pushToList: the
@@ -125,14 +131,14 @@
 //! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
 //!   `content` that are only whitespace count as empty.
 //! - vivo's clock ([`SimClock`]) can be set: real (default), offset, or fixed.
-//!   It decides the auth timestamp check and vivo's day; a token's 24 h lifetime and the
+//!   It decides the auth timestamp check, vivo's day and the time window; a token's 24 h lifetime and the
 //!   recorded request times follow the real clock. A client that signs with
 //!   the real time gets 10207 while the simulator's clock is more than 10
 //!   minutes away from it, so obtain tokens before moving the clock.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
-//!   unknown), sets the clock back to real, and drops quotas (unlimited again)
-//!   and their counters.
+//!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
+//!   drops quotas (unlimited again) and their counters.
 
 mod control;
 mod server;
@@ -230,6 +236,17 @@ pub struct Quotas {
     pub system: Option<u64>,
     /// Bodies stored by saveListPayload; once reached, 10252.
     pub list_payloads: Option<u64>,
+}
+
+/// vivo rules the simulator enforces only when asked: each is off by default
+/// because it would refuse realistic test traffic (a test run at night, a
+/// title such as "Alice").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// Operational messages sent by send or pushToList outside 07:00-23:00
+    /// UTC+8 (by vivo's clock) answer 10071 (VIVO_API.md §1.10).
+    pub operational_window: bool,
 }
 
 /// What counted against an app's [`Quotas`] on vivo's current day.
@@ -446,6 +463,15 @@ impl Simulator {
         self.state.lock().usage_today(app_id)
     }
 
+    /// Turns the opt-in [`Rules`] on or off (default: all off).
+    pub fn set_rules(&self, rules: Rules) {
+        self.state.lock().rules = rules;
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.state.lock().rules
+    }
+
     /// Every token issued so far becomes unknown (answers 10000).
     pub fn expire_auth_tokens(&self) {
         self.state.lock().expire_tokens();
@@ -467,8 +493,8 @@ impl Simulator {
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
-    /// stored list payloads, quotas and their counters, and sets the clock back
-    /// to real; keeps apps and auth tokens.
+    /// stored list payloads, quotas and their counters; sets the clock back to
+    /// real and the opt-in rules off; keeps apps and auth tokens.
     pub fn reset(&self) {
         self.state.lock().reset();
     }
@@ -549,6 +575,7 @@ pub(crate) struct Inner {
     tasks: HashMap<String, StoredTask>,
     next_task: u64,
     pub(crate) clock: SimClock,
+    pub(crate) rules: Rules,
     quotas: HashMap<u64, Quotas>,
     usage: HashMap<u64, DayUsage>,
 }
@@ -643,6 +670,7 @@ impl Inner {
         self.test_devices.clear();
         self.tasks.clear();
         self.clock = SimClock::Real;
+        self.rules = Rules::default();
         self.quotas.clear();
         self.usage.clear();
     }

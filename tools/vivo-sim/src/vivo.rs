@@ -25,6 +25,10 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// vivo's days and time window are China Standard Time (UTC+8).
 const UTC8_MS: i64 = 8 * 60 * 60 * 1000;
 
+/// Operational messages: from 07:00 until 23:00 UTC+8 (VIVO_API.md §1.10).
+const WINDOW_OPENS_MS: i64 = 7 * 60 * 60 * 1000;
+const WINDOW_CLOSES_MS: i64 = 23 * 60 * 60 * 1000;
+
 /// vivo's day of an instant: days since the epoch, counted from midnight UTC+8.
 pub(crate) fn vivo_day(now_ms: i64) -> i64 {
     now_ms.saturating_add(UTC8_MS).div_euclid(DAY_MS)
@@ -183,6 +187,7 @@ impl Inner {
         check_message(body, Kind::Single)?;
         let push_mode = push_mode(body).unwrap_or(0);
         let class = message_class(body);
+        self.check_window(class)?;
         self.check_quota(token_app, class, push_mode)?;
         if let Some(status) = self.invalid_status(token_app, &target, push_mode) {
             return Ok(Reply::Json {
@@ -266,6 +271,7 @@ impl Inner {
             .or_else(|| push_mode(&stored_fields))
             .unwrap_or(0);
         let class = message_class(&stored_fields);
+        self.check_window(class)?;
         self.check_quota(token_app, class, push_mode)?;
 
         let mut invalid_users = Vec::new();
@@ -291,6 +297,23 @@ impl Inner {
             fields["invalidUsers"] = Value::Array(invalid_users);
         }
         Ok(Reply::ok(fields))
+    }
+
+    /// 10071 for an operational message outside 07:00-23:00 UTC+8, when enforced.
+    fn check_window(&self, class: MessageClass) -> Checked {
+        if !self.rules.operational_window || class != MessageClass::Operational {
+            return Ok(());
+        }
+        let time_of_day = self
+            .clock
+            .now_ms()
+            .saturating_add(UTC8_MS)
+            .rem_euclid(DAY_MS);
+        if (WINDOW_OPENS_MS..WINDOW_CLOSES_MS).contains(&time_of_day) {
+            Ok(())
+        } else {
+            fail(10071, "运营消息只能在7:00-23:00之间发送")
+        }
     }
 
     /// 10070 / 10073 once today's total of that class is used up. Test pushes
