@@ -16,7 +16,7 @@
 //! | `POST /_sim/quotas` | `{"app_id":1,"operational":N,"system":N,"list_payloads":N}` (`Simulator::set_quotas`; a missing or null total is unlimited) |
 //! | `GET /_sim/quotas?app_id=1` | that app's quotas, in the form `POST` takes (without `app_id`) |
 //! | `GET /_sim/usage?app_id=1` | `{"operational":n,"system":n,"list_payloads":n}` counted today (`Simulator::usage`) |
-//! | `POST /_sim/rules` | `{"operational_window":true}` (`Simulator::set_rules`; replaces all rules, a missing one is off) |
+//! | `POST /_sim/rules` | `{"operational_window":true,"content_rules":true}` (`Simulator::set_rules`; replaces all rules, a missing one is off) |
 //! | `GET /_sim/rules` | the rules in the form `POST` takes, every field present |
 //!
 //! Bodies are read as JSON objects whatever the `Content-Type`. Mistakes answer 400

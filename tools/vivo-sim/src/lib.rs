@@ -30,8 +30,8 @@
 //! - send and saveListPayload: `appId` (10200, 10094), the target (send: 10050),
 //!   then the fields in this order: `requestId`, `notifyType`, `title`,
 //!   `content`, `skipType`/`skipContent`, `timeToLive`, `category`/`classification`,
-//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then
-//!   (send) the time window (10071); then the daily total (send: 10070/10073;
+//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then the
+//!   content rules (10085, 10104); then (send) the time window (10071); then the daily total (send: 10070/10073;
 //!   saveListPayload: 10252); then the target's
 //!   verdict (send: 10302);
 //! - pushToList: `appId` (10200, 10094), `regIds`/`aliases` (10050, 10061),
@@ -49,7 +49,9 @@
 //! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9, §1.10);
 //! "sim" = vivo's code for this check is undocumented and the simulator chose one
 //! from the undocumented part of the 10050-10069 parameter series
-//! (VIVO_API.md §1.9 row "10057..").
+//! (VIVO_API.md §1.9 row "10057.."); "vivo/sim" = vivo documents the codes
+//! and the rules together without saying which code answers which rule, so the
+//! split is the simulator's.
 //!
 //! | code  | origin | endpoints | when |
 //! |-------|--------|-----------|------|
@@ -72,9 +74,11 @@
 //! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
 //! | 10071 | vivo | send, pushToList | only with [`Rules::operational_window`] (default off): operational message while vivo's clock is outside 07:00:00.000-22:59:59.999 UTC+8 (test pushes included) |
 //! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited) |
+//! | 10085 | vivo/sim | send, saveListPayload | only with [`Rules::content_rules`] (default off): `title` or `content` made only of Latin letters, only digits, only symbols, or only symbols and digits (see "Content rules" below) |
 //! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
 //! | 10097 | vivo | send, saveListPayload | `category` and `classification` both present and disagreeing |
+//! | 10104 | vivo/sim | send, saveListPayload | only with [`Rules::content_rules`]: `title` or `content` containing "测试" or one of `[ ] { }` |
 //! | 10200 | vivo | auth | `appId` missing, or neither a non-negative integer JSON number nor a string of decimal digits (`"10004"` is accepted) |
 //! | 10200 | sim  | send, saveListPayload, pushToList | `appId` present and neither a non-negative integer JSON number nor a string of decimal digits (an absent `appId` is accepted: the token names the app) |
 //! | 10201 | vivo | auth | `appKey` missing, not a string, or empty |
@@ -100,6 +104,21 @@
 //! | 400  | body is not a JSON object |
 //! | 413  | body over 4 MiB |
 //! | any  | [`CallAction::HttpStatus`]: plain text, 500 with vivo's body `Internet server error!`, others with the reason phrase; a number that is not an HTTP status (outside 100..=999) answers 500 |
+//!
+//! # Content rules
+//!
+//! With [`Rules::content_rules`] on (default off: a realistic title such as
+//! "Alice" is Latin letters only), `title` then `content` are checked, each for
+//! 10085 before 10104. Each character of the text is one of: whitespace
+//! (ignored); a Latin letter (ASCII `a-z`, `A-Z`); a digit (Unicode numeric,
+//! full-width digits included); a symbol (neither alphanumeric nor whitespace:
+//! punctuation, emoji, ...); or other (any other letter: CJK, accented Latin,
+//! ...). A text with no "other" character whose kinds are exactly {letters},
+//! {digits}, {symbols} or {symbols, digits} answers 10085: `"Alice"`, `"2024"`,
+//! `"!!!"`, `"12:30"`. Mixtures of letters with digits or symbols pass
+//! (`"Bob2"`, `"Hi, are you free?"`), as does any text with an "other"
+//! character (`"你好"`). 10104: the text contains `测试`, or one of the ASCII
+//! brackets/braces `[ ] { }` (e.g. `"[图片]"`).
 //!
 //! # Other choices
 //!
@@ -247,6 +266,12 @@ pub struct Rules {
     /// Operational messages sent by send or pushToList outside 07:00-23:00
     /// UTC+8 (by vivo's clock) answer 10071 (VIVO_API.md §1.10).
     pub operational_window: bool,
+    /// vivo's content rules for `title` and `content` on send and
+    /// saveListPayload (VIVO_API.md §1.9 row "10085, 10104"): 10085 for a
+    /// text made only of Latin letters, only digits, only symbols, or only
+    /// symbols and digits; 10104 for one containing "测试" or a bracket or
+    /// brace. Which rule answers which code is the simulator's choice.
+    pub content_rules: bool,
 }
 
 /// What counted against an app's [`Quotas`] on vivo's current day.

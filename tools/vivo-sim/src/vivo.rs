@@ -185,6 +185,7 @@ impl Inner {
         check_app_id(body, token_app)?;
         let target = single_target(body)?;
         check_message(body, Kind::Single)?;
+        self.check_content_rules(body)?;
         let push_mode = push_mode(body).unwrap_or(0);
         let class = message_class(body);
         self.check_window(class)?;
@@ -230,6 +231,7 @@ impl Inner {
     ) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         check_message(body, Kind::List)?;
+        self.check_content_rules(body)?;
         let limit = self.quotas_of(token_app).list_payloads;
         let usage = self.usage_mut(token_app);
         if limit.is_some_and(|limit| usage.list_payloads >= limit) {
@@ -297,6 +299,23 @@ impl Inner {
             fields["invalidUsers"] = Value::Array(invalid_users);
         }
         Ok(Reply::ok(fields))
+    }
+
+    /// 10085 / 10104 for `title` then `content`, when enforced.
+    fn check_content_rules(&self, body: &Map<String, Value>) -> Checked {
+        if !self.rules.content_rules {
+            return Ok(());
+        }
+        for field in ["title", "content"] {
+            let text = body.get(field).and_then(Value::as_str).unwrap_or("");
+            if is_only_letters_digits_or_symbols(text) {
+                return fail(10085, "标题或内容不能只包含数字、字母或符号");
+            }
+            if text.contains("测试") || text.contains(['[', ']', '{', '}']) {
+                return fail(10104, "标题或内容包含不允许的字符");
+            }
+        }
+        Ok(())
     }
 
     /// 10071 for an operational message outside 07:00-23:00 UTC+8, when enforced.
@@ -544,6 +563,27 @@ fn check_time_to_live(body: &Map<String, Value>, kind: Kind) -> Checked {
         }
         Some(_) => fail(10058, "timeToLive不合法"),
     }
+}
+
+/// Only Latin letters, only digits, only symbols, or only symbols and digits
+/// (whitespace ignored); see "Content rules" in lib.rs.
+fn is_only_letters_digits_or_symbols(text: &str) -> bool {
+    let (mut letters, mut digits, mut symbols) = (false, false, false);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if c.is_ascii_alphabetic() {
+            letters = true;
+        } else if c.is_numeric() {
+            digits = true;
+        } else if !c.is_alphanumeric() {
+            symbols = true;
+        } else {
+            return false;
+        }
+    }
+    matches!(
+        (letters, digits, symbols),
+        (true, false, false) | (false, true, false) | (false, false, true) | (false, true, true)
+    )
 }
 
 /// The class of a (checked) message: `category` first, then `classification`,

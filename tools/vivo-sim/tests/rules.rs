@@ -39,6 +39,7 @@ async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
 fn window_on() -> Rules {
     Rules {
         operational_window: true,
+        ..Rules::default()
     }
 }
 
@@ -137,16 +138,135 @@ async fn the_window_applies_to_test_pushes_and_comes_before_the_quota() {
     assert_eq!(result(&sim, SEND, &token, &test_push).await, 0);
 }
 
+fn content_rules_on() -> Rules {
+    Rules {
+        content_rules: true,
+        ..Rules::default()
+    }
+}
+
+#[tokio::test]
+async fn content_rules_are_off_by_default() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    for (title, content) in [("Alice", "2024"), ("测试", "[图片]"), ("!!!", "{}")] {
+        let body = with(
+            with(message("a"), "title", json!(title)),
+            "content",
+            json!(content),
+        );
+        assert_eq!(
+            result(&sim, SEND, &token, &body).await,
+            0,
+            "{title} / {content}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn content_rules_answer_10085_for_one_kind_of_character_and_10104_for_forbidden_text() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    sim.set_rules(content_rules_on());
+    let good_title = "Alice 说";
+    let good_content = "Hi, are you free tonight?";
+    let cases = [
+        // 10085: only Latin letters, only digits, only symbols, symbols + digits.
+        ("Alice", 10085),
+        ("Hello World", 10085),
+        ("2024", 10085),
+        ("１２３", 10085),
+        ("!!!", 10085),
+        ("😀😀", 10085),
+        ("12:30", 10085),
+        ("+86 138-0000", 10085),
+        // 10104: "测试" or a bracket / brace.
+        ("测试", 10104),
+        ("这是测试消息", 10104),
+        ("[图片]", 10104),
+        ("你好 {name}", 10104),
+        ("Alice: [image]", 10104),
+        // Mixtures pass.
+        ("Bob2", 0),
+        ("Hi, are you free?", 0),
+        ("Alice 😀", 0),
+        ("你好", 0),
+        ("Café", 0),
+        ("会议 10:30", 0),
+    ];
+    for (text, code) in cases {
+        let as_title = with(
+            with(message("a"), "title", json!(text)),
+            "content",
+            json!(good_content),
+        );
+        assert_eq!(
+            result(&sim, SEND, &token, &as_title).await,
+            code,
+            "title {text:?}"
+        );
+        let as_content = with(
+            with(message("a"), "title", json!(good_title)),
+            "content",
+            json!(text),
+        );
+        assert_eq!(
+            result(&sim, SEND, &token, &as_content).await,
+            code,
+            "content {text:?}"
+        );
+        let as_list = with(
+            with(list_payload(), "title", json!(text)),
+            "content",
+            json!(good_content),
+        );
+        assert_eq!(
+            result(&sim, SAVE, &token, &as_list).await,
+            code,
+            "list title {text:?}"
+        );
+    }
+    // The title is checked first; for each text, 10085 before 10104.
+    let both = with(
+        with(message("a"), "title", json!("测试")),
+        "content",
+        json!("OK"),
+    );
+    assert_eq!(result(&sim, SEND, &token, &both).await, 10104);
+    let both = with(
+        with(message("a"), "title", json!("OK")),
+        "content",
+        json!("测试"),
+    );
+    assert_eq!(result(&sim, SEND, &token, &both).await, 10085);
+    let symbols_and_brackets = with(message("a"), "title", json!("{}"));
+    assert_eq!(
+        result(&sim, SEND, &token, &symbols_and_brackets).await,
+        10085
+    );
+    // Field checks come first.
+    let long = with(message("a"), "title", json!("a".repeat(41)));
+    assert_eq!(result(&sim, SEND, &token, &long).await, 10056);
+
+    let passing = cases.iter().filter(|(_, code)| *code == 0).count();
+    assert_eq!(sim.deliveries().len(), 2 * passing);
+}
+
 #[tokio::test]
 async fn reset_turns_the_rules_off() {
     let sim = start().await;
     let token = token(&sim).await;
-    sim.set_rules(window_on());
-    assert_eq!(sim.rules(), window_on());
+    let all = Rules {
+        operational_window: true,
+        content_rules: true,
+    };
+    sim.set_rules(all);
+    assert_eq!(sim.rules(), all);
     sim.reset();
     assert_eq!(sim.rules(), Rules::default());
     sim.set_clock(SimClock::Fixed(MIDNIGHT));
-    assert_eq!(result(&sim, SEND, &token, &operational("a")).await, 0);
+    let body = with(operational("a"), "title", json!("测试"));
+    assert_eq!(result(&sim, SEND, &token, &body).await, 0);
 }
 
 async fn control(sim: &Simulator, body: Option<Value>) -> (u16, Value) {
@@ -163,13 +283,22 @@ async fn control(sim: &Simulator, body: Option<Value>) -> (u16, Value) {
 #[tokio::test]
 async fn rules_over_http() {
     let sim = start().await;
-    let (status, rules) = control(&sim, None).await;
-    assert_eq!(status, 200);
-    assert_eq!(rules["operational_window"], false);
+    assert_eq!(
+        control(&sim, None).await,
+        (
+            200,
+            json!({"operational_window": false, "content_rules": false})
+        )
+    );
     let on = json!({"operational_window": true});
     assert_eq!(control(&sim, Some(on)).await.0, 200);
     assert_eq!(sim.rules(), window_on());
-    assert_eq!(control(&sim, None).await.1["operational_window"], true);
+    let both = json!({"operational_window": true, "content_rules": true});
+    assert_eq!(control(&sim, Some(both.clone())).await.0, 200);
+    assert_eq!(control(&sim, None).await.1, both);
+    let content = json!({"content_rules": true});
+    assert_eq!(control(&sim, Some(content)).await.0, 200);
+    assert_eq!(sim.rules(), content_rules_on());
     assert_eq!(control(&sim, Some(json!({}))).await.0, 200);
     assert_eq!(sim.rules(), Rules::default(), "a missing rule is off");
     for bad in [
