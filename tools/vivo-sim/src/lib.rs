@@ -12,9 +12,8 @@
 //! Every vivo call is answered HTTP 200 `{"result":<int>,"desc":"<text>",...}`,
 //! except for transport-level mistakes (see the HTTP table) and scripted answers
 //! ([`CallAction`]). The first failing check answers (order below). For each
-//! call, a queued [`Simulator::script_next`] action for
-//! that path wins, else the [`Simulator::script_always`] action, else normal
-//! behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
+//! call, a queued [`Simulator::script_next`] action for that path wins, else
+//! the [`Simulator::script_always`] action, else normal behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
 //! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
 //! normal behaviour, checks and side effects included. The sleep holds no lock,
 //! so concurrent delayed calls are all in flight at once (a sticky `Delay` makes
@@ -31,9 +30,9 @@
 //!   then the fields in this order: `requestId`, `notifyType`, `title`,
 //!   `content`, `skipType`/`skipContent`, `timeToLive`, `category`/`classification`,
 //!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then the
-//!   content rules (10085, 10104); then (send) the time window (10071); then the daily total (send: 10070/10073;
-//!   saveListPayload: 10252); then the target's
-//!   verdict (send: 10302);
+//!   content rules (10085, 10104); then (send) the time window (10071); then
+//!   the daily total (send: 10070/10073; saveListPayload: 10252); then the
+//!   target's verdict (send: 10302);
 //! - pushToList: `appId` (10200, 10094), `regIds`/`aliases` (10050, 10061),
 //!   `taskId` (10062), `requestId` (10052), `pushMode` (10060), the time window
 //!   (10071) and the daily total (10070/10073) of the stored message's class,
@@ -46,12 +45,12 @@
 //!
 //! # Result codes the simulator returns
 //!
-//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9, §1.10);
-//! "sim" = vivo's code for this check is undocumented and the simulator chose one
-//! from the undocumented part of the 10050-10069 parameter series
-//! (VIVO_API.md §1.9 row "10057.."); "vivo/sim" = vivo documents the codes
-//! and the rules together without saying which code answers which rule, so the
-//! split is the simulator's.
+//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3,
+//! §1.9, §1.10); "sim" = vivo's code for this check is undocumented and the
+//! simulator chose one from the undocumented part of the 10050-10069 parameter
+//! series (VIVO_API.md §1.9 row "10057.."); "vivo/sim" = vivo documents the
+//! codes and the rules together without saying which code answers which rule,
+//! so the split is the simulator's.
 //!
 //! | code  | origin | endpoints | when |
 //! |-------|--------|-----------|------|
@@ -73,7 +72,7 @@
 //! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
 //! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
 //! | 10071 | vivo | send, pushToList | only with [`Rules::operational_window`] (default off): operational message while vivo's clock is outside 07:00:00.000-22:59:59.999 UTC+8 (test pushes included) |
-//! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited) |
+//! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited; test pushes exempt) |
 //! | 10085 | vivo/sim | send, saveListPayload | only with [`Rules::content_rules`] (default off): `title` or `content` made only of Latin letters, only digits, only symbols, or only symbols and digits (see "Content rules" below) |
 //! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
@@ -150,10 +149,14 @@
 //! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
 //!   `content` that are only whitespace count as empty.
 //! - vivo's clock ([`SimClock`]) can be set: real (default), offset, or fixed.
-//!   It decides the auth timestamp check, vivo's day and the time window; a token's 24 h lifetime and the
-//!   recorded request times follow the real clock. A client that signs with
-//!   the real time gets 10207 while the simulator's clock is more than 10
-//!   minutes away from it, so obtain tokens before moving the clock.
+//!   It decides the auth timestamp check, vivo's day and the time window; a
+//!   token's 24 h lifetime and the recorded request times follow the real
+//!   clock. A client that signs with the real time gets 10207 while the
+//!   simulator's clock is more than 10 minutes away from it, so obtain tokens
+//!   before moving the clock.
+//! - Each [`RecordedRequest`] carries its arrival and answer times
+//!   (`received_ms`, `answered_ms`: real clock, ms since the Unix epoch), so a
+//!   test can check that no call started after a deadline.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
 //!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
