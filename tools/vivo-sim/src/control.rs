@@ -3,7 +3,7 @@
 //! | call | body / answer |
 //! |------|---------------|
 //! | `GET /_sim/health` | `{"status":"ok"}` |
-//! | `GET /_sim/requests` | JSON array of recorded requests |
+//! | `GET /_sim/requests` | JSON array of recorded requests (fields as `RecordedRequest`, including `received_ms` / `answered_ms`) |
 //! | `GET /_sim/deliveries` | JSON array of deliveries |
 //! | `POST /_sim/reset` | clears as `Simulator::reset` |
 //! | `POST /_sim/apps` | `{"app_id":1,"app_key":"..","app_secret":".."}` |
@@ -11,15 +11,23 @@
 //! | `POST /_sim/test-devices` | `{"app_id":1,"reg_id":".."}` |
 //! | `POST /_sim/script` | `{"path":"/message/send","next":true,"action":A}` where A is `{"result":code,"desc":"..","extra":{..}}`, `{"http_status":500}`, `{"delay_ms":50}`, `{"garbage":true}`, `{"expire_token":true}`, or `null` (clears the sticky action; `next` must then be false) |
 //! | `POST /_sim/expire-tokens` | every token issued so far becomes unknown |
+//! | `POST /_sim/clock` | vivo's clock (`Simulator::set_clock`): `{"real":true}`, `{"offset_ms":-3600000}` or `{"fixed_ms":1717000000000}` |
+//! | `GET /_sim/clock` | `{"now_ms":N,"clock":C}`, C in the form `POST` takes |
+//! | `POST /_sim/quotas` | `{"app_id":1,"operational":N,"system":N,"list_payloads":N}` (`Simulator::set_quotas`; a missing or null total is unlimited) |
+//! | `GET /_sim/quotas?app_id=1` | that app's quotas, in the form `POST` takes (without `app_id`) |
+//! | `GET /_sim/usage?app_id=1` | `{"operational":n,"system":n,"list_payloads":n}` counted today (`Simulator::usage`) |
+//! | `POST /_sim/rules` | `{"operational_window":true,"content_rules":true}` (`Simulator::set_rules`; replaces all rules, a missing one is off) |
+//! | `GET /_sim/rules` | the rules in the form `POST` takes, every field present |
 //!
-//! Bodies are read as JSON whatever the `Content-Type`. Mistakes answer 400
+//! Bodies are read as JSON objects whatever the `Content-Type`. Mistakes answer 400
 //! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{CallAction, RegIdVerdict, SimApp, SimState};
+use crate::{CallAction, Quotas, RegIdVerdict, Rules, SimApp, SimClock, SimState};
 
 type Shared = State<Arc<SimState>>;
 
@@ -43,6 +51,10 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/test-devices", post(add_test_device))
         .route("/_sim/script", post(script))
         .route("/_sim/expire-tokens", post(expire_tokens))
+        .route("/_sim/clock", get(clock).post(set_clock))
+        .route("/_sim/quotas", get(quotas).post(set_quotas))
+        .route("/_sim/usage", get(usage))
+        .route("/_sim/rules", get(rules).post(set_rules))
 }
 
 fn ok() -> Response {
@@ -57,8 +69,14 @@ fn bad_request(error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(body)
+/// A control body: always a JSON object (serde would also read a struct from
+/// an array, which no endpoint means to take).
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => serde_json::from_value(value).map_err(|e| e.to_string()),
+        Ok(_) => Err("the body must be a JSON object".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 async fn health() -> Response {
@@ -217,4 +235,102 @@ pub(crate) fn parse_action(action: &Value) -> Result<Option<CallAction>, String>
         return Err("desc and extra only go with result".to_owned());
     }
     Ok(Some(action))
+}
+
+fn clock_json(clock: SimClock) -> Value {
+    match clock {
+        SimClock::Real => json!({ "real": true }),
+        SimClock::Offset(offset) => json!({ "offset_ms": offset }),
+        SimClock::Fixed(now) => json!({ "fixed_ms": now }),
+    }
+}
+
+async fn clock(State(state): Shared) -> Response {
+    let clock = state.lock().clock;
+    Json(json!({ "now_ms": clock.now_ms(), "clock": clock_json(clock) })).into_response()
+}
+
+async fn set_clock(State(state): Shared, body: Bytes) -> Response {
+    let body: Value = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let only = body
+        .as_object()
+        .filter(|fields| fields.len() == 1)
+        .and_then(|fields| fields.iter().next());
+    let clock = only.and_then(|(kind, value)| match (kind.as_str(), value) {
+        ("real", Value::Bool(true)) => Some(SimClock::Real),
+        ("offset_ms", ms) => ms.as_i64().map(SimClock::Offset),
+        ("fixed_ms", ms) => ms.as_i64().map(SimClock::Fixed),
+        _ => None,
+    });
+    let Some(clock) = clock else {
+        return bad_request(
+            r#"clock must be exactly one of {"real":true}, {"offset_ms":N}, {"fixed_ms":N}"#,
+        );
+    };
+    tracing::info!(?clock, "clock set");
+    state.lock().clock = clock;
+    ok()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotasBody {
+    app_id: u64,
+    #[serde(default)]
+    operational: Option<u64>,
+    #[serde(default)]
+    system: Option<u64>,
+    #[serde(default)]
+    list_payloads: Option<u64>,
+}
+
+async fn set_quotas(State(state): Shared, body: Bytes) -> Response {
+    let body: QuotasBody = match parse(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(error),
+    };
+    let quotas = Quotas {
+        operational: body.operational,
+        system: body.system,
+        list_payloads: body.list_payloads,
+    };
+    tracing::info!(app_id = body.app_id, ?quotas, "quotas set");
+    state.lock().set_quotas(body.app_id, quotas);
+    ok()
+}
+
+#[derive(Deserialize)]
+struct AppQuery {
+    app_id: u64,
+}
+
+async fn quotas(State(state): Shared, query: Result<Query<AppQuery>, QueryRejection>) -> Response {
+    match query {
+        Ok(Query(query)) => Json(state.lock().quotas_of(query.app_id)).into_response(),
+        Err(error) => bad_request(error),
+    }
+}
+
+async fn usage(State(state): Shared, query: Result<Query<AppQuery>, QueryRejection>) -> Response {
+    match query {
+        Ok(Query(query)) => Json(state.lock().usage_today(query.app_id)).into_response(),
+        Err(error) => bad_request(error),
+    }
+}
+
+async fn rules(State(state): Shared) -> Response {
+    Json(state.lock().rules).into_response()
+}
+
+async fn set_rules(State(state): Shared, body: Bytes) -> Response {
+    let rules: Rules = match parse(&body) {
+        Ok(rules) => rules,
+        Err(error) => return bad_request(error),
+    };
+    tracing::info!(?rules, "rules set");
+    state.lock().rules = rules;
+    ok()
 }

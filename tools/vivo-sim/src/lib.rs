@@ -11,22 +11,46 @@
 //!
 //! Every vivo call is answered HTTP 200 `{"result":<int>,"desc":"<text>",...}`,
 //! except for transport-level mistakes (see the HTTP table) and scripted answers
-//! ([`CallAction`]). Checks run in the order of the rows below; the first failing
-//! check answers. For each call, a queued [`Simulator::script_next`] action for
-//! that path wins, else the [`Simulator::script_always`] action, else normal
-//! behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
+//! ([`CallAction`]). The first failing check answers (order below). For each
+//! call, a queued [`Simulator::script_next`] action for that path wins, else
+//! the [`Simulator::script_always`] action, else normal behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
 //! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
-//! normal behaviour, checks and side effects included.
+//! normal behaviour, checks and side effects included. The sleep holds no lock,
+//! so concurrent delayed calls are all in flight at once (a sticky `Delay` makes
+//! every call to that path take that long, without serializing them).
 //!
-//! Order of checks on the non-auth endpoints: HTTP method, `authToken` header
-//! (10000), `Content-Type`, JSON body, `appId` (10200, 10094), then the fields.
+//! Order of checks:
+//!
+//! - every path: HTTP method, then (non-auth) the `authToken` header (10000),
+//!   then `Content-Type` and the JSON body;
+//! - auth: `appId` (10200), `appKey` (10201), `timestamp` (10203), `sign`
+//!   (10204), unknown app (10205), wrong key (10202), timestamp window (10207),
+//!   sign value (10206);
+//! - send and saveListPayload: `appId` (10200, 10094), the target (send: 10050),
+//!   then the fields in this order: `requestId`, `notifyType`, `title`,
+//!   `content`, `skipType`/`skipContent`, `timeToLive`, `category`/`classification`,
+//!   `clientCustomMap`, `pushMode`, the other optional fields (10063); then the
+//!   content rules (10085, 10104); then (send) the time window (10071); then
+//!   the daily total (send: 10070/10073; saveListPayload: 10252); then the
+//!   target's verdict (send: 10302);
+//! - pushToList: `appId` (10200, 10094), `regIds`/`aliases` (10050, 10061),
+//!   `taskId` (10062), `requestId` (10052), `pushMode` (10060), the time window
+//!   (10071) and the daily total (10070/10073) of the stored message's class,
+//!   then each target's verdict.
+//!
+//! Where vivo's server plausibly coerces a value (a Java server reading JSON
+//! scalars leniently), the simulator accepts both forms: `appId` and `timestamp`
+//! as digit strings, `networkType` as `"1"`/`"-1"`, `requestId` as a number.
+//! Other fields keep their documented JSON types (e.g. `notifyType: "4"` is 10054).
 //!
 //! # Result codes the simulator returns
 //!
-//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3, §1.9);
-//! "sim" = vivo's code for this check is undocumented and the simulator chose one
-//! from the undocumented part of the 10050-10069 parameter series
-//! (VIVO_API.md §1.9 row "10057..").
+//! "vivo" = the code and meaning are documented in VIVO_API.md (§1.2, §1.3,
+//! §1.9, §1.10); "sim" = vivo's code for this check is undocumented and the
+//! simulator chose one from the undocumented part of the 10050-10069 parameter
+//! series (VIVO_API.md §1.9 row "10057.."); "vivo/sim" = vivo documents the
+//! codes and the rules together without saying which code answers which rule,
+//! so the split is the simulator's.
 //!
 //! | code  | origin | endpoints | when |
 //! |-------|--------|-----------|------|
@@ -34,29 +58,36 @@
 //! | 10000 | vivo | send, saveListPayload, pushToList | `authToken` header missing, unknown, older than 24 h, invalidated by [`Simulator::expire_auth_tokens`], or [`CallAction::ExpireToken`] |
 //! | 10050 | vivo | send | `regId` and `alias` both missing, empty or not strings |
 //! | 10050 | vivo | pushToList | `regIds` and `aliases` both missing (or null) |
-//! | 10052 | sim  | send, saveListPayload, pushToList | `requestId` missing, not a string, empty, or over 64 characters |
+//! | 10052 | sim  | send, saveListPayload, pushToList | `requestId` missing, neither a string nor a JSON number, empty, or over 64 characters (a number counts as its decimal text) |
 //! | 10053 | sim  | send, saveListPayload | `content` missing, not a string, blank, or over 100 characters |
 //! | 10054 | vivo | send, saveListPayload | `notifyType` missing or not an integer in 1..=4 |
 //! | 10055 | vivo | send, saveListPayload | `title` missing, not a string, or blank |
 //! | 10056 | vivo | send, saveListPayload | `title` over 40 characters (Unicode scalar values) |
 //! | 10057 | sim  | send, saveListPayload | `skipType` missing or not in 1..=4; `skipContent` not a string, over 1024 characters, missing/empty for skipType 2 or 4, or not an `http(s)://` URL for skipType 2 |
-//! | 10058 | sim  | send, saveListPayload | `timeToLive` present and not an integer in 60..=86400 (send) or 900..=604800 (saveListPayload, VIVO_API.md §1.3 "at least 900 s for other push types", max 7 days) |
+//! | 10058 | sim  | send, saveListPayload | `timeToLive` present and not an integer in 60..=86400 (send) or 900..=604800 (saveListPayload, VIVO_API.md §1.3 "at least 900 s for other push types", max 7 days); 0 is accepted and means the default |
 //! | 10059 | sim  | send, saveListPayload | `clientCustomMap` present and not an object of string values, more than 10 pairs, or keys + values over 1024 characters |
 //! | 10060 | sim  | send, saveListPayload, pushToList | `pushMode` present and not 0 or 1 |
 //! | 10061 | sim  | pushToList | `regIds` (or `aliases`) not an array of non-empty strings, or fewer than 2, or more than 1000 entries |
 //! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
-//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1, `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
-//! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` differs from the token's app |
+//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
+//! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
+//! | 10071 | vivo | send, pushToList | only with [`Rules::operational_window`] (default off): operational message while vivo's clock is outside 07:00:00.000-22:59:59.999 UTC+8 (test pushes included) |
+//! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited; test pushes exempt) |
+//! | 10085 | vivo/sim | send, saveListPayload | only with [`Rules::content_rules`] (default off): `title` or `content` made only of Latin letters, only digits, only symbols, or only symbols and digits (see "Content rules" below) |
+//! | 10094 | vivo | send, saveListPayload, pushToList | body `appId` present and differing from the token's app |
 //! | 10096 | vivo | send, saveListPayload | `category` present and not one of the ten upper-case values of §1.4 |
 //! | 10097 | vivo | send, saveListPayload | `category` and `classification` both present and disagreeing |
-//! | 10200 | vivo (auth); sim for the other endpoints | all | `appId` missing or not a non-negative integer JSON number (a string such as `"10004"` is refused) |
+//! | 10104 | vivo/sim | send, saveListPayload | only with [`Rules::content_rules`]: `title` or `content` containing "测试" or one of `[ ] { }` |
+//! | 10200 | vivo | auth | `appId` missing, or neither a non-negative integer JSON number nor a string of decimal digits (`"10004"` is accepted) |
+//! | 10200 | sim  | send, saveListPayload, pushToList | `appId` present and neither a non-negative integer JSON number nor a string of decimal digits (an absent `appId` is accepted: the token names the app) |
 //! | 10201 | vivo | auth | `appKey` missing, not a string, or empty |
 //! | 10202 | vivo | auth | `appKey` is not the app's key |
-//! | 10203 | vivo | auth | `timestamp` missing or not an integer JSON number |
+//! | 10203 | vivo | auth | `timestamp` missing, or neither an integer JSON number nor a string of decimal digits |
 //! | 10204 | vivo | auth | `sign` missing, not a string, or empty |
 //! | 10205 | vivo | auth | `appId` unknown |
-//! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively) |
-//! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from the simulator's clock |
+//! | 10206 | vivo | auth | `sign` is not lowercase hex md5(appId + appKey + timestamp + appSecret) (compared case-sensitively; `appId` and `timestamp` as the decimal text of their values, whether sent as numbers or as digit strings) |
+//! | 10207 | vivo | auth | `timestamp` (ms) more than 10 minutes from vivo's clock ([`Simulator::set_clock`]; default the real clock) |
+//! | 10252 | vivo | saveListPayload | the app's saveListPayload total for today is used up (default unlimited) |
 //! | 10302 | vivo | send | target invalid: `invalidUser: {status, userid}` (userid is a string); status from [`Simulator::set_reg_id`], or 4 for `pushMode: 1` to a non-test device |
 //!
 //! `pushToList` answers 0 even when some targets are invalid; those are listed in
@@ -73,6 +104,21 @@
 //! | 413  | body over 4 MiB |
 //! | any  | [`CallAction::HttpStatus`]: plain text, 500 with vivo's body `Internet server error!`, others with the reason phrase; a number that is not an HTTP status (outside 100..=999) answers 500 |
 //!
+//! # Content rules
+//!
+//! With [`Rules::content_rules`] on (default off: a realistic title such as
+//! "Alice" is Latin letters only), `title` then `content` are checked, each for
+//! 10085 before 10104. Each character of the text is one of: whitespace
+//! (ignored); a Latin letter (ASCII `a-z`, `A-Z`); a digit (Unicode numeric,
+//! full-width digits included); a symbol (neither alphanumeric nor whitespace:
+//! punctuation, emoji, ...); or other (any other letter: CJK, accented Latin,
+//! ...). A text with no "other" character whose kinds are exactly {letters},
+//! {digits}, {symbols} or {symbols, digits} answers 10085: `"Alice"`, `"2024"`,
+//! `"!!!"`, `"12:30"`. Mixtures of letters with digits or symbols pass
+//! (`"Bob2"`, `"Hi, are you free?"`), as does any text with an "other"
+//! character (`"你好"`). 10104: the text contains `测试`, or one of the ASCII
+//! brackets/braces `[ ] { }` (e.g. `"[图片]"`).
+//!
 //! # Other choices
 //!
 //! - `alias` / `aliases` targets are accepted and treated like regIds: verdicts,
@@ -80,15 +126,41 @@
 //!   `alias`, `regIds` over `aliases` (§1.3, §1.5).
 //! - `pushToList` uses its own `pushMode` if present, else the stored payload's.
 //! - Duplicate regIds in a `pushToList` get one delivery per occurrence.
-//! - No rate limits (auth 10/s, QPS) and no quotas or time windows are simulated.
+//! - No rate limits (auth 10/s, QPS) and no per-device daily caps are simulated.
+//! - The operational time window (10071) is enforced only when
+//!   [`Rules::operational_window`] is on (default off, so tests pass at any time
+//!   of day); set the clock to test it. System messages have no window.
+//! - Daily totals ([`Quotas`], per app, default unlimited) count per vivo day,
+//!   midnight to midnight UTC+8 by vivo's clock: operational and system
+//!   messages one per delivered target of send and pushToList (pushToList: the
+//!   class of the stored payload; targets answered as invalid do not count),
+//!   saveListPayload one per stored body. A call is refused only once the total
+//!   is reached (used >= total), so the call that crosses it is delivered in
+//!   full; refusals go on for the rest of vivo's day, then the count restarts
+//!   at 0 ([`Simulator::usage`] reads it). Refused calls do not count. Test
+//!   pushes (`pushMode: 1`) are neither counted nor refused (VIVO_API.md §1.10);
+//!   saveListPayload bodies count whatever their `pushMode`.
+//! - The class of a message: `category` if given, else `classification`, else
+//!   operational (the older doc's default, VIVO_API.md §1.3).
 //! - `requestId` is not deduplicated (VIVO_API.md marks it unconfirmed).
 //! - Unknown body fields are ignored; a field whose value is JSON `null` is
 //!   treated as absent (as vivo's Java server would), and deliveries keep the
 //!   body exactly as received.
 //! - "Characters" are Unicode scalar values (an emoji counts 1); `title` and
 //!   `content` that are only whitespace count as empty.
+//! - vivo's clock ([`SimClock`]) can be set: real (default), offset, or fixed.
+//!   It decides the auth timestamp check, vivo's day and the time window; a
+//!   token's 24 h lifetime and the recorded request times follow the real
+//!   clock. A client that signs with the real time gets 10207 while the
+//!   simulator's clock is more than 10 minutes away from it, so obtain tokens
+//!   before moving the clock.
+//! - Each [`RecordedRequest`] carries its arrival and answer times
+//!   (`received_ms`, `answered_ms`: real clock, ms since the Unix epoch), so a
+//!   test can check that no call started after a deadline.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
-//!   including test devices and stored list payloads (their taskIds become unknown).
+//!   including test devices and stored list payloads (their taskIds become
+//!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
+//!   drops quotas (unlimited again) and their counters.
 
 mod control;
 mod server;
@@ -98,7 +170,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 use tokio::sync::oneshot;
@@ -139,6 +211,80 @@ pub enum RegIdVerdict {
     },
 }
 
+/// vivo's clock as the simulator sees it: the ±10 minute auth check (10207),
+/// vivo's day (UTC+8) for the daily quotas, and the operational time window
+/// use it. Token lifetimes and the recorded request times use the real clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimClock {
+    /// The machine's clock.
+    #[default]
+    Real,
+    /// The machine's clock plus this many ms (negative: behind).
+    Offset(i64),
+    /// Always this instant (ms since the Unix epoch); it does not advance.
+    Fixed(i64),
+}
+
+impl SimClock {
+    /// Now by this clock, ms since the Unix epoch.
+    pub fn now_ms(self) -> i64 {
+        match self {
+            SimClock::Real => wall_clock_ms(),
+            SimClock::Offset(offset) => wall_clock_ms().saturating_add(offset),
+            SimClock::Fixed(now) => now,
+        }
+    }
+}
+
+/// vivo's two message classes (VIVO_API.md §1.4), which have separate daily totals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageClass {
+    /// `classification` 1, or a system `category` (IM, ACCOUNT, TODO,
+    /// DEVICE_REMINDER, ORDER, SUBSCRIPTION).
+    System,
+    /// `classification` 0, an operational `category` (NEWS, CONTENT,
+    /// MARKETING, SOCIAL), or neither given (the doc's older default).
+    Operational,
+}
+
+/// An app's daily totals, per vivo day (midnight to midnight, UTC+8) by
+/// vivo's clock (VIVO_API.md §1.9, §1.10). `None` is unlimited (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quotas {
+    /// Operational messages delivered (one per target) by send and
+    /// pushToList; once reached, operational sends answer 10070.
+    pub operational: Option<u64>,
+    /// System messages delivered, likewise; once reached, 10073.
+    pub system: Option<u64>,
+    /// Bodies stored by saveListPayload; once reached, 10252.
+    pub list_payloads: Option<u64>,
+}
+
+/// vivo rules the simulator enforces only when asked: each is off by default
+/// because it would refuse realistic test traffic (a test run at night, a
+/// title such as "Alice").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// Operational messages sent by send or pushToList outside 07:00-23:00
+    /// UTC+8 (by vivo's clock) answer 10071 (VIVO_API.md §1.10).
+    pub operational_window: bool,
+    /// vivo's content rules for `title` and `content` on send and
+    /// saveListPayload (VIVO_API.md §1.9 row "10085, 10104"): 10085 for a
+    /// text made only of Latin letters, only digits, only symbols, or only
+    /// symbols and digits; 10104 for one containing "测试" or a bracket or
+    /// brace. Which rule answers which code is the simulator's choice.
+    pub content_rules: bool,
+}
+
+/// What counted against an app's [`Quotas`] on vivo's current day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub operational: u64,
+    pub system: u64,
+    pub list_payloads: u64,
+}
+
 /// A scripted answer for one call (or every call) to a path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CallAction {
@@ -169,7 +315,8 @@ impl CallAction {
     }
 }
 
-/// One request received on a vivo path (control calls are not recorded).
+/// One request received on a vivo path (control calls are not recorded), with
+/// its arrival and answer times.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RecordedRequest {
     pub method: String,
@@ -182,6 +329,11 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Parsed JSON, or `Value::String(raw)` if the answer is not JSON.
     pub response: serde_json::Value,
+    /// When the request arrived (before its body was read), in ms since the
+    /// Unix epoch by the machine's real clock (never the settable simulator clock).
+    pub received_ms: i64,
+    /// When its answer was ready (after any scripted delay), same clock.
+    pub answered_ms: i64,
 }
 
 /// A notification vivo would show: one per accepted target.
@@ -310,6 +462,44 @@ impl Simulator {
         self.state.lock().set_script(path, false, action);
     }
 
+    /// Sets vivo's clock (default [`SimClock::Real`]).
+    pub fn set_clock(&self, clock: SimClock) {
+        self.state.lock().clock = clock;
+    }
+
+    pub fn clock(&self) -> SimClock {
+        self.state.lock().clock
+    }
+
+    /// Now by vivo's clock, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock().now_ms()
+    }
+
+    /// Sets an app's daily totals (replacing earlier ones; default unlimited).
+    pub fn set_quotas(&self, app_id: u64, quotas: Quotas) {
+        self.state.lock().set_quotas(app_id, quotas);
+    }
+
+    pub fn quotas(&self, app_id: u64) -> Quotas {
+        self.state.lock().quotas_of(app_id)
+    }
+
+    /// What counted against the app's quotas today (vivo's day, by vivo's
+    /// clock), whether or not quotas are set; zero on a new day.
+    pub fn usage(&self, app_id: u64) -> Usage {
+        self.state.lock().usage_today(app_id)
+    }
+
+    /// Turns the opt-in [`Rules`] on or off (default: all off).
+    pub fn set_rules(&self, rules: Rules) {
+        self.state.lock().rules = rules;
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.state.lock().rules
+    }
+
     /// Every token issued so far becomes unknown (answers 10000).
     pub fn expire_auth_tokens(&self) {
         self.state.lock().expire_tokens();
@@ -331,7 +521,8 @@ impl Simulator {
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
-    /// stored list payloads; keeps apps and auth tokens.
+    /// stored list payloads, quotas and their counters; sets the clock back to
+    /// real and the opt-in rules off; keeps apps and auth tokens.
     pub fn reset(&self) {
         self.state.lock().reset();
     }
@@ -349,6 +540,14 @@ impl Simulator {
             }
         }
     }
+}
+
+/// The machine's real clock, ms since the Unix epoch.
+pub(crate) fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -403,6 +602,16 @@ pub(crate) struct Inner {
     deliveries: Vec<Delivery>,
     tasks: HashMap<String, StoredTask>,
     next_task: u64,
+    pub(crate) clock: SimClock,
+    pub(crate) rules: Rules,
+    quotas: HashMap<u64, Quotas>,
+    usage: HashMap<u64, DayUsage>,
+}
+
+/// An app's usage on one vivo day (days since the epoch, UTC+8).
+struct DayUsage {
+    day: i64,
+    usage: Usage,
 }
 
 impl Inner {
@@ -488,6 +697,42 @@ impl Inner {
         self.verdicts.clear();
         self.test_devices.clear();
         self.tasks.clear();
+        self.clock = SimClock::Real;
+        self.rules = Rules::default();
+        self.quotas.clear();
+        self.usage.clear();
+    }
+
+    pub(crate) fn set_quotas(&mut self, app_id: u64, quotas: Quotas) {
+        self.quotas.insert(app_id, quotas);
+    }
+
+    pub(crate) fn quotas_of(&self, app_id: u64) -> Quotas {
+        self.quotas.get(&app_id).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn usage_today(&self, app_id: u64) -> Usage {
+        let today = vivo::vivo_day(self.clock.now_ms());
+        match self.usage.get(&app_id) {
+            Some(counted) if counted.day == today => counted.usage,
+            _ => Usage::default(),
+        }
+    }
+
+    /// Today's counters of an app, started afresh on a new vivo day.
+    pub(crate) fn usage_mut(&mut self, app_id: u64) -> &mut Usage {
+        let today = vivo::vivo_day(self.clock.now_ms());
+        let counted = self.usage.entry(app_id).or_insert(DayUsage {
+            day: today,
+            usage: Usage::default(),
+        });
+        if counted.day != today {
+            *counted = DayUsage {
+                day: today,
+                usage: Usage::default(),
+            };
+        }
+        &mut counted.usage
     }
 
     fn new_task_id(&mut self) -> String {

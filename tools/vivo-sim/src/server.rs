@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::vivo::{self, Reply};
-use crate::{control, CallAction, RecordedRequest, SimState};
+use crate::{control, wall_clock_ms, CallAction, RecordedRequest, SimState};
 
 /// Bodies above this are refused with 413 (vivo's real limit is unknown; a
 /// 1000-regId pushToList is well under 100 KiB).
@@ -29,6 +29,7 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
     if path == "/_sim" || path.starts_with("/_sim/") {
         return (StatusCode::NOT_FOUND, "unknown control endpoint").into_response();
     }
+    let received_ms = wall_clock_ms();
     let seq = state.lock().reserve_record();
     let auth_token = header_text(&parts.headers, "authToken");
     let content_type = header_text(&parts.headers, header::CONTENT_TYPE.as_str());
@@ -50,6 +51,7 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
         }
     };
 
+    let answered_ms = wall_clock_ms();
     let (status, response_value, response) = render(reply);
     tracing::info!(
         method = %parts.method,
@@ -69,6 +71,8 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
             body: json_or_text(&raw_body),
             status,
             response: response_value,
+            received_ms,
+            answered_ms,
         },
     );
     response

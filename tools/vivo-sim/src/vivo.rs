@@ -1,10 +1,10 @@
 //! vivo's endpoints: request checks and answers (the code table is in lib.rs).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{json, Map, Value};
 
-use crate::{sign, Delivery, Inner, IssuedToken, RegIdVerdict, StoredTask, TOKEN_LIFETIME};
+use crate::{
+    sign, Delivery, Inner, IssuedToken, MessageClass, RegIdVerdict, StoredTask, TOKEN_LIFETIME,
+};
 
 pub(crate) const AUTH: &str = "/message/auth";
 pub(crate) const SEND: &str = "/message/send";
@@ -20,6 +20,19 @@ pub(crate) const SERVER_ERROR_TEXT: &str = "Internet server error!";
 const TIMESTAMP_WINDOW_MS: i128 = 10 * 60 * 1000;
 
 const OK_DESC: &str = "请求成功";
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// vivo's days and time window are China Standard Time (UTC+8).
+const UTC8_MS: i64 = 8 * 60 * 60 * 1000;
+
+/// Operational messages: from 07:00 until 23:00 UTC+8 (VIVO_API.md §1.10).
+const WINDOW_OPENS_MS: i64 = 7 * 60 * 60 * 1000;
+const WINDOW_CLOSES_MS: i64 = 23 * 60 * 60 * 1000;
+
+/// vivo's day of an instant: days since the epoch, counted from midnight UTC+8.
+pub(crate) fn vivo_day(now_ms: i64) -> i64 {
+    now_ms.saturating_add(UTC8_MS).div_euclid(DAY_MS)
+}
 
 /// System categories (classification 1), then operational ones (0); §1.4.
 const SYSTEM_CATEGORIES: [&str; 6] = [
@@ -81,13 +94,6 @@ fn fail<T>(code: i64, desc: &str) -> Checked<T> {
     Err(Reply::code(code, desc))
 }
 
-fn now_ms() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i128)
-        .unwrap_or(0)
-}
-
 fn chars(s: &str) -> usize {
     s.chars().count()
 }
@@ -106,14 +112,14 @@ impl Inner {
     }
 
     fn try_auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
-        let Some(app_id) = body.get("appId").and_then(Value::as_u64) else {
+        let Some(app_id) = body.get("appId").and_then(decimal_u64) else {
             return fail(10200, "appId不能为空");
         };
         let app_key = match body.get("appKey") {
             Some(Value::String(key)) if !key.is_empty() => key,
             _ => return fail(10201, "appKey不能为空"),
         };
-        let Some(timestamp) = body.get("timestamp").and_then(Value::as_i64) else {
+        let Some(timestamp) = body.get("timestamp").and_then(decimal_i64) else {
             return fail(10203, "timestamp不能为空");
         };
         let signature = match body.get("sign") {
@@ -126,7 +132,8 @@ impl Inner {
         if app.app_key != *app_key {
             return fail(10202, "appKey不合法");
         }
-        if (now_ms() - i128::from(timestamp)).abs() > TIMESTAMP_WINDOW_MS {
+        let now = i128::from(self.clock.now_ms());
+        if (now - i128::from(timestamp)).abs() > TIMESTAMP_WINDOW_MS {
             return fail(10207, "timestamp不合法");
         }
         // Case-sensitive on purpose: vivo's sign is lowercase hex.
@@ -178,7 +185,11 @@ impl Inner {
         check_app_id(body, token_app)?;
         let target = single_target(body)?;
         check_message(body, Kind::Single)?;
+        self.check_content_rules(body)?;
         let push_mode = push_mode(body).unwrap_or(0);
+        let class = message_class(body);
+        self.check_window(class)?;
+        self.check_quota(token_app, class, push_mode)?;
         if let Some(status) = self.invalid_status(token_app, &target, push_mode) {
             return Ok(Reply::Json {
                 status: 200,
@@ -197,6 +208,7 @@ impl Inner {
             payload: raw.clone(),
             via: "send".to_owned(),
         });
+        self.count_delivered(token_app, class, push_mode, 1);
         Ok(Reply::ok(json!({ "taskId": task_id })))
     }
 
@@ -219,6 +231,13 @@ impl Inner {
     ) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         check_message(body, Kind::List)?;
+        self.check_content_rules(body)?;
+        let limit = self.quotas_of(token_app).list_payloads;
+        let usage = self.usage_mut(token_app);
+        if limit.is_some_and(|limit| usage.list_payloads >= limit) {
+            return fail(10252, "超过当日saveListPayload次数限制");
+        }
+        usage.list_payloads += 1;
         let task_id = self.new_task_id();
         self.tasks.insert(
             task_id.clone(),
@@ -249,28 +268,103 @@ impl Inner {
         };
         let request_id = check_request_id(body)?;
         check_push_mode(body)?;
+        let stored_fields = stored_payload.as_object().cloned().unwrap_or_default();
         let push_mode = push_mode(body)
-            .or_else(|| stored_payload.as_object().and_then(push_mode))
+            .or_else(|| push_mode(&stored_fields))
             .unwrap_or(0);
+        let class = message_class(&stored_fields);
+        self.check_window(class)?;
+        self.check_quota(token_app, class, push_mode)?;
 
         let mut invalid_users = Vec::new();
+        let mut delivered = 0;
         for target in targets {
             match self.invalid_status(token_app, &target, push_mode) {
                 Some(status) => invalid_users.push(json!({ "status": status, "userid": target })),
-                None => self.deliveries.push(Delivery {
-                    app_id: token_app,
-                    reg_id: target,
-                    task_id: task_id.clone(),
-                    payload: stored_payload.clone(),
-                    via: "pushToList".to_owned(),
-                }),
+                None => {
+                    delivered += 1;
+                    self.deliveries.push(Delivery {
+                        app_id: token_app,
+                        reg_id: target,
+                        task_id: task_id.clone(),
+                        payload: stored_payload.clone(),
+                        via: "pushToList".to_owned(),
+                    });
+                }
             }
         }
+        self.count_delivered(token_app, class, push_mode, delivered);
         let mut fields = json!({ "requestId": request_id });
         if !invalid_users.is_empty() {
             fields["invalidUsers"] = Value::Array(invalid_users);
         }
         Ok(Reply::ok(fields))
+    }
+
+    /// 10085 / 10104 for `title` then `content`, when enforced.
+    fn check_content_rules(&self, body: &Map<String, Value>) -> Checked {
+        if !self.rules.content_rules {
+            return Ok(());
+        }
+        for field in ["title", "content"] {
+            let text = body.get(field).and_then(Value::as_str).unwrap_or("");
+            if is_only_letters_digits_or_symbols(text) {
+                return fail(10085, "标题或内容不能只包含数字、字母或符号");
+            }
+            if text.contains("测试") || text.contains(['[', ']', '{', '}']) {
+                return fail(10104, "标题或内容包含不允许的字符");
+            }
+        }
+        Ok(())
+    }
+
+    /// 10071 for an operational message outside 07:00-23:00 UTC+8, when enforced.
+    fn check_window(&self, class: MessageClass) -> Checked {
+        if !self.rules.operational_window || class != MessageClass::Operational {
+            return Ok(());
+        }
+        let time_of_day = self
+            .clock
+            .now_ms()
+            .saturating_add(UTC8_MS)
+            .rem_euclid(DAY_MS);
+        if (WINDOW_OPENS_MS..WINDOW_CLOSES_MS).contains(&time_of_day) {
+            Ok(())
+        } else {
+            fail(10071, "运营消息只能在7:00-23:00之间发送")
+        }
+    }
+
+    /// 10070 / 10073 once today's total of that class is used up. Test pushes
+    /// are not subject to quotas (VIVO_API.md §1.10).
+    fn check_quota(&mut self, app_id: u64, class: MessageClass, push_mode: i64) -> Checked {
+        if push_mode == 1 {
+            return Ok(());
+        }
+        let quotas = self.quotas_of(app_id);
+        let usage = self.usage_today(app_id);
+        match class {
+            MessageClass::Operational
+                if quotas.operational.is_some_and(|q| usage.operational >= q) =>
+            {
+                fail(10070, "超过当日运营消息总量限制")
+            }
+            MessageClass::System if quotas.system.is_some_and(|q| usage.system >= q) => {
+                fail(10073, "超过当日系统消息总量限制")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn count_delivered(&mut self, app_id: u64, class: MessageClass, push_mode: i64, n: u64) {
+        if push_mode == 1 || n == 0 {
+            return;
+        }
+        let usage = self.usage_mut(app_id);
+        match class {
+            MessageClass::Operational => usage.operational += n,
+            MessageClass::System => usage.system += n,
+        }
     }
 
     /// `invalidUser.status` for a target, if vivo would refuse it.
@@ -286,10 +380,35 @@ impl Inner {
     }
 }
 
-/// `appId` must be a JSON integer (10200) equal to the token's app (10094).
+/// A non-negative integer sent as a JSON number or as a string of decimal
+/// digits (`"10004"`), as a Java server coercing scalars would read it.
+fn decimal_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// An integer JSON number, or a string of decimal digits.
+fn decimal_i64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(_) => decimal_u64(value).and_then(|n| i64::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// `appId` may be absent (the token names the app); if present it must be a
+/// non-negative integer or digit string (10200) equal to the token's app (10094).
 fn check_app_id(body: &Map<String, Value>, token_app: u64) -> Checked {
-    match body.get("appId").and_then(Value::as_u64) {
-        None => fail(10200, "appId不能为空"),
+    let Some(app_id) = body.get("appId") else {
+        return Ok(());
+    };
+    match decimal_u64(app_id) {
+        None => fail(10200, "appId不合法"),
         Some(app_id) if app_id != token_app => fail(10094, "appId与authToken不匹配"),
         Some(_) => Ok(()),
     }
@@ -328,12 +447,17 @@ fn list_targets(body: &Map<String, Value>) -> Checked<Vec<String>> {
         .collect()
 }
 
+/// `requestId` as text: a string, or a JSON number read as its decimal text.
 fn check_request_id(body: &Map<String, Value>) -> Checked<String> {
-    match body.get("requestId") {
-        Some(Value::String(id)) if !id.is_empty() && chars(id) <= 64 => Ok(id.clone()),
-        Some(Value::String(id)) if !id.is_empty() => fail(10052, "requestId长度不能超过64"),
-        _ => fail(10052, "requestId不能为空"),
+    let id = match body.get("requestId") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return fail(10052, "requestId不能为空"),
+    };
+    if chars(&id) > 64 {
+        return fail(10052, "requestId长度不能超过64");
     }
+    Ok(id)
 }
 
 fn push_mode(body: &Map<String, Value>) -> Option<i64> {
@@ -427,10 +551,54 @@ fn check_time_to_live(body: &Map<String, Value>, kind: Kind) -> Checked {
         Kind::Single => 60..=86_400,
         Kind::List => 900..=604_800,
     };
+    // 0 means "use the default", like an absent field.
     match body.get("timeToLive") {
         None => Ok(()),
-        Some(ttl) if ttl.as_i64().is_some_and(|ttl| bounds.contains(&ttl)) => Ok(()),
+        Some(ttl)
+            if ttl
+                .as_i64()
+                .is_some_and(|ttl| ttl == 0 || bounds.contains(&ttl)) =>
+        {
+            Ok(())
+        }
         Some(_) => fail(10058, "timeToLive不合法"),
+    }
+}
+
+/// Only Latin letters, only digits, only symbols, or only symbols and digits
+/// (whitespace ignored); see "Content rules" in lib.rs.
+fn is_only_letters_digits_or_symbols(text: &str) -> bool {
+    let (mut letters, mut digits, mut symbols) = (false, false, false);
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        if c.is_ascii_alphabetic() {
+            letters = true;
+        } else if c.is_numeric() {
+            digits = true;
+        } else if !c.is_alphanumeric() {
+            symbols = true;
+        } else {
+            return false;
+        }
+    }
+    matches!(
+        (letters, digits, symbols),
+        (true, false, false) | (false, true, false) | (false, false, true) | (false, true, true)
+    )
+}
+
+/// The class of a (checked) message: `category` first, then `classification`,
+/// else operational (the older doc's default for an omitted classification).
+fn message_class(body: &Map<String, Value>) -> MessageClass {
+    let category = body.get("category").and_then(Value::as_str);
+    if category.is_some_and(|c| SYSTEM_CATEGORIES.contains(&c)) {
+        return MessageClass::System;
+    }
+    if category.is_some_and(|c| OPERATIONAL_CATEGORIES.contains(&c)) {
+        return MessageClass::Operational;
+    }
+    match body.get("classification").and_then(Value::as_i64) {
+        Some(1) => MessageClass::System,
+        _ => MessageClass::Operational,
     }
 }
 
@@ -482,8 +650,13 @@ fn check_client_custom_map(body: &Map<String, Value>) -> Checked {
 /// Optional fields whose codes vivo does not document; all answer 10063.
 fn check_other_fields(body: &Map<String, Value>, kind: Kind) -> Checked {
     let bad = |desc| fail(10063, desc);
+    // An integer, or the string form the doc's own JSON example shows ("1").
     if let Some(network) = body.get("networkType") {
-        if !matches!(network.as_i64(), Some(-1 | 1)) {
+        let valid = match network {
+            Value::String(s) => matches!(s.as_str(), "1" | "-1"),
+            other => matches!(other.as_i64(), Some(-1 | 1)),
+        };
+        if !valid {
             return bad("networkType不合法");
         }
     }

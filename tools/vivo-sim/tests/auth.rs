@@ -48,13 +48,63 @@ fn good() -> Value {
 #[tokio::test]
 async fn auth_refuses_a_missing_or_non_numeric_app_id_with_10200() {
     assert_eq!(auth_code(without(good(), "appId")).await, 10200);
+    for bad in [
+        json!(10004.5),
+        json!(-10004),
+        json!("abc"),
+        json!(""),
+        json!("10004 "),
+        json!("-10004"),
+        json!("1e4"),
+        json!(true),
+        json!([10004]),
+    ] {
+        assert_eq!(
+            auth_code(with(good(), "appId", bad.clone())).await,
+            10200,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn auth_accepts_app_id_and_timestamp_as_digit_strings_signed_over_the_same_text() {
+    let sim = start().await;
     let now = now_ms();
-    let mut as_string = auth_body(APP_ID, APP_KEY, APP_SECRET, now);
-    as_string["appId"] = json!("10004");
-    assert_eq!(auth_code(as_string).await, 10200);
+    let numbers = auth_body(APP_ID, APP_KEY, APP_SECRET, now);
+    let cases = [
+        with(numbers.clone(), "appId", json!(APP_ID.to_string())),
+        with(numbers.clone(), "timestamp", json!(now.to_string())),
+        with(
+            with(numbers.clone(), "appId", json!(APP_ID.to_string())),
+            "timestamp",
+            json!(now.to_string()),
+        ),
+    ];
+    for body in &cases {
+        let (_, answer) = post(&sim, "/message/auth", None, body).await;
+        assert_eq!(answer["result"], 0, "{body}: {answer}");
+        let token = answer["authToken"].as_str().unwrap();
+        let (_, sent) = post(&sim, "/message/send", Some(token), &message("reg-a")).await;
+        assert_eq!(sent["result"], 0, "{sent}");
+    }
+
+    // The string is the signed text: a sign over another timestamp still fails.
+    let mut other = with(numbers.clone(), "timestamp", json!((now - 1).to_string()));
     assert_eq!(
-        auth_code(with(good(), "appId", json!(10004.5))).await,
-        10200
+        post(&sim, "/message/auth", None, &other).await.1["result"],
+        10206
+    );
+    other["sign"] = json!(vivo_sim::sign(APP_ID, APP_KEY, now - 1, APP_SECRET));
+    assert_eq!(
+        post(&sim, "/message/auth", None, &other).await.1["result"],
+        0
+    );
+    // A string names the same app as the number: another app's id is unknown.
+    let unknown = with(numbers, "appId", json!("99999"));
+    assert_eq!(
+        post(&sim, "/message/auth", None, &unknown).await.1["result"],
+        10205
     );
 }
 
@@ -68,9 +118,17 @@ async fn auth_refuses_a_missing_or_empty_app_key_with_10201() {
 async fn auth_refuses_a_missing_or_non_integer_timestamp_with_10203() {
     assert_eq!(auth_code(without(good(), "timestamp")).await, 10203);
     let now = now_ms();
-    let mut as_string = auth_body(APP_ID, APP_KEY, APP_SECRET, now);
-    as_string["timestamp"] = json!(now.to_string());
-    assert_eq!(auth_code(as_string).await, 10203);
+    for bad in [
+        json!(now as f64 + 0.5),
+        json!(format!("{now}.0")),
+        json!(format!(" {now}")),
+        json!(""),
+        json!("now"),
+        json!(false),
+    ] {
+        let body = with(good(), "timestamp", bad.clone());
+        assert_eq!(auth_code(body).await, 10203, "{bad}");
+    }
 }
 
 #[tokio::test]

@@ -106,6 +106,9 @@ async fn the_control_endpoints_drive_the_simulator_over_http() {
     assert_eq!(requests[0]["path"], "/message/auth");
     assert_eq!(requests[0]["status"], 200);
     assert!(requests[0]["response"]["authToken"].is_string());
+    let (received, answered) = (&requests[0]["received_ms"], &requests[0]["answered_ms"]);
+    assert!(received.as_i64().unwrap() <= answered.as_i64().unwrap());
+    assert_eq!(received.as_i64(), Some(sim.requests()[0].received_ms));
 
     let (_, deliveries) = control(&url, "deliveries", None).await;
     let deliveries = deliveries.as_array().unwrap().clone();

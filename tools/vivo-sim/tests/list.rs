@@ -132,8 +132,8 @@ async fn list_push_needs_a_known_task_of_the_same_app_and_a_request_id() {
             10060,
         ),
         (
-            "appId as string",
-            with(push_body(&own_task, &["a", "b"]), "appId", json!("10004")),
+            "appId not a number",
+            with(push_body(&own_task, &["a", "b"]), "appId", json!("x")),
             10200,
         ),
         (
@@ -222,6 +222,21 @@ async fn save_list_payload_checks_the_message_like_send() {
             10059,
         ),
         ("pushMode", with(ok.clone(), "pushMode", json!(-1)), 10060),
+        (
+            "appId not a number",
+            with(ok.clone(), "appId", json!([])),
+            10200,
+        ),
+        (
+            "appId of another app",
+            with(ok.clone(), "appId", json!(OTHER_APP_ID)),
+            10094,
+        ),
+        (
+            "networkType 2",
+            with(ok.clone(), "networkType", json!("2")),
+            10063,
+        ),
     ];
     for (name, body, code) in &cases {
         let (_, answer) = post(&sim, "/message/saveListPayload", Some(&token), body).await;
@@ -231,4 +246,36 @@ async fn save_list_payload_checks_the_message_like_send() {
     for ttl in [900, 604_800] {
         save(&sim, &token, &with(ok.clone(), "timeToLive", json!(ttl))).await;
     }
+}
+
+#[tokio::test]
+async fn list_push_accepts_an_absent_app_id_string_forms_and_a_numeric_request_id() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let payload = with(
+        with(
+            with(without(list_payload(), "appId"), "timeToLive", json!(0)),
+            "networkType",
+            json!("1"),
+        ),
+        "requestId",
+        json!(42),
+    );
+    let task_id = save(&sim, &token, &payload).await;
+    let string_app = with(list_payload(), "appId", json!("10004"));
+    save(&sim, &token, &string_app).await;
+
+    let body = with(
+        without(push_body(&task_id, &["a", "b"]), "appId"),
+        "requestId",
+        json!(1_717_000_000_000u64),
+    );
+    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &body).await;
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert_eq!(answer["requestId"], "1717000000000", "echoed as its text");
+    let string_app = with(push_body(&task_id, &["c", "d"]), "appId", json!("10004"));
+    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &string_app).await;
+    assert_eq!(answer["result"], 0, "{answer}");
+    assert_eq!(sim.deliveries().len(), 4);
+    assert!(sim.deliveries().iter().all(|d| d.app_id == APP_ID));
 }

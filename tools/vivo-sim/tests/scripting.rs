@@ -100,6 +100,62 @@ async fn requests_are_recorded_in_arrival_order_even_when_delayed() {
 }
 
 #[tokio::test]
+async fn a_sticky_delay_holds_every_call_and_concurrent_delayed_calls_overlap() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let delay_ms = 300;
+    sim.script_always(
+        SEND,
+        Some(CallAction::Delay(Duration::from_millis(delay_ms))),
+    );
+    let before = now_ms();
+    let started = Instant::now();
+    let calls: Vec<_> = (0..20)
+        .map(|i| {
+            let (sim, token) = (sim.clone(), token.clone());
+            tokio::spawn(async move {
+                post(&sim, SEND, Some(&token), &message(&format!("reg-{i}"))).await
+            })
+        })
+        .collect();
+    for call in calls {
+        let (status, answer) = call.await.unwrap();
+        assert_eq!((status, &answer["result"]), (200, &json!(0)), "{answer}");
+    }
+    let elapsed = started.elapsed();
+    let after = now_ms();
+    assert!(elapsed >= Duration::from_millis(delay_ms));
+    assert!(
+        elapsed < Duration::from_millis(10 * delay_ms),
+        "{elapsed:?}: delayed calls must not wait for each other"
+    );
+
+    let recorded = sim.requests_to(SEND);
+    assert_eq!(recorded.len(), 20);
+    assert_eq!(sim.deliveries().len(), 20);
+    for request in &recorded {
+        assert!(before <= request.received_ms && request.answered_ms <= after);
+        // Whole milliseconds on both ends: at most 1 ms is lost to rounding.
+        let held = request.answered_ms - request.received_ms;
+        assert!(held >= delay_ms as i64 - 1, "held {held} ms");
+    }
+    // All 20 had arrived before the first was answered: all were in flight at once.
+    let last_arrival = recorded.iter().map(|r| r.received_ms).max().unwrap();
+    let first_answer = recorded.iter().map(|r| r.answered_ms).min().unwrap();
+    assert!(
+        last_arrival < first_answer,
+        "last arrival {last_arrival}, first answer {first_answer}"
+    );
+    // ...and they finished together, not one delay after another.
+    let last_answer = recorded.iter().map(|r| r.answered_ms).max().unwrap();
+    assert!(
+        last_answer - first_answer < delay_ms as i64,
+        "answers spread over {} ms",
+        last_answer - first_answer
+    );
+}
+
+#[tokio::test]
 async fn a_garbage_answer_is_http_200_and_not_json() {
     let sim = start().await;
     let token = token(&sim).await;
@@ -210,7 +266,7 @@ async fn reset_clears_scenario_state_but_keeps_apps_and_tokens() {
         "test devices cleared: {answer}"
     );
     let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &json!({})).await;
-    assert_eq!(answer["result"], 10200, "queued script cleared: {answer}");
+    assert_eq!(answer["result"], 10050, "queued script cleared: {answer}");
     let _ = common::token(&sim).await; // the app is kept
     assert_eq!(sim.requests().len(), 4);
 }

@@ -85,6 +85,44 @@ async fn a_minimal_send_and_boundary_values_are_accepted() {
 }
 
 #[tokio::test]
+async fn forms_other_vivo_clients_send_are_accepted() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    let ok = message("reg-a");
+    let accepted = [
+        ("appId absent", without(ok.clone(), "appId")),
+        ("appId as string", with(ok.clone(), "appId", json!("10004"))),
+        ("timeToLive 0", with(ok.clone(), "timeToLive", json!(0))),
+        (
+            "networkType \"1\"",
+            with(ok.clone(), "networkType", json!("1")),
+        ),
+        (
+            "networkType \"-1\"",
+            with(ok.clone(), "networkType", json!("-1")),
+        ),
+        ("networkType 1", with(ok.clone(), "networkType", json!(1))),
+        ("networkType -1", with(ok.clone(), "networkType", json!(-1))),
+        (
+            "requestId number",
+            with(ok.clone(), "requestId", json!(1_717_000_000_123u64)),
+        ),
+        ("requestId 0", with(ok.clone(), "requestId", json!(0))),
+    ];
+    for (name, body) in &accepted {
+        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        assert_eq!(answer["result"], 0, "{name}: {answer}");
+    }
+    let deliveries = sim.deliveries();
+    assert_eq!(deliveries.len(), accepted.len());
+    assert_eq!(deliveries[0].app_id, APP_ID, "the token names the app");
+    assert_eq!(
+        deliveries[7].payload["requestId"],
+        json!(1_717_000_000_123u64)
+    );
+}
+
+#[tokio::test]
 async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
     let sim = start().await;
     let token = token(&sim).await;
@@ -95,11 +133,20 @@ async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
         .into_iter()
         .collect();
     let cases: Vec<(&str, Value, i64)> = vec![
-        ("appId missing", without(ok.clone(), "appId"), 10200),
         (
-            "appId as string",
-            with(ok.clone(), "appId", json!("10004")),
+            "appId not a number",
+            with(ok.clone(), "appId", json!("app")),
             10200,
+        ),
+        (
+            "appId fractional",
+            with(ok.clone(), "appId", json!(10004.5)),
+            10200,
+        ),
+        (
+            "appId of another app as string",
+            with(ok.clone(), "appId", json!(OTHER_APP_ID.to_string())),
+            10094,
         ),
         (
             "appId of another app",
@@ -209,6 +256,11 @@ async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
             10058,
         ),
         (
+            "timeToLive negative",
+            with(ok.clone(), "timeToLive", json!(-1)),
+            10058,
+        ),
+        (
             "category lower case",
             with(ok.clone(), "category", json!("im")),
             10096,
@@ -263,6 +315,21 @@ async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
             "networkType 0",
             with(ok.clone(), "networkType", json!(0)),
             10063,
+        ),
+        (
+            "networkType \"0\"",
+            with(ok.clone(), "networkType", json!("0")),
+            10063,
+        ),
+        (
+            "networkType \"wifi\"",
+            with(ok.clone(), "networkType", json!("wifi")),
+            10063,
+        ),
+        (
+            "requestId bool",
+            with(ok.clone(), "requestId", json!(true)),
+            10052,
         ),
         ("notifyId 0", with(ok.clone(), "notifyId", json!(0)), 10063),
         (
