@@ -42,7 +42,11 @@ impl<'a> Message<'a> {
     pub fn new(push_key: &'a str, req: &'a PushRequest, cert: &'a Certificate) -> Self {
         Message {
             push_key,
-            title: &req.title,
+            title: req
+                .title
+                .as_deref()
+                .or(cert.default_title.as_deref())
+                .unwrap_or(crate::domain::push::DEFAULT_TITLE),
             desc: &req.desc,
             ext: req.ext.as_deref(),
             category: req.category.unwrap_or(cert.category),

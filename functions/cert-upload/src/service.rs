@@ -20,6 +20,7 @@ fn certificate(
         click_action: input.click_action,
         category: input.category,
         push_mode: input.push_mode,
+        default_title: input.default_title,
         created_at,
         updated_at: OffsetDateTime::now_utc(),
     }

@@ -417,6 +417,18 @@ async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
             json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "name": "x".repeat(129)}),
             "name",
         ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "default_title": "新".repeat(41)}),
+            "default_title",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "default_title": " "}),
+            "default_title",
+        ),
+        (
+            json!({"platform": "vivo", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}, "default_title": "a\u{0}"}),
+            "default_title",
+        ),
     ];
     for (body, field) in cases {
         let got = create(&env, &body).await;
@@ -621,4 +633,27 @@ async fn the_event_files_drive_the_handler() {
         read(handle(&env.ctx, event("cert-upload-get.json", app, &id)).await).0,
         404
     );
+}
+
+#[tokio::test]
+async fn a_default_title_is_stored_shown_and_replaced() {
+    let env = TestEnv::new("default-title").await;
+    let mut body = cert_body();
+    body["default_title"] = json!("新".repeat(40));
+    let (s, created) = create(&env, &body).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["default_title"], "新".repeat(40));
+    let id = created["id"].as_u64().unwrap();
+    let (_, got) = call(&env, "GET", &format!("/v1/certificates/{id}"), None).await;
+    assert_eq!(got["default_title"], "新".repeat(40));
+    // An edit is a replace: without the field, the default title is gone.
+    let (s, edited) = call(
+        &env,
+        "PUT",
+        &format!("/v1/certificates/{id}"),
+        Some(&cert_body()),
+    )
+    .await;
+    assert_eq!(s, 200, "{edited}");
+    assert!(edited.get("default_title").is_none(), "{edited}");
 }

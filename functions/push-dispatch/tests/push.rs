@@ -318,3 +318,47 @@ async fn a_thousand_users_are_read_in_ten_requests_and_chunked_by_a_thousand() {
     assert_eq!(env.sim.requests_to("/message/saveListPayload").len(), 1);
     assert_eq!(env.sim.deliveries().len(), 1001);
 }
+
+#[tokio::test]
+async fn a_push_without_title_takes_the_certificates_default_title() {
+    let (env, app) = setup("default-title").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let (_, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
+    assert_eq!(status_of(&r, "alice"), "sent");
+    assert_eq!(
+        env.sim.requests_to("/message/send")[0].body["title"],
+        "a new message"
+    );
+
+    let id = offpush::domain::CertificateId::new(1).unwrap();
+    let mut cert = env
+        .store
+        .get_certificate(&env.app.id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    cert.default_title = Some("你有一条新消息".into());
+    assert!(env
+        .store
+        .replace_certificate(&env.app.id, &cert)
+        .await
+        .unwrap());
+    env.sim.reset();
+    push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
+    push(
+        &env,
+        &json!({"to": ["alice"], "desc": "hi", "title": "Alice"}),
+    )
+    .await;
+    let titles: Vec<String> = env
+        .sim
+        .requests_to("/message/send")
+        .iter()
+        .map(|r| r.body["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        titles,
+        ["你有一条新消息", "Alice"],
+        "the very next push, and a push's own title wins"
+    );
+}

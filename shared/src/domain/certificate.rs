@@ -276,6 +276,8 @@ pub struct Certificate {
     pub click_action: ClickAction,
     pub category: Category,
     pub push_mode: PushMode,
+    /// The title of pushes through this certificate that give none.
+    pub default_title: Option<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
 }
@@ -291,6 +293,7 @@ pub struct CertificateInput {
     pub click_action: ClickAction,
     pub category: Category,
     pub push_mode: PushMode,
+    pub default_title: Option<String>,
 }
 
 impl CertificateInput {
@@ -303,6 +306,7 @@ impl CertificateInput {
             "click_action",
             "category",
             "push_mode",
+            "default_title",
         ])?;
         let platform = body.req_str("platform")?;
         if platform != "vivo" {
@@ -337,6 +341,10 @@ impl CertificateInput {
             Some(s) => PushMode::parse("push_mode", &s)?,
             None => PushMode::Production,
         };
+        let default_title = body.opt_str("default_title")?;
+        if let Some(t) = &default_title {
+            super::push::text("default_title", t, super::push::MAX_TITLE_CHARS)?;
+        }
         let name = match body.opt_str("name")? {
             Some(n) => {
                 if n.trim().is_empty() || n.chars().count() > MAX_NAME_LEN {
@@ -358,6 +366,7 @@ impl CertificateInput {
             click_action,
             category,
             push_mode,
+            default_title,
         })
     }
 }

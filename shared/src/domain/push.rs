@@ -27,7 +27,8 @@ pub const MAX_REQUEST_ID_CHARS: usize = 64;
 #[derive(Clone, Debug, PartialEq)]
 pub struct PushRequest {
     pub to: Vec<UserId>,
-    pub title: String,
+    /// None: the certificate's `default_title`, else [`DEFAULT_TITLE`].
+    pub title: Option<String>,
     pub desc: String,
     pub ext: Option<String>,
     pub category: Option<Category>,
@@ -38,10 +39,13 @@ pub struct PushRequest {
     pub notify_id: Option<u32>,
 }
 
-fn text(field: &str, s: &str, max: usize) -> Result<(), ServiceError> {
+/// A notification text: not blank, at most `max` characters (Unicode
+/// scalar values, as vivo counts), no control characters.
+pub fn text(field: &str, s: &str, max: usize) -> Result<(), ServiceError> {
     if s.trim().is_empty() {
         return Err(ServiceError::invalid(field, "must not be empty"));
     }
+    super::input::check_printable(field, s)?;
     if char_len(s) > max {
         return Err(ServiceError::invalid(
             field,
@@ -86,13 +90,10 @@ impl PushRequest {
             }
             to.push(user);
         }
-        let title = match body.opt_str("title")? {
-            Some(t) => {
-                text("title", &t, MAX_TITLE_CHARS)?;
-                t
-            }
-            None => DEFAULT_TITLE.to_string(),
-        };
+        let title = body.opt_str("title")?;
+        if let Some(t) = &title {
+            text("title", t, MAX_TITLE_CHARS)?;
+        }
         let desc = body.req_str("desc")?;
         text("desc", &desc, MAX_DESC_CHARS)?;
         let ext = body.opt_str("ext")?;
@@ -312,7 +313,10 @@ mod tests {
     #[test]
     fn defaults() {
         let p = parse(json!({"to": ["a"], "desc": "hi"})).unwrap();
-        assert_eq!(p.title, "a new message");
+        assert_eq!(
+            p.title, None,
+            "the certificate's default_title, else \"a new message\""
+        );
         assert_eq!(p.ttl_seconds, 86_400);
         assert!(p.request_id.is_none() && p.category.is_none() && p.click_action.is_none());
     }
@@ -345,6 +349,11 @@ mod tests {
             (json!({"to": ["a"]}), "desc"),
             (json!({"to": ["a"], "desc": "  "}), "desc"),
             (json!({"to": ["a"], "desc": "d", "title": ""}), "title"),
+            (
+                json!({"to": ["a"], "desc": "d", "title": "a\u{0}b"}),
+                "title",
+            ),
+            (json!({"to": ["a"], "desc": "ring\u{7}"}), "desc"),
             (
                 json!({"to": ["a"], "desc": "d", "ext": "x".repeat(1022)}),
                 "ext",

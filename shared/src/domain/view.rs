@@ -17,6 +17,8 @@ pub struct CertificateView {
     pub click_action: ClickAction,
     pub category: &'static str,
     pub push_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_title: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -42,6 +44,7 @@ impl From<&Certificate> for CertificateView {
             click_action: c.click_action.clone(),
             category: c.category.as_str(),
             push_mode: c.push_mode.as_str(),
+            default_title: c.default_title.clone(),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }

@@ -38,6 +38,9 @@ impl Store {
         if let Some(t) = click_target {
             item.insert(k::CERT_CLICK_TARGET.to_string(), s(t));
         }
+        if let Some(t) = &c.default_title {
+            item.insert(k::CERT_DEFAULT_TITLE.to_string(), s(t));
+        }
         item
     }
 
@@ -70,6 +73,7 @@ impl Store {
                 .map_err(|_| corrupt("category"))?,
             push_mode: PushMode::parse("push_mode", get_s(item, k::CERT_PUSH_MODE)?)
                 .map_err(|_| corrupt("push mode"))?,
+            default_title: opt_s(item, k::CERT_DEFAULT_TITLE).map(str::to_string),
             created_at: get_ts(item, k::CREATED_AT)?,
             updated_at: get_ts(item, k::UPDATED_AT)?,
         })

@@ -46,6 +46,7 @@ pub const CERT_CLICK_TYPE: &str = "click_type";
 pub const CERT_CLICK_TARGET: &str = "click_target";
 pub const CERT_CATEGORY: &str = "category";
 pub const CERT_PUSH_MODE: &str = "push_mode";
+pub const CERT_DEFAULT_TITLE: &str = "default_title";
 
 pub const APP_SK: &str = "#APP";
 pub const CERT_SK_PREFIX: &str = "CERT#";

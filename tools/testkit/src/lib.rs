@@ -151,6 +151,7 @@ impl TestEnv {
             click_action: click,
             category: Category::Im,
             push_mode: mode,
+            default_title: None,
             created_at: now,
             updated_at: now,
         };
