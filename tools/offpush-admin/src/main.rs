@@ -5,6 +5,8 @@
 //!   offpush-admin --table T app show --app demo
 //!   offpush-admin --table T app set --app demo --max-devices-per-user 3 --binding-ttl-days 14
 //!   offpush-admin --table T token --app demo --sub alice [--admin] [--ttl 3600]
+//!   offpush-admin --table T pause list --app demo         # vendor pauses of the app's certificates
+//!   offpush-admin --table T pause clear --app demo --certificate 1 [--scope class:system]
 //!   offpush-admin --table T table create                  # local emulator only
 //!
 //! `--endpoint-url` (or AWS_ENDPOINT_URL_DYNAMODB) points it at a local emulator.
@@ -39,9 +41,33 @@ enum Cmd {
     App(AppCmd),
     /// Mint a JWT (HS256) signed with the app's secret; prints only the token.
     Token(TokenArgs),
+    /// Pauses a vendor imposed (daily quotas, list-body limits): per vendor
+    /// app, shared by every certificate with the same credentials.
+    #[command(subcommand)]
+    Pause(PauseCmd),
     /// The table itself.
     #[command(subcommand)]
     Table(TableCmd),
+}
+
+#[derive(Subcommand)]
+enum PauseCmd {
+    /// The pauses in force for each certificate of the app.
+    List {
+        #[arg(long)]
+        app: String,
+    },
+    /// Lifts the pauses of a certificate's vendor app (all, or one scope),
+    /// e.g. after vivo raised the quota. Warm instances notice within 5 s.
+    Clear {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        certificate: u64,
+        /// One scope only (as `pause list` shows it, e.g. `class:system`).
+        #[arg(long)]
+        scope: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +123,12 @@ struct TokenArgs {
 enum TableCmd {
     /// Create the table with TTL on (for a local emulator; stacks get theirs from template.yaml).
     Create,
+}
+
+fn rfc3339_secs(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(offpush::domain::rfc3339)
+        .unwrap_or_default()
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -228,6 +260,67 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "{}",
                 json!({"app_id": id.as_str(), "max_devices_per_user": app.settings.max_devices_per_user, "binding_ttl_days": app.settings.binding_ttl_days})
+            );
+        }
+        Cmd::Pause(PauseCmd::List { app }) => {
+            let id = parse_app(&app)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let mut rows = Vec::new();
+            for cert in store.list_certificates(&id).await.map_err(|e| err(&e))? {
+                let account = offpush::vivo::account_key(&cert.credentials);
+                let state = store
+                    .vendor_state(&account, now)
+                    .await
+                    .map_err(|e| err(&e))?;
+                let pauses: Vec<_> = state
+                    .pauses
+                    .iter()
+                    .map(|p| {
+                        json!({
+                            "scope": p.scope,
+                            "vendor_code": p.code,
+                            "until": rfc3339_secs(p.until),
+                            "set_at": rfc3339_secs(p.set_at),
+                        })
+                    })
+                    .collect();
+                rows.push(json!({
+                    "certificate_id": cert.id,
+                    "vivo_app_id": cert.credentials.app_id.to_string(),
+                    "pauses": pauses,
+                }));
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"app_id": id.as_str(), "certificates": rows}))
+                    .expect("json")
+            );
+        }
+        Cmd::Pause(PauseCmd::Clear {
+            app,
+            certificate,
+            scope,
+        }) => {
+            let id = parse_app(&app)?;
+            let cert_id = offpush::domain::CertificateId::new(certificate)
+                .ok_or("--certificate must be a positive integer")?;
+            let cert = store
+                .get_certificate(&id, cert_id)
+                .await
+                .map_err(|e| err(&e))?
+                .ok_or_else(|| format!("no certificate {certificate} in app {id}"))?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let cleared = store
+                .clear_pauses(
+                    &offpush::vivo::account_key(&cert.credentials),
+                    scope.as_deref(),
+                    now,
+                )
+                .await
+                .map_err(|e| err(&e))?;
+            println!(
+                "{}",
+                json!({"app_id": id.as_str(), "certificate_id": certificate, "cleared": cleared})
             );
         }
         Cmd::Token(t) => {

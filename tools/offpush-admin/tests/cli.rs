@@ -130,3 +130,76 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+#[tokio::test]
+async fn pauses_are_listed_per_certificate_and_cleared() {
+    use offpush::domain::{ClickAction, PushMode};
+    let env = testkit::TestEnv::new("admin-pauses").await;
+    let table = env.store.table().to_string();
+    let c1 = env
+        .add_certificate(ClickAction::OpenApp, PushMode::Production)
+        .await;
+    let c2 = env
+        .add_certificate(ClickAction::OpenApp, PushMode::Production)
+        .await;
+    let account = testkit::vivo_account();
+    let now = testkit::now();
+    for (scope, code) in [
+        ("class:system", 10073),
+        ("endpoint:/message/saveListPayload", 10252),
+    ] {
+        env.store
+            .put_pause(&account, scope, code, now + 3600, now)
+            .await
+            .unwrap();
+    }
+    let listed = json_of(&admin(&table, &["pause", "list", "--app", "demo"]));
+    let certs = listed["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    for (c, id) in certs.iter().zip([c1, c2]) {
+        assert_eq!(c["certificate_id"], id.get());
+        let scopes: Vec<&str> = c["pauses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["scope"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            scopes,
+            ["class:system", "endpoint:/message/saveListPayload"],
+            "one vivo app: both certificates share its pauses"
+        );
+    }
+    assert_eq!(certs[0]["pauses"][0]["vendor_code"], 10073);
+
+    let one = json_of(&admin(
+        &table,
+        &[
+            "pause",
+            "clear",
+            "--app",
+            "demo",
+            "--certificate",
+            "2",
+            "--scope",
+            "class:system",
+        ],
+    ));
+    assert_eq!(one["cleared"], 1);
+    assert_eq!(
+        env.stored_pauses().await,
+        [("endpoint:/message/saveListPayload".to_string(), 10252)]
+    );
+    let rest = json_of(&admin(
+        &table,
+        &["pause", "clear", "--app", "demo", "--certificate", "1"],
+    ));
+    assert_eq!(rest["cleared"], 1);
+    assert!(env.stored_pauses().await.is_empty());
+    assert!(!admin(
+        &table,
+        &["pause", "clear", "--app", "demo", "--certificate", "9"]
+    )
+    .status
+    .success());
+}
