@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 /// A pending claim older than this belongs to a call that died (functions
 /// time out at 29 s), so a repeat may take it over and send.
 const STALE_CLAIM_MS: i64 = 60_000;
+/// What a push may spend after its vendor deadline: dead-token cleanup
+/// (best effort, at most [`CLEANUP_BUDGET`]) and storing the result.
+/// template.yaml's PushDeadlineMs leaves this much (and a margin) before
+/// the function's timeout; a test checks it.
+pub const AFTER_DEADLINE_BUDGET: Duration = Duration::from_secs(5);
+const CLEANUP_BUDGET: Duration = Duration::from_secs(3);
 /// How long a repeat waits for a concurrent identical call to finish.
 const WAIT_FOR_TWIN: Duration = Duration::from_secs(8);
 
@@ -127,7 +133,17 @@ pub async fn push(
     let push_key = format!("{}/{request_id}", app.id);
     let fanned = plan.run(ctx, &req, &push_key, deadline).await;
     tracing::debug!(app = %app.id, devices, vendor_calls = fanned.calls, "fan-out done");
-    remove_dead_tokens(ctx, app, fanned.dead, claimed_at).await;
+    // Best effort and bounded: a binding the cleanup could not end is
+    // answered token_invalid again by the next push, which retries it.
+    if tokio::time::timeout(
+        CLEANUP_BUDGET,
+        remove_dead_tokens(ctx, app, fanned.dead, claimed_at),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!(app = %app.id, request_id = %request_id, "dead-token cleanup cut short by its time budget");
+    }
     let summary = Summary::of(&fanned.results);
     let report = DispatchReport {
         request_id: request_id.clone(),

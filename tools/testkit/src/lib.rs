@@ -45,6 +45,10 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+pub fn now_ms() -> i64 {
+    offpush::clock::now_ms()
+}
+
 pub struct TestEnv {
     pub store: Store,
     pub sim: Simulator,

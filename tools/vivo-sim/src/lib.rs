@@ -156,7 +156,9 @@
 //!   before moving the clock.
 //! - Each [`RecordedRequest`] carries its arrival and answer times
 //!   (`received_ms`, `answered_ms`: real clock, ms since the Unix epoch), so a
-//!   test can check that no call started after a deadline.
+//!   test can check that no call started after a deadline. A call whose
+//!   caller hung up during a scripted `Delay` is recorded too, with status
+//!   499 and no response (its `answered_ms` is when the caller left).
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
 //!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and

@@ -41,7 +41,27 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
             let scripted = state.lock().take_script(&path);
             let reply = match scripted {
                 Some(CallAction::Delay(delay)) => {
+                    // A caller that gives up during the delay drops this
+                    // future: the guard still records the call (status 499).
+                    let guard = Abandoned {
+                        state: &state,
+                        seq,
+                        request: RecordedRequest {
+                            method: parts.method.to_string(),
+                            path: path.clone(),
+                            query: parts.uri.query().map(str::to_owned),
+                            auth_token: auth_token.clone(),
+                            content_type: content_type.clone(),
+                            body: json_or_text(&bytes),
+                            status: ABANDONED,
+                            response: Value::Null,
+                            received_ms,
+                            answered_ms: 0,
+                        },
+                        armed: true,
+                    };
                     tokio::time::sleep(delay).await;
+                    guard.disarm();
                     answer(&state, &parts.method, &path, &parts.headers, &bytes)
                 }
                 Some(action) => scripted_reply(&state, action, auth_token.as_deref()),
@@ -76,6 +96,33 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
         },
     );
     response
+}
+
+/// The status recorded for a call whose caller went away before the answer
+/// (nginx's "client closed request").
+pub(crate) const ABANDONED: u16 = 499;
+
+struct Abandoned<'a> {
+    state: &'a Arc<SimState>,
+    seq: u64,
+    request: RecordedRequest,
+    armed: bool,
+}
+
+impl Abandoned<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut request = self.request.clone();
+            request.answered_ms = wall_clock_ms();
+            self.state.lock().complete_record(self.seq, request);
+        }
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -298,3 +298,35 @@ async fn dropping_the_last_handle_stops_the_server() {
     }
     assert!(stopped);
 }
+
+#[tokio::test]
+async fn a_caller_that_hangs_up_during_a_delay_is_still_recorded() {
+    let sim = start().await;
+    let token = token(&sim).await;
+    sim.script_next(SEND, CallAction::Delay(Duration::from_secs(3)));
+    let gave_up = reqwest::Client::new()
+        .post(format!("{}{SEND}", sim.base_url()))
+        .header("authToken", &token)
+        .timeout(Duration::from_millis(200))
+        .json(&message("reg-a"))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the caller timed out");
+    let mut recorded = Vec::new();
+    for _ in 0..50 {
+        recorded = sim.requests_to(SEND);
+        if !recorded.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(recorded.len(), 1, "recorded once the caller left");
+    let r = &recorded[0];
+    assert_eq!(r.status, 499);
+    assert_eq!(r.body["regId"], "reg-a");
+    assert!(r.answered_ms >= r.received_ms && r.answered_ms - r.received_ms < 2_000);
+    assert!(
+        sim.deliveries().is_empty(),
+        "no delivery for an abandoned call"
+    );
+}
