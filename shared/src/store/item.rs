@@ -117,3 +117,37 @@ pub(crate) fn key(pk: String, sk: &str) -> Item {
         (super::keys::SK.to_string(), s(sk)),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error(code: &str) -> SdkError<PutItemError, Response> {
+        let err = PutItemError::generic(ErrorMetadata::builder().code(code).build());
+        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn a_write_that_loses_to_a_condition_or_a_transaction_is_a_lost_race() {
+        for code in [
+            "ConditionalCheckFailedException",
+            "TransactionConflictException",
+        ] {
+            let res: Result<(), _> = Err(service_error(code));
+            assert_eq!(conditional(res, "PutItem").unwrap(), false, "{code}");
+        }
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "ValidationException",
+        ] {
+            let res: Result<(), _> = Err(service_error(code));
+            assert!(conditional(res, "PutItem").is_err(), "{code} is no race");
+        }
+        assert!(conditional(Ok::<(), SdkError<PutItemError, Response>>(()), "PutItem").unwrap());
+    }
+}

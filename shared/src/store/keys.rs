@@ -11,6 +11,7 @@
 //! | user's bindings   | `USER#{app}#{user}`                  | `#BINDINGS`  |
 //! | token owner       | `TOKEN#{app}#{cert}#{sha256(token)}` | `#OWNER`     |
 //! | push request      | `PUSH#{app}#{request_id}`            | `#REQUEST`   |
+//! | push result part  | `PUSH#{app}#{request_id}`            | `#RESULT#{n:03}` |
 //! | vendor auth token | `VENDOR#{vendor}#{account}`          | `#AUTH`      |
 //! | vendor pause      | `VENDOR#{vendor}#{account}`          | `PAUSE#{scope}` |
 //!
@@ -95,6 +96,13 @@ pub const PUSH_STATE: &str = "state";
 pub const PUSH_RESULT: &str = "result";
 pub const PUSH_FINGERPRINT: &str = "fingerprint";
 pub const PUSH_CLAIMED_AT: &str = "claimed_at_ms";
+
+/// Where a result too large for one item continues (see `pushes`).
+pub const PUSH_RESULT_PARTS: &str = "result_parts";
+
+pub fn push_result_part_sk(i: usize) -> String {
+    format!("#RESULT#{i:03}")
+}
 
 pub fn push_pk(app: &AppId, request_id: &str) -> String {
     format!("PUSH#{app}#{request_id}")

@@ -2,7 +2,7 @@
 //! push's report (stored deflate-compressed: a 1000-user report is JSON of
 //! a few hundred KB, the item limit 400 KB).
 
-use super::item::{conditional, get_n, get_s, lost_race, n, s, sdk_err};
+use super::item::{conditional, get_n, get_s, key, lost_race, n, s, sdk_err};
 use super::keys as k;
 use super::Store;
 use super::StoreError;
@@ -28,6 +28,12 @@ fn decompress(bytes: &[u8]) -> Result<DispatchReport, StoreError> {
     serde_json::from_slice(&json)
         .map_err(|e| StoreError::Corrupt(format!("stored push result: {e}")))
 }
+
+/// The most compressed result one item holds: DynamoDB's item limit is
+/// 400 KB (names and the other attributes included), which the emulator
+/// does not enforce. A larger result (1000 users with 10 devices of long,
+/// varied ids) is split over part items `#RESULT#{n}` of this size.
+pub const MAX_STORED_RESULT_BYTES: usize = 350 * 1024;
 
 /// A request id is remembered this long (API.md: idempotent for 24 h).
 pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
@@ -127,10 +133,18 @@ impl Store {
             return Ok(None);
         }
         let state = match get_s(&item, k::PUSH_STATE)? {
-            "done" => match item.get(k::PUSH_RESULT) {
-                Some(AttributeValue::B(b)) => PushState::Done {
+            "done" => match (item.get(k::PUSH_RESULT), item.get(k::PUSH_RESULT_PARTS)) {
+                (Some(AttributeValue::B(b)), _) => PushState::Done {
                     report: Box::new(decompress(b.as_ref())?),
                 },
+                (None, Some(_)) => {
+                    let parts: usize = get_n(&item, k::PUSH_RESULT_PARTS)?;
+                    PushState::Done {
+                        report: Box::new(decompress(
+                            &self.result_parts(app, request_id, parts).await?,
+                        )?),
+                    }
+                }
                 _ => return Err(StoreError::Corrupt("push result missing".into())),
             },
             _ => PushState::Pending {
@@ -204,20 +218,74 @@ impl Store {
         report: &DispatchReport,
         now_secs: i64,
     ) -> Result<(), StoreError> {
+        let result = compress(report);
+        let expires = now_secs + IDEMPOTENCY_SECS;
+        let (name, value) = if result.len() <= MAX_STORED_RESULT_BYTES {
+            (k::PUSH_RESULT, AttributeValue::B(Blob::new(result)))
+        } else {
+            // Parts first: the record says done only once all are stored.
+            let chunks: Vec<&[u8]> = result.chunks(MAX_STORED_RESULT_BYTES).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(key(
+                        k::push_pk(app, request_id),
+                        &k::push_result_part_sk(i),
+                    )))
+                    .item(k::PUSH_RESULT, AttributeValue::B(Blob::new(chunk.to_vec())))
+                    .item(k::EXPIRES_AT, n(expires))
+                    .send()
+                    .await
+                    .map_err(sdk_err("PutItem push result part"))?;
+            }
+            (k::PUSH_RESULT_PARTS, n(chunks.len()))
+        };
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
             .update_expression("SET #st = :done, #res = :res, #exp = :exp")
             .expression_attribute_names("#st", k::PUSH_STATE)
-            .expression_attribute_names("#res", k::PUSH_RESULT)
+            .expression_attribute_names("#res", name)
             .expression_attribute_names("#exp", k::EXPIRES_AT)
             .expression_attribute_values(":done", s("done"))
-            .expression_attribute_values(":res", AttributeValue::B(Blob::new(compress(report))))
-            .expression_attribute_values(":exp", n(now_secs + IDEMPOTENCY_SECS))
+            .expression_attribute_values(":res", value)
+            .expression_attribute_values(":exp", n(expires))
             .send()
             .await
             .map_err(sdk_err("UpdateItem push result"))?;
         Ok(())
+    }
+
+    /// The compressed result of a push stored in `parts` part items.
+    async fn result_parts(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        parts: usize,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        for i in 0..parts {
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    k::push_pk(app, request_id),
+                    &k::push_result_part_sk(i),
+                )))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_err("GetItem push result part"))?
+                .item
+                .ok_or_else(|| StoreError::Corrupt("push result part missing".into()))?;
+            match item.get(k::PUSH_RESULT) {
+                Some(AttributeValue::B(b)) => out.extend_from_slice(b.as_ref()),
+                _ => return Err(StoreError::Corrupt("push result part empty".into())),
+            }
+        }
+        Ok(out)
     }
 }

@@ -71,6 +71,20 @@ impl TestApp {
     }
 }
 
+/// A DynamoDB client of the tests' own on the emulator, for reading or
+/// writing items exactly (storage tests, injected faults).
+pub async fn raw_client() -> aws_sdk_dynamodb::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "testkit",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&conf)
+}
+
 /// A table of its own on the emulator, named after the test.
 pub async fn fresh_store(label: &str) -> Store {
     let clean: String = label
@@ -267,6 +281,27 @@ impl TestEnv {
             .collect();
         out.sort();
         out
+    }
+
+    /// An item exactly as the table holds it (for tests of storage itself:
+    /// TTL attributes, item sizes), through a client of its own.
+    pub async fn raw_item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        raw_client()
+            .await
+            .get_item()
+            .table_name(self.store.table())
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem on the emulator")
+            .item
     }
 
     /// Another app in the same table.
