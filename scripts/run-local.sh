@@ -105,7 +105,7 @@ source "$(dirname "$0")/lib/common.sh"
 # shellcheck source=scripts/lib/sam_local.sh
 source "$(dirname "$0")/lib/sam_local.sh"
 cd "$ROOT"
-T_START="$(date +%s%3N)"
+T_START="$(now_ms)"
 
 PIDFILE="$LOCAL/run-local.pids"
 ENVFILE="$LOCAL/run-local.env"
@@ -113,70 +113,6 @@ SAMSTATE="$LOCAL/run-local.sam" # sam mode: DDB_URL=... (finds its containers), 
 SAM_ENVJSON="$LOCAL/run-local.env.json"
 BIN="$CARGO_TARGET_DIR/debug"
 BUILD_DIR="$ROOT/.aws-sam/build"
-
-secs_since() { awk -v a="$1" -v b="$(date +%s%3N)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-# ---- process helpers ---------------------------------------------------------
-# alive PID: the process exists and is not a zombie.
-alive() {
-  local st
-  st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  case "$st" in Z*) return 1 ;; esac
-  return 0
-}
-
-# is_ours PID: a live process this checkout's tooling started (its command
-# line names a path under the repository or the cargo target dir), not a
-# recycled pid.
-is_ours() {
-  local args
-  alive "$1" || return 1
-  args="$(ps -o args= -p "$1" 2>/dev/null)" || return 1
-  case "$args" in
-    *"$ROOT/"* | *"$BIN/"*) return 0 ;;
-  esac
-  return 1
-}
-
-# stop_pids trust|verify NAME PID [NAME PID ...]: SIGTERM, up to 10 s, then
-# SIGKILL. `trust` is for this shell's own children (an unreaped child's pid
-# cannot be reused); `verify` checks is_ours first (pids from the pid file).
-stop_pids() {
-  local how="$1"
-  shift
-  local -a pids=()
-  while [ $# -ge 2 ]; do
-    if { [ "$how" = trust ] && alive "$2"; } || { [ "$how" = verify ] && is_ours "$2"; }; then
-      log "stopping $1 (pid $2)"
-      kill -TERM "$2" 2>/dev/null || true
-      pids+=("$2")
-    fi
-    shift 2
-  done
-  [ "${#pids[@]}" -gt 0 ] || return 0
-  local i pid left
-  for i in $(seq 1 100); do
-    left=0
-    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if alive "$pid"; then
-      log "pid $pid ignored SIGTERM; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  # Reap our own children; others' (a --no-wait run's) are reaped by init:
-  # give it a moment so that pgrep no longer lists them as <defunct>.
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for i in $(seq 1 50); do
-    left=0
-    for pid in "${pids[@]}"; do [ -e "/proc/$pid" ] && left=1; done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
-}
 
 # The pid file holds one pid per line; as NAME PID pairs for stop_pids,
 # newest first.
@@ -186,7 +122,7 @@ pidfile_pairs() {
   # tac: local-api / sam first, the emulator last.
   tac "$PIDFILE" | while read -r pid; do
     case "$pid" in '' | *[!0-9]*) continue ;; esac
-    name="$(ps -o args= -p "$pid" 2>/dev/null || true)"
+    name="$(cmdline "$pid")"
     case "$name" in
       *dynamodb_emulator* | *moto_server*) name=moto ;;
       *" local start-api "*) name=sam-local-start-api ;;
@@ -254,11 +190,6 @@ finally:
 PY
 }
 
-# free_port_on HOST: a free TCP port on HOST.
-free_port_on() {
-  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$1"
-}
-
 check_port() {
   case "$2" in
     '' | *[!0-9]*) log "$1 must be a port number (got '$2')"; exit 2 ;;
@@ -281,31 +212,10 @@ pick_port() {
     echo "$default"
   else
     local p
-    p="$(free_port_on "$host")"
+    p="$(free_port "$host")"
     log "port $default is in use; $what uses $p instead"
     echo "$p"
   fi
-}
-
-# wait_up NAME PID URL SECONDS LOG [STATUS]: until URL answers (with HTTP
-# STATUS if given), failing fast if PID dies.
-wait_up() {
-  local name="$1" pid="$2" url="$3" limit="$4" logf="$5" want="${6:-}" i=0 code
-  while :; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url" || true)"
-    if [ -n "$want" ]; then [ "$code" = "$want" ] && break; else [ "$code" != 000 ] && break; fi
-    if ! alive "$pid"; then
-      log "$name exited while starting; last lines of $logf:"
-      tail -n 20 "$logf" >&2 || true
-      return 1
-    fi
-    i=$((i + 1))
-    if [ "$i" -gt $((limit * 10)) ]; then
-      log "timed out waiting for $name at $url${want:+ to answer $want (last: $code)} (log: $logf)"
-      return 1
-    fi
-    sleep 0.1
-  done
 }
 
 # ---- what this run started, stopped on exit ----------------------------------
@@ -372,14 +282,7 @@ command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
 if [ "${RUN_LOCAL_PREBUILT:-0}" != 1 ]; then
   command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
 fi
-if ! command -v curl >/dev/null; then
-  log "installing curl"
-  (apt-get update -q && apt-get install -y -q curl) >&2
-fi
-if ! command -v ps >/dev/null; then
-  log "installing procps"
-  (apt-get update -q && apt-get install -y -q procps) >&2
-fi
+need curl curl
 
 # ---- mode ------------------------------------------------------------------------
 if [ "$RUN_MODE" = auto ]; then
@@ -446,7 +349,7 @@ if [ "$RUN_MODE" = sam ]; then
     [ "$DO_BUILD" = 1 ] || log "no complete SAM build in .aws-sam/build: running sam build"
     log "sam build (release, through cargo-lambda and zig; log: $LOCAL/run-local.sam-build.log):" \
       "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
-    t0="$(date +%s%3N)"
+    t0="$(now_ms)"
     # Its own process group, so that Ctrl-C's cleanup stops cargo and rustc too.
     setsid -w sam build </dev/null >"$LOCAL/run-local.sam-build.log" 2>&1 &
     BUILD_PID=$!
@@ -488,18 +391,14 @@ fi
 if [ -n "${DYNAMODB_PORT:-}" ] && { check_port DYNAMODB_PORT "$DYNAMODB_PORT"; ! port_free "$DYNAMODB_PORT" "$HOST_ADDR"; }; then
   if curl -sf -o /dev/null --max-time 2 "http://$HOST_ADDR:$DYNAMODB_PORT/moto-api/"; then
     log "using the DynamoDB emulator already on $HOST_ADDR:$DYNAMODB_PORT (left running on exit)"
-    export AWS_ENDPOINT_URL_DYNAMODB="http://$HOST_ADDR:$DYNAMODB_PORT"
-    export AWS_REGION="${AWS_REGION:-us-east-1}"
-    export AWS_DEFAULT_REGION="$AWS_REGION"
-    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
-    export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+    use_emulator "http://$HOST_ADDR:$DYNAMODB_PORT"
     MOTO_LOG="(not started here)"
   else
     log "DYNAMODB_PORT $DYNAMODB_PORT is in use on $HOST_ADDR by something that is not a moto server"
     exit 1
   fi
 else
-  port="${DYNAMODB_PORT:-$(free_port_on "$HOST_ADDR")}"
+  port="${DYNAMODB_PORT:-$(free_port "$HOST_ADDR")}"
   start_moto "$HOST_ADDR" "$port" </dev/null
   remember moto "$MOTO_PID"
   MOTO_LOG="$LOCAL/moto-$port.log"
@@ -567,7 +466,7 @@ if [ "$RUN_MODE" = sam ]; then
     "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
   log "sam local start-api on $OFFPUSH_URL (three warm containers; log: $API_LOG)"
-  t_api="$(date +%s%3N)"
+  t_api="$(now_ms)"
   # AWS_ENDPOINT_URL_STS: sam local asks STS for an account id first; the
   # emulator answers at once instead of ~8 s of connect retries offline.
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_DYNAMODB" \

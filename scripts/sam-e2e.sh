@@ -25,6 +25,7 @@
 #                                default one must list every events/*.json
 # Logs and the filled events: .local/sam-e2e/
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 T_START="$(date +%s%3N)"
@@ -52,8 +53,6 @@ BUILT_TEMPLATE="$BUILD_DIR/template.yaml"
 TABLE="offpush-e2e"
 E2E_APP="e2e"
 FUNCTIONS=(CertUploadFunction TokenReportFunction PushDispatchFunction)
-now_ms() { date +%s%3N; }
-secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 FIGURES=()
 figure() { FIGURES+=("$*"); log "$*"; }
 
@@ -139,17 +138,14 @@ cargo build --locked -q -p offpush-admin -p vivo-sim >"$OUT/host-tools.log" 2>&1
 ADMIN_BIN="$CARGO_TARGET_DIR/debug/offpush-admin"
 SIM_BIN="$CARGO_TARGET_DIR/debug/vivo-sim"
 
-free_port_on() {  # a free TCP port on address $1
-  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$1"
-}
-start_moto "$GW" "$(free_port_on "$GW")"    # exports AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, dummy keys
+start_moto "$GW" "$(free_port "$GW")"    # exports AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, dummy keys
 DDB_URL="$AWS_ENDPOINT_URL_DYNAMODB"
 VIVO_APP_ID=105123456 VIVO_APP_KEY=demo-vivo-app-key VIVO_APP_SECRET=demo-vivo-app-secret-0123456789
-SIM_PORT="$(free_port_on "$GW")"
+SIM_PORT="$(free_port "$GW")"
 "$SIM_BIN" --listen "$GW:$SIM_PORT" --app "$VIVO_APP_ID:$VIVO_APP_KEY:$VIVO_APP_SECRET" >"$OUT/vivo-sim.log" 2>&1 &
 SIM_PID=$!
 SIM_URL="http://$GW:$SIM_PORT"
-wait_http "$SIM_URL/_sim/health" 30 || { cat "$OUT/vivo-sim.log" >&2; exit 1; }
+wait_up vivo-sim "$SIM_PID" "$SIM_URL/_sim/health" 30 "$OUT/vivo-sim.log"
 log "vivo simulator on $SIM_URL (pid $SIM_PID)"
 
 "$ADMIN_BIN" --table "$TABLE" table create >/dev/null
