@@ -50,8 +50,11 @@ Options:
   --port N     API port (default: $API_PORT, else 3000, else a free port)
   --no-wait    start everything, print the block, write the PIDs to
                .local/run-local.pids and exit, leaving the services running
-               (also: RUN_LOCAL_DETACH=1). The printed exports are also in
-               .local/run-local.env (source it).
+               (also: RUN_LOCAL_DETACH=1). .local/run-local.env (source it)
+               has the printed exports, then, for scripts: RUN_MODE,
+               HOST_ADDR, API_PORT, DDB_URL, TABLE_NAME, APP_ID, APP_SECRET,
+               VIVO_APP_ID/KEY/SECRET, PIDS and (sam mode) SAM_ENV_VARS
+               (the --env-vars file), SAM_BUILD_SECS, API_START_SECS.
   stop         stop the services a --no-wait run left running (and, in sam
                mode, the Lambda containers its sam local started)
   -h, --help   this help
@@ -67,13 +70,14 @@ Environment:
   TABLE_NAME         DynamoDB table (default offpush-local)
   RUST_LOG           local-api's / the functions' log filter (default info)
   KEEP_DOCKER=1      leave a Docker engine this run started running (sam mode)
+  RUN_LOCAL_DIR      where the pid and env files and the logs go (default
+                     .local; `stop` needs the same value)
   RUN_LOCAL_PREBUILT=1
                      use the binaries already in target/debug as they are
                      (no cargo build)
 In sam mode the emulator and the simulator listen on the Docker bridge address
 (e.g. 172.17.0.1), which both the containers and this machine reach.
-Logs: .local/local-api.log or .local/sam-local.log, .local/vivo-sim.log,
-      .local/moto-PORT.log
+Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, moto-PORT.log
 EOF
 }
 
@@ -107,10 +111,12 @@ source "$(dirname "$0")/lib/sam_local.sh"
 cd "$ROOT"
 T_START="$(now_ms)"
 
-PIDFILE="$LOCAL/run-local.pids"
-ENVFILE="$LOCAL/run-local.env"
-SAMSTATE="$LOCAL/run-local.sam" # sam mode: DDB_URL=... (finds its containers), DOCKERD_PID=...
-SAM_ENVJSON="$LOCAL/run-local.env.json"
+RUN_DIR="${RUN_LOCAL_DIR:-$LOCAL}"
+mkdir -p "$RUN_DIR"
+PIDFILE="$RUN_DIR/run-local.pids"
+ENVFILE="$RUN_DIR/run-local.env"
+SAMSTATE="$RUN_DIR/run-local.sam" # sam mode: DDB_URL=... (finds its containers), DOCKERD_PID=...
+SAM_ENVJSON="$RUN_DIR/run-local.env.json"
 BIN="$CARGO_TARGET_DIR/debug"
 BUILD_DIR="$ROOT/.aws-sam/build"
 
@@ -226,6 +232,7 @@ SLEEP_PID=""
 BUILD_PID=""  # sam build (its own process group)
 SAM_DDB_URL="" # sam mode: the emulator URL its containers are found by
 ENGINE_PID="" # sam mode: a dockerd this run started (stopped unless KEEP_DOCKER=1)
+SAM_ENV_VARS="" SAM_BUILD_SECS="" API_START_SECS="" # sam mode: for the env file
 
 remember() {
   STARTED+=("$1" "$2")
@@ -347,20 +354,21 @@ if [ "$RUN_MODE" = sam ]; then
 
   if [ "$DO_BUILD" = 1 ] || ! sam_build_ready "$BUILD_DIR"; then
     [ "$DO_BUILD" = 1 ] || log "no complete SAM build in .aws-sam/build: running sam build"
-    log "sam build (release, through cargo-lambda and zig; log: $LOCAL/run-local.sam-build.log):" \
+    log "sam build (release, through cargo-lambda and zig; log: $RUN_DIR/run-local.sam-build.log):" \
       "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
     t0="$(now_ms)"
     # Its own process group, so that Ctrl-C's cleanup stops cargo and rustc too.
-    setsid -w sam build </dev/null >"$LOCAL/run-local.sam-build.log" 2>&1 &
+    setsid -w sam build </dev/null >"$RUN_DIR/run-local.sam-build.log" 2>&1 &
     BUILD_PID=$!
     if ! wait "$BUILD_PID"; then
       BUILD_PID=""
-      tail -n 40 "$LOCAL/run-local.sam-build.log" >&2
-      log "sam build failed (log: $LOCAL/run-local.sam-build.log)"
+      tail -n 40 "$RUN_DIR/run-local.sam-build.log" >&2
+      log "sam build failed (log: $RUN_DIR/run-local.sam-build.log)"
       exit 1
     fi
     BUILD_PID=""
-    log "sam build: $(secs_since "$t0") s"
+    SAM_BUILD_SECS="$(secs_since "$t0")"
+    log "sam build: $SAM_BUILD_SECS s"
     sam_build_ready "$BUILD_DIR" || { log "sam build left no complete build in $BUILD_DIR"; exit 1; }
   else
     newer="$(sam_build_newer_source "$BUILD_DIR")"
@@ -399,9 +407,9 @@ if [ -n "${DYNAMODB_PORT:-}" ] && { check_port DYNAMODB_PORT "$DYNAMODB_PORT"; !
   fi
 else
   port="${DYNAMODB_PORT:-$(free_port "$HOST_ADDR")}"
-  start_moto "$HOST_ADDR" "$port" </dev/null
+  MOTO_LOG="$RUN_DIR/moto-$port.log"
+  start_moto "$HOST_ADDR" "$port" "$MOTO_LOG" </dev/null
   remember moto "$MOTO_PID"
-  MOTO_LOG="$LOCAL/moto-$port.log"
   alive "$MOTO_PID" || { log "moto server did not start (log: $MOTO_LOG)"; exit 1; }
 fi
 if [ "$RUN_MODE" = sam ]; then
@@ -427,10 +435,10 @@ else
   SIM_URL="http://$HOST_ADDR:$sim_port"
   NO_COLOR=1 "$BIN/vivo-sim" --listen "$HOST_ADDR:$sim_port" \
     --app "$VIVO_APP_ID:$VIVO_APP_KEY:$VIVO_APP_SECRET" \
-    </dev/null >"$LOCAL/vivo-sim.log" 2>&1 &
+    </dev/null >"$RUN_DIR/vivo-sim.log" 2>&1 &
   sim_pid=$!
   remember vivo-sim "$sim_pid"
-  wait_up vivo-sim "$sim_pid" "$SIM_URL/_sim/health" 30 "$LOCAL/vivo-sim.log"
+  wait_up vivo-sim "$sim_pid" "$SIM_URL/_sim/health" 30 "$RUN_DIR/vivo-sim.log"
   log "vivo simulator on $SIM_URL (pid $sim_pid)"
   export VIVO_API_BASE_URL="$SIM_URL"
 fi
@@ -441,16 +449,16 @@ admin() {
 }
 admin table create </dev/null >/dev/null
 SECRET=""
-if app_out="$(admin app create --app "$APP" </dev/null 2>"$LOCAL/run-local.admin.err")"; then
+if app_out="$(admin app create --app "$APP" </dev/null 2>"$RUN_DIR/run-local.admin.err")"; then
   SECRET="$(printf '%s' "$app_out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signing_secret"])')"
   log "app $APP created in table $TABLE_NAME"
-elif grep -q "already exists" "$LOCAL/run-local.admin.err"; then
+elif grep -q "already exists" "$RUN_DIR/run-local.admin.err"; then
   log "app $APP already exists in table $TABLE_NAME (emulator $AWS_ENDPOINT_URL_DYNAMODB): its signing secret is not shown again; continuing"
 else
-  log "offpush-admin app create failed: $(cat "$LOCAL/run-local.admin.err")"
+  log "offpush-admin app create failed: $(cat "$RUN_DIR/run-local.admin.err")"
   exit 1
 fi
-rm -f "$LOCAL/run-local.admin.err"
+rm -f "$RUN_DIR/run-local.admin.err"
 ADMIN="$(admin token --app "$APP" --sub ops --admin --ttl 86400 </dev/null)"
 USER_TOKEN="$(admin token --app "$APP" --sub alice --ttl 86400 </dev/null)"
 
@@ -459,9 +467,10 @@ export TABLE_NAME VIVO_API_BASE_URL
 export RUST_LOG="${RUST_LOG:-info}"
 OFFPUSH_URL="http://127.0.0.1:$API_PORT"
 if [ "$RUN_MODE" = sam ]; then
-  API_LOG="$LOCAL/sam-local.log"
+  API_LOG="$RUN_DIR/sam-local.log"
   # What the functions get, through --env-vars: every variable the template
   # declares, so that no stray export with a declared name leaks in.
+  SAM_ENV_VARS="$SAM_ENVJSON"
   sam_env_json "$SAM_ENVJSON" "TABLE_NAME=$TABLE_NAME" "RUST_LOG=$RUST_LOG" \
     "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
@@ -478,10 +487,11 @@ if [ "$RUN_MODE" = sam ]; then
   remember sam-local-start-api "$api_pid"
   # Up when a function answers: a request without a token gets 401.
   wait_up "sam local start-api" "$api_pid" "$OFFPUSH_URL/v1/certificates" 240 "$API_LOG" 401
-  log "sam local start-api serving on $OFFPUSH_URL after $(secs_since "$t_api") s (pid $api_pid)"
+  API_START_SECS="$(secs_since "$t_api")"
+  log "sam local start-api serving on $OFFPUSH_URL after $API_START_SECS s (pid $api_pid)"
   MODE_LINE="sam local start-api (the functions from .aws-sam/build, in Docker containers)"
 else
-  API_LOG="$LOCAL/local-api.log"
+  API_LOG="$RUN_DIR/local-api.log"
   NO_COLOR=1 "$BIN/local-api" --listen "127.0.0.1:$API_PORT" </dev/null >"$API_LOG" 2>&1 &
   api_pid=$!
   remember local-api "$api_pid"
@@ -492,10 +502,19 @@ fi
 log "up in $(secs_since "$T_START") s"
 
 # ---- the block -------------------------------------------------------------------
-{
+EXPORTS="$(
   printf 'export OFFPUSH_URL=%s' "$OFFPUSH_URL"
   [ -n "$SIM_URL" ] && printf ' SIM_URL=%s' "$SIM_URL"
-  printf '\nexport ADMIN=%s USER_TOKEN=%s\n' "$ADMIN" "$USER_TOKEN"
+  printf '\nexport ADMIN=%s USER_TOKEN=%s' "$ADMIN" "$USER_TOKEN"
+)"
+{
+  printf '%s\n# for scripts (not exported)\n' "$EXPORTS"
+  for kv in "RUN_MODE=$RUN_MODE" "HOST_ADDR=$HOST_ADDR" "API_PORT=$API_PORT" \
+    "DDB_URL=$AWS_ENDPOINT_URL_DYNAMODB" "TABLE_NAME=$TABLE_NAME" "APP_ID=$APP" "APP_SECRET=$SECRET" \
+    "VIVO_APP_ID=$VIVO_APP_ID" "VIVO_APP_KEY=$VIVO_APP_KEY" "VIVO_APP_SECRET=$VIVO_APP_SECRET" "PIDS=$(paste -sd " " "$PIDFILE")" \
+    "SAM_ENV_VARS=$SAM_ENV_VARS" "SAM_BUILD_SECS=$SAM_BUILD_SECS" "API_START_SECS=$API_START_SECS"; do
+    printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+  done
 } >"$ENVFILE.tmp"
 chmod 600 "$ENVFILE.tmp"
 mv "$ENVFILE.tmp" "$ENVFILE"
@@ -536,13 +555,13 @@ fi
 cat <<EOF
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME (moto, in memory)
   logs            $API_LOG${SIM_URL:+
-                  $LOCAL/vivo-sim.log}
+                  $RUN_DIR/vivo-sim.log}
                   $MOTO_LOG
   more tokens     $BIN/offpush-admin --table $TABLE_NAME --endpoint-url $AWS_ENDPOINT_URL_DYNAMODB token --app $APP --sub bob [--admin] --ttl 86400
 
 Paste into a shell (also in $ENVFILE):
 
-$(cat "$ENVFILE")
+$EXPORTS
 
 EOF
 if [ -n "$SIM_URL" ]; then
@@ -589,7 +608,8 @@ EOF
 if [ "$DETACH" = 1 ]; then
   cat <<EOF
 
-Running in the background (pids in $PIDFILE). Stop with: scripts/run-local.sh stop
+Running in the background (pids in $PIDFILE).
+Stop with: ${RUN_LOCAL_DIR:+RUN_LOCAL_DIR=$RUN_LOCAL_DIR }scripts/run-local.sh stop
 ================================================================================
 EOF
   KEEP_RUNNING=1
@@ -605,7 +625,7 @@ EOF
 while :; do
   for ((i = 0; i < ${#STARTED[@]}; i += 2)); do
     if ! alive "${STARTED[i + 1]}"; then
-      log "${STARTED[i]} (pid ${STARTED[i + 1]}) exited; stopping the rest (logs in $LOCAL)"
+      log "${STARTED[i]} (pid ${STARTED[i + 1]}) exited; stopping the rest (logs in $RUN_DIR)"
       exit 1
     fi
   done
