@@ -30,7 +30,8 @@ stop_pids trust moto "$MOTO_PID"
 
 # The SAM path: sam validate --lint, sam build, every event through
 # `sam local invoke`, and the whole story through `sam local start-api`
-# (Docker engine, base image and emulator set up by the script itself).
+# (Docker engine, base image, emulator and simulator set up through
+# run-local.sh --sam --no-wait).
 if [ "${SKIP_SAM_E2E:-0}" != 1 ]; then
   log "SAM end to end"
   "$ROOT/scripts/sam-e2e.sh"
