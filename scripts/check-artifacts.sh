@@ -11,6 +11,7 @@
 # Env:   ARCH=x86_64|arm64 (default x86_64), MAX_GLIBC=2.34
 # Needs binutils (objdump or readelf); installs it with apt-get when missing (root).
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
@@ -26,10 +27,8 @@ esac
 ALLOWED_LIBS="libc.so.6 libm.so.6 libgcc_s.so.1 libpthread.so.0 libdl.so.2 librt.so.1 libutil.so.1
 ld-linux-x86-64.so.2 ld-linux-aarch64.so.1"
 
-if ! command -v readelf >/dev/null || ! command -v objdump >/dev/null; then
-  log "installing binutils (readelf, objdump)"
-  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q binutils </dev/null) >&2
-fi
+need readelf binutils
+need objdump binutils
 
 shopt -s nullglob
 bootstraps=("$BUILD_DIR"/*/bootstrap)

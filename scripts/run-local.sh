@@ -50,8 +50,11 @@ Options:
   --port N     API port (default: $API_PORT, else 3000, else a free port)
   --no-wait    start everything, print the block, write the PIDs to
                .local/run-local.pids and exit, leaving the services running
-               (also: RUN_LOCAL_DETACH=1). The printed exports are also in
-               .local/run-local.env (source it).
+               (also: RUN_LOCAL_DETACH=1). .local/run-local.env (source it)
+               has the printed exports, then, for scripts: RUN_MODE,
+               HOST_ADDR, API_PORT, DDB_URL, TABLE_NAME, APP_ID, APP_SECRET,
+               VIVO_APP_ID/KEY/SECRET, PIDS and (sam mode) SAM_ENV_VARS
+               (the --env-vars file), SAM_BUILD_SECS, API_START_SECS.
   stop         stop the services a --no-wait run left running (and, in sam
                mode, the Lambda containers its sam local started)
   -h, --help   this help
@@ -67,13 +70,14 @@ Environment:
   TABLE_NAME         DynamoDB table (default offpush-local)
   RUST_LOG           local-api's / the functions' log filter (default info)
   KEEP_DOCKER=1      leave a Docker engine this run started running (sam mode)
+  RUN_LOCAL_DIR      where the pid and env files and the logs go (default
+                     .local; `stop` needs the same value)
   RUN_LOCAL_PREBUILT=1
                      use the binaries already in target/debug as they are
                      (no cargo build)
 In sam mode the emulator and the simulator listen on the Docker bridge address
 (e.g. 172.17.0.1), which both the containers and this machine reach.
-Logs: .local/local-api.log or .local/sam-local.log, .local/vivo-sim.log,
-      .local/moto-PORT.log
+Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, moto-PORT.log
 EOF
 }
 
@@ -105,78 +109,16 @@ source "$(dirname "$0")/lib/common.sh"
 # shellcheck source=scripts/lib/sam_local.sh
 source "$(dirname "$0")/lib/sam_local.sh"
 cd "$ROOT"
-T_START="$(date +%s%3N)"
+T_START="$(now_ms)"
 
-PIDFILE="$LOCAL/run-local.pids"
-ENVFILE="$LOCAL/run-local.env"
-SAMSTATE="$LOCAL/run-local.sam" # sam mode: DDB_URL=... (finds its containers), DOCKERD_PID=...
-SAM_ENVJSON="$LOCAL/run-local.env.json"
+RUN_DIR="${RUN_LOCAL_DIR:-$LOCAL}"
+mkdir -p "$RUN_DIR"
+PIDFILE="$RUN_DIR/run-local.pids"
+ENVFILE="$RUN_DIR/run-local.env"
+SAMSTATE="$RUN_DIR/run-local.sam" # sam mode: DDB_URL=... (finds its containers), DOCKERD_PID=...
+SAM_ENVJSON="$RUN_DIR/run-local.env.json"
 BIN="$CARGO_TARGET_DIR/debug"
 BUILD_DIR="$ROOT/.aws-sam/build"
-
-secs_since() { awk -v a="$1" -v b="$(date +%s%3N)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-# ---- process helpers ---------------------------------------------------------
-# alive PID: the process exists and is not a zombie.
-alive() {
-  local st
-  st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  case "$st" in Z*) return 1 ;; esac
-  return 0
-}
-
-# is_ours PID: a live process this checkout's tooling started (its command
-# line names a path under the repository or the cargo target dir), not a
-# recycled pid.
-is_ours() {
-  local args
-  alive "$1" || return 1
-  args="$(ps -o args= -p "$1" 2>/dev/null)" || return 1
-  case "$args" in
-    *"$ROOT/"* | *"$BIN/"*) return 0 ;;
-  esac
-  return 1
-}
-
-# stop_pids trust|verify NAME PID [NAME PID ...]: SIGTERM, up to 10 s, then
-# SIGKILL. `trust` is for this shell's own children (an unreaped child's pid
-# cannot be reused); `verify` checks is_ours first (pids from the pid file).
-stop_pids() {
-  local how="$1"
-  shift
-  local -a pids=()
-  while [ $# -ge 2 ]; do
-    if { [ "$how" = trust ] && alive "$2"; } || { [ "$how" = verify ] && is_ours "$2"; }; then
-      log "stopping $1 (pid $2)"
-      kill -TERM "$2" 2>/dev/null || true
-      pids+=("$2")
-    fi
-    shift 2
-  done
-  [ "${#pids[@]}" -gt 0 ] || return 0
-  local i pid left
-  for i in $(seq 1 100); do
-    left=0
-    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if alive "$pid"; then
-      log "pid $pid ignored SIGTERM; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  # Reap our own children; others' (a --no-wait run's) are reaped by init:
-  # give it a moment so that pgrep no longer lists them as <defunct>.
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for i in $(seq 1 50); do
-    left=0
-    for pid in "${pids[@]}"; do [ -e "/proc/$pid" ] && left=1; done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
-}
 
 # The pid file holds one pid per line; as NAME PID pairs for stop_pids,
 # newest first.
@@ -186,7 +128,7 @@ pidfile_pairs() {
   # tac: local-api / sam first, the emulator last.
   tac "$PIDFILE" | while read -r pid; do
     case "$pid" in '' | *[!0-9]*) continue ;; esac
-    name="$(ps -o args= -p "$pid" 2>/dev/null || true)"
+    name="$(cmdline "$pid")"
     case "$name" in
       *dynamodb_emulator* | *moto_server*) name=moto ;;
       *" local start-api "*) name=sam-local-start-api ;;
@@ -254,11 +196,6 @@ finally:
 PY
 }
 
-# free_port_on HOST: a free TCP port on HOST.
-free_port_on() {
-  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$1"
-}
-
 check_port() {
   case "$2" in
     '' | *[!0-9]*) log "$1 must be a port number (got '$2')"; exit 2 ;;
@@ -281,31 +218,10 @@ pick_port() {
     echo "$default"
   else
     local p
-    p="$(free_port_on "$host")"
+    p="$(free_port "$host")"
     log "port $default is in use; $what uses $p instead"
     echo "$p"
   fi
-}
-
-# wait_up NAME PID URL SECONDS LOG [STATUS]: until URL answers (with HTTP
-# STATUS if given), failing fast if PID dies.
-wait_up() {
-  local name="$1" pid="$2" url="$3" limit="$4" logf="$5" want="${6:-}" i=0 code
-  while :; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url" || true)"
-    if [ -n "$want" ]; then [ "$code" = "$want" ] && break; else [ "$code" != 000 ] && break; fi
-    if ! alive "$pid"; then
-      log "$name exited while starting; last lines of $logf:"
-      tail -n 20 "$logf" >&2 || true
-      return 1
-    fi
-    i=$((i + 1))
-    if [ "$i" -gt $((limit * 10)) ]; then
-      log "timed out waiting for $name at $url${want:+ to answer $want (last: $code)} (log: $logf)"
-      return 1
-    fi
-    sleep 0.1
-  done
 }
 
 # ---- what this run started, stopped on exit ----------------------------------
@@ -316,6 +232,7 @@ SLEEP_PID=""
 BUILD_PID=""  # sam build (its own process group)
 SAM_DDB_URL="" # sam mode: the emulator URL its containers are found by
 ENGINE_PID="" # sam mode: a dockerd this run started (stopped unless KEEP_DOCKER=1)
+SAM_ENV_VARS="" SAM_BUILD_SECS="" API_START_SECS="" # sam mode: for the env file
 
 remember() {
   STARTED+=("$1" "$2")
@@ -372,14 +289,7 @@ command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
 if [ "${RUN_LOCAL_PREBUILT:-0}" != 1 ]; then
   command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
 fi
-if ! command -v curl >/dev/null; then
-  log "installing curl"
-  (apt-get update -q && apt-get install -y -q curl) >&2
-fi
-if ! command -v ps >/dev/null; then
-  log "installing procps"
-  (apt-get update -q && apt-get install -y -q procps) >&2
-fi
+need curl curl
 
 # ---- mode ------------------------------------------------------------------------
 if [ "$RUN_MODE" = auto ]; then
@@ -444,20 +354,21 @@ if [ "$RUN_MODE" = sam ]; then
 
   if [ "$DO_BUILD" = 1 ] || ! sam_build_ready "$BUILD_DIR"; then
     [ "$DO_BUILD" = 1 ] || log "no complete SAM build in .aws-sam/build: running sam build"
-    log "sam build (release, through cargo-lambda and zig; log: $LOCAL/run-local.sam-build.log):" \
+    log "sam build (release, through cargo-lambda and zig; log: $RUN_DIR/run-local.sam-build.log):" \
       "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
-    t0="$(date +%s%3N)"
+    t0="$(now_ms)"
     # Its own process group, so that Ctrl-C's cleanup stops cargo and rustc too.
-    setsid -w sam build </dev/null >"$LOCAL/run-local.sam-build.log" 2>&1 &
+    setsid -w sam build </dev/null >"$RUN_DIR/run-local.sam-build.log" 2>&1 &
     BUILD_PID=$!
     if ! wait "$BUILD_PID"; then
       BUILD_PID=""
-      tail -n 40 "$LOCAL/run-local.sam-build.log" >&2
-      log "sam build failed (log: $LOCAL/run-local.sam-build.log)"
+      tail -n 40 "$RUN_DIR/run-local.sam-build.log" >&2
+      log "sam build failed (log: $RUN_DIR/run-local.sam-build.log)"
       exit 1
     fi
     BUILD_PID=""
-    log "sam build: $(secs_since "$t0") s"
+    SAM_BUILD_SECS="$(secs_since "$t0")"
+    log "sam build: $SAM_BUILD_SECS s"
     sam_build_ready "$BUILD_DIR" || { log "sam build left no complete build in $BUILD_DIR"; exit 1; }
   else
     newer="$(sam_build_newer_source "$BUILD_DIR")"
@@ -488,21 +399,17 @@ fi
 if [ -n "${DYNAMODB_PORT:-}" ] && { check_port DYNAMODB_PORT "$DYNAMODB_PORT"; ! port_free "$DYNAMODB_PORT" "$HOST_ADDR"; }; then
   if curl -sf -o /dev/null --max-time 2 "http://$HOST_ADDR:$DYNAMODB_PORT/moto-api/"; then
     log "using the DynamoDB emulator already on $HOST_ADDR:$DYNAMODB_PORT (left running on exit)"
-    export AWS_ENDPOINT_URL_DYNAMODB="http://$HOST_ADDR:$DYNAMODB_PORT"
-    export AWS_REGION="${AWS_REGION:-us-east-1}"
-    export AWS_DEFAULT_REGION="$AWS_REGION"
-    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
-    export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+    use_emulator "http://$HOST_ADDR:$DYNAMODB_PORT"
     MOTO_LOG="(not started here)"
   else
     log "DYNAMODB_PORT $DYNAMODB_PORT is in use on $HOST_ADDR by something that is not a moto server"
     exit 1
   fi
 else
-  port="${DYNAMODB_PORT:-$(free_port_on "$HOST_ADDR")}"
-  start_moto "$HOST_ADDR" "$port" </dev/null
+  port="${DYNAMODB_PORT:-$(free_port "$HOST_ADDR")}"
+  MOTO_LOG="$RUN_DIR/moto-$port.log"
+  start_moto "$HOST_ADDR" "$port" "$MOTO_LOG" </dev/null
   remember moto "$MOTO_PID"
-  MOTO_LOG="$LOCAL/moto-$port.log"
   alive "$MOTO_PID" || { log "moto server did not start (log: $MOTO_LOG)"; exit 1; }
 fi
 if [ "$RUN_MODE" = sam ]; then
@@ -528,10 +435,10 @@ else
   SIM_URL="http://$HOST_ADDR:$sim_port"
   NO_COLOR=1 "$BIN/vivo-sim" --listen "$HOST_ADDR:$sim_port" \
     --app "$VIVO_APP_ID:$VIVO_APP_KEY:$VIVO_APP_SECRET" \
-    </dev/null >"$LOCAL/vivo-sim.log" 2>&1 &
+    </dev/null >"$RUN_DIR/vivo-sim.log" 2>&1 &
   sim_pid=$!
   remember vivo-sim "$sim_pid"
-  wait_up vivo-sim "$sim_pid" "$SIM_URL/_sim/health" 30 "$LOCAL/vivo-sim.log"
+  wait_up vivo-sim "$sim_pid" "$SIM_URL/_sim/health" 30 "$RUN_DIR/vivo-sim.log"
   log "vivo simulator on $SIM_URL (pid $sim_pid)"
   export VIVO_API_BASE_URL="$SIM_URL"
 fi
@@ -542,16 +449,16 @@ admin() {
 }
 admin table create </dev/null >/dev/null
 SECRET=""
-if app_out="$(admin app create --app "$APP" </dev/null 2>"$LOCAL/run-local.admin.err")"; then
+if app_out="$(admin app create --app "$APP" </dev/null 2>"$RUN_DIR/run-local.admin.err")"; then
   SECRET="$(printf '%s' "$app_out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signing_secret"])')"
   log "app $APP created in table $TABLE_NAME"
-elif grep -q "already exists" "$LOCAL/run-local.admin.err"; then
+elif grep -q "already exists" "$RUN_DIR/run-local.admin.err"; then
   log "app $APP already exists in table $TABLE_NAME (emulator $AWS_ENDPOINT_URL_DYNAMODB): its signing secret is not shown again; continuing"
 else
-  log "offpush-admin app create failed: $(cat "$LOCAL/run-local.admin.err")"
+  log "offpush-admin app create failed: $(cat "$RUN_DIR/run-local.admin.err")"
   exit 1
 fi
-rm -f "$LOCAL/run-local.admin.err"
+rm -f "$RUN_DIR/run-local.admin.err"
 ADMIN="$(admin token --app "$APP" --sub ops --admin --ttl 86400 </dev/null)"
 USER_TOKEN="$(admin token --app "$APP" --sub alice --ttl 86400 </dev/null)"
 
@@ -560,14 +467,15 @@ export TABLE_NAME VIVO_API_BASE_URL
 export RUST_LOG="${RUST_LOG:-info}"
 OFFPUSH_URL="http://127.0.0.1:$API_PORT"
 if [ "$RUN_MODE" = sam ]; then
-  API_LOG="$LOCAL/sam-local.log"
+  API_LOG="$RUN_DIR/sam-local.log"
   # What the functions get, through --env-vars: every variable the template
   # declares, so that no stray export with a declared name leaks in.
+  SAM_ENV_VARS="$SAM_ENVJSON"
   sam_env_json "$SAM_ENVJSON" "TABLE_NAME=$TABLE_NAME" "RUST_LOG=$RUST_LOG" \
     "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
   log "sam local start-api on $OFFPUSH_URL (three warm containers; log: $API_LOG)"
-  t_api="$(date +%s%3N)"
+  t_api="$(now_ms)"
   # AWS_ENDPOINT_URL_STS: sam local asks STS for an account id first; the
   # emulator answers at once instead of ~8 s of connect retries offline.
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_DYNAMODB" \
@@ -579,10 +487,11 @@ if [ "$RUN_MODE" = sam ]; then
   remember sam-local-start-api "$api_pid"
   # Up when a function answers: a request without a token gets 401.
   wait_up "sam local start-api" "$api_pid" "$OFFPUSH_URL/v1/certificates" 240 "$API_LOG" 401
-  log "sam local start-api serving on $OFFPUSH_URL after $(secs_since "$t_api") s (pid $api_pid)"
+  API_START_SECS="$(secs_since "$t_api")"
+  log "sam local start-api serving on $OFFPUSH_URL after $API_START_SECS s (pid $api_pid)"
   MODE_LINE="sam local start-api (the functions from .aws-sam/build, in Docker containers)"
 else
-  API_LOG="$LOCAL/local-api.log"
+  API_LOG="$RUN_DIR/local-api.log"
   NO_COLOR=1 "$BIN/local-api" --listen "127.0.0.1:$API_PORT" </dev/null >"$API_LOG" 2>&1 &
   api_pid=$!
   remember local-api "$api_pid"
@@ -593,10 +502,19 @@ fi
 log "up in $(secs_since "$T_START") s"
 
 # ---- the block -------------------------------------------------------------------
-{
+EXPORTS="$(
   printf 'export OFFPUSH_URL=%s' "$OFFPUSH_URL"
   [ -n "$SIM_URL" ] && printf ' SIM_URL=%s' "$SIM_URL"
-  printf '\nexport ADMIN=%s USER_TOKEN=%s\n' "$ADMIN" "$USER_TOKEN"
+  printf '\nexport ADMIN=%s USER_TOKEN=%s' "$ADMIN" "$USER_TOKEN"
+)"
+{
+  printf '%s\n# for scripts (not exported)\n' "$EXPORTS"
+  for kv in "RUN_MODE=$RUN_MODE" "HOST_ADDR=$HOST_ADDR" "API_PORT=$API_PORT" \
+    "DDB_URL=$AWS_ENDPOINT_URL_DYNAMODB" "TABLE_NAME=$TABLE_NAME" "APP_ID=$APP" "APP_SECRET=$SECRET" \
+    "VIVO_APP_ID=$VIVO_APP_ID" "VIVO_APP_KEY=$VIVO_APP_KEY" "VIVO_APP_SECRET=$VIVO_APP_SECRET" "PIDS=$(paste -sd " " "$PIDFILE")" \
+    "SAM_ENV_VARS=$SAM_ENV_VARS" "SAM_BUILD_SECS=$SAM_BUILD_SECS" "API_START_SECS=$API_START_SECS"; do
+    printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+  done
 } >"$ENVFILE.tmp"
 chmod 600 "$ENVFILE.tmp"
 mv "$ENVFILE.tmp" "$ENVFILE"
@@ -637,13 +555,13 @@ fi
 cat <<EOF
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME (moto, in memory)
   logs            $API_LOG${SIM_URL:+
-                  $LOCAL/vivo-sim.log}
+                  $RUN_DIR/vivo-sim.log}
                   $MOTO_LOG
   more tokens     $BIN/offpush-admin --table $TABLE_NAME --endpoint-url $AWS_ENDPOINT_URL_DYNAMODB token --app $APP --sub bob [--admin] --ttl 86400
 
 Paste into a shell (also in $ENVFILE):
 
-$(cat "$ENVFILE")
+$EXPORTS
 
 EOF
 if [ -n "$SIM_URL" ]; then
@@ -690,7 +608,8 @@ EOF
 if [ "$DETACH" = 1 ]; then
   cat <<EOF
 
-Running in the background (pids in $PIDFILE). Stop with: scripts/run-local.sh stop
+Running in the background (pids in $PIDFILE).
+Stop with: ${RUN_LOCAL_DIR:+RUN_LOCAL_DIR=$RUN_LOCAL_DIR }scripts/run-local.sh stop
 ================================================================================
 EOF
   KEEP_RUNNING=1
@@ -706,7 +625,7 @@ EOF
 while :; do
   for ((i = 0; i < ${#STARTED[@]}; i += 2)); do
     if ! alive "${STARTED[i + 1]}"; then
-      log "${STARTED[i]} (pid ${STARTED[i + 1]}) exited; stopping the rest (logs in $LOCAL)"
+      log "${STARTED[i]} (pid ${STARTED[i + 1]}) exited; stopping the rest (logs in $RUN_DIR)"
       exit 1
     fi
   done

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # End-to-end check of the AWS SAM path, from a fresh machine (root, no stdin) or a warm one:
 #
-#   1. the project venv (aws-sam-cli, cargo-lambda, zig, moto) and a Docker engine with an
-#      offline Lambda base image (scripts/sam/venv.sh, scripts/sam/docker-up.sh);
-#   2. sam validate --lint;
-#   3. sam build (release, x86_64, through cargo-lambda + zig; timed);
-#   4. the artefact check (scripts/check-artifacts.sh: ELF arch, glibc <= 2.34, stripped);
-#   5. the DynamoDB emulator (moto) and the vivo simulator on the docker bridge address, so the
-#      function containers reach them; a table, an app and tokens made with offpush-admin;
-#   6. every events/*.json through `sam local invoke`, in the order of events/manifest.json,
+#   1. the project venv (aws-sam-cli, cargo-lambda, zig, moto) and sam validate --lint;
+#   2. scripts/run-local.sh --sam --no-wait --build: a Docker engine with an offline Lambda
+#      base image (scripts/sam/docker-up.sh), sam build (release, x86_64, through cargo-lambda
+#      + zig; timed), the DynamoDB emulator (moto) and the vivo simulator on the docker bridge
+#      address, so the function containers reach them, a table, an app and tokens made with
+#      offpush-admin, and sam local start-api serving the built functions;
+#   3. the artefact check (scripts/check-artifacts.sh: ELF arch, glibc <= 2.34, stripped);
+#   4. every events/*.json through `sam local invoke`, in the order of events/manifest.json,
 #      each answer's statusCode checked against the manifest;
-#   7. sam local start-api serving the built functions, and scripts/smoke-api.sh driving the
-#      whole story through it (certificate, token, push, simulator delivery, logout, no_device).
+#   5. scripts/smoke-api.sh driving the whole story through start-api (certificate, token,
+#      push, simulator delivery, logout, no_device).
 # Prints figures: sam build seconds, bootstrap sizes, per-invoke times, start-api start time.
-# Stops everything it started on exit (and the Docker engine too if it started it).
+# Stops everything it started on exit (scripts/run-local.sh stop: also the Docker engine if
+# it started it).
 #
 # Usage: scripts/sam-e2e.sh [--skip-build] [--no-invoke] [--no-smoke]
 #   --skip-build   reuse .aws-sam/build from an earlier run (still validates and checks it)
@@ -25,9 +26,12 @@
 #                                default one must list every events/*.json
 # Logs and the filled events: .local/sam-e2e/
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/sam_local.sh
+source "$(dirname "$0")/lib/sam_local.sh"
 cd "$ROOT"
-T_START="$(date +%s%3N)"
+T_START="$(now_ms)"
 
 SKIP_BUILD=0 DO_INVOKE=1 DO_SMOKE=1
 for arg in "$@"; do
@@ -41,145 +45,83 @@ for arg in "$@"; do
 done
 
 [ "$(id -u)" = 0 ] || { log "must run as root (docker-up installs and starts the engine)"; exit 1; }
-command -v cargo >/dev/null || { log "cargo is required"; exit 1; }
-command -v curl >/dev/null || { log "installing curl"; (apt-get update -q && apt-get install -y -q curl </dev/null) >&2; }
 exec </dev/null
 
 OUT="$LOCAL/sam-e2e"
+# The services of an earlier run that could not clean up (their pid file is in $OUT).
+[ -s "$OUT/run-local.pids" ] && RUN_LOCAL_DIR="$OUT" scripts/run-local.sh stop
 rm -rf "$OUT"; mkdir -p "$OUT/events"
 BUILD_DIR="$ROOT/.aws-sam/build"
 BUILT_TEMPLATE="$BUILD_DIR/template.yaml"
 TABLE="offpush-e2e"
-E2E_APP="e2e"
-FUNCTIONS=(CertUploadFunction TokenReportFunction PushDispatchFunction)
-now_ms() { date +%s%3N; }
-secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 FIGURES=()
 figure() { FIGURES+=("$*"); log "$*"; }
 
-# --- cleanup: only what this run started ------------------------------------------------------
-MOTO_PID="" SIM_PID="" API_PID="" ENGINE_STARTED=0 CONTAINERS_BEFORE=""
-stop_pid() {  # pid [signal]: signal it, wait up to 10 s, then SIGKILL
-  local pid="$1" sig="${2:-TERM}"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-sam_containers() {
-  docker ps -aq --no-trunc --filter label=sam.cli.container.type=lambda 2>/dev/null | sort || true
-}
+STARTED=0
 cleanup() {
-  local rc=$? c
+  local rc=$?
   set +e
-  stop_pid "$API_PID" INT
-  if command -v docker >/dev/null; then
-    # Lambda containers of our functions that appeared during this run and outlived sam.
-    for c in $(comm -13 <(printf '%s\n' "$CONTAINERS_BEFORE") <(sam_containers)); do
-      case "$(docker inspect -f '{{ index .Config.Labels "sam.cli.function.name" }}' "$c" 2>/dev/null)" in
-        CertUploadFunction|TokenReportFunction|PushDispatchFunction) docker rm -f "$c" >/dev/null 2>&1 ;;
-      esac
-    done
-  fi
-  stop_pid "$SIM_PID"
-  stop_pid "$MOTO_PID"
-  if [ "$ENGINE_STARTED" = 1 ] && [ "${KEEP_DOCKER:-0}" != 1 ] && [ -f "$LOCAL/dockerd.pid" ]; then
-    log "stopping the Docker engine this run started"
-    stop_pid "$(cat "$LOCAL/dockerd.pid")"
-  fi
+  [ "$STARTED" = 1 ] && RUN_LOCAL_DIR="$OUT" scripts/run-local.sh stop
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- 1. tools, engine, base image ---------------------------------------------------------------
+# --- 1. tools, lint --------------------------------------------------------------------------------
 ensure_venv
-docker info >/dev/null 2>&1 || ENGINE_STARTED=1
-GW="$(scripts/sam/docker-up.sh | tail -n1)"
-[[ "$GW" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || { log "docker-up.sh gave no bridge address ($GW)"; exit 1; }
-CONTAINERS_BEFORE="$(sam_containers)"
-log "Docker bridge gateway (host services for the containers): $GW"
 log "sam $(sam --version 2>/dev/null | awk '{print $NF}'), cargo-lambda $(cargo-lambda lambda --version 2>/dev/null | awk '{print $2}'), $(rustc --version)"
-
-# --- 2. lint ---------------------------------------------------------------------------------------
 t0="$(now_ms)"
 sam validate --lint >"$OUT/validate.log" 2>&1 || { cat "$OUT/validate.log" >&2; log "FAIL: sam validate --lint"; exit 1; }
 log "sam validate --lint: clean ($(secs_since "$t0") s)"
 
-# --- 3. build --------------------------------------------------------------------------------------
+# --- 2. engine, base image, build, emulator, simulator, tenant, start-api ----------------------------
+run_local=(--sam --no-wait --port "$(free_port)")
 if [ "$SKIP_BUILD" = 1 ]; then
-  [ -f "$BUILT_TEMPLATE" ] || { log "--skip-build but no $BUILT_TEMPLATE"; exit 1; }
+  sam_build_ready "$BUILD_DIR" || { log "--skip-build but no complete build in $BUILD_DIR"; exit 1; }
   log "sam build skipped: reusing $BUILD_DIR"
 else
-  log "sam build (release, x86_64; CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-default}; log: $OUT/build.log)"
-  t0="$(now_ms)"
-  sam build >"$OUT/build.log" 2>&1 || { tail -n 60 "$OUT/build.log" >&2; log "FAIL: sam build"; exit 1; }
-  figure "sam build: $(secs_since "$t0") s"
+  run_local+=(--build)
 fi
+log "scripts/run-local.sh ${run_local[*]} (CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-default}; logs: $OUT)"
+STARTED=1
+# The simulator, a fresh emulator, and the template's defaults, whatever this shell exports.
+env -u VIVO_API_BASE_URL -u DYNAMODB_PORT -u VIVO_SIM_PORT -u RUN_LOCAL_PREBUILT RUN_LOCAL_DIR="$OUT" \
+  TABLE_NAME="$TABLE" RUST_LOG=info DEFAULT_BINDING_TTL_DAYS=30 PUSH_DEADLINE_MS=20000 \
+  scripts/run-local.sh "${run_local[@]}" >"$OUT/run-local.out" || { log "FAIL: scripts/run-local.sh"; exit 1; }
+# shellcheck source=/dev/null
+source "$OUT/run-local.env"
+[ -n "$SAM_BUILD_SECS" ] && figure "sam build: $SAM_BUILD_SECS s"
+figure "sam local start-api: serving after $API_START_SECS s (3 warm containers)"
 
-# --- 4. artefacts ------------------------------------------------------------------------------------
-for fn in "${FUNCTIONS[@]}"; do
-  [ -x "$BUILD_DIR/$fn/bootstrap" ] || { log "FAIL: no $BUILD_DIR/$fn/bootstrap (run without --skip-build)"; exit 1; }
-done
+# --- 3. artefacts ------------------------------------------------------------------------------------
 if ! ARCH=x86_64 scripts/check-artifacts.sh "$BUILD_DIR" >"$OUT/artifacts.log" 2>&1; then
   cat "$OUT/artifacts.log" >&2; log "FAIL: artefact check"; exit 1
 fi
 cat "$OUT/artifacts.log" >&2
-for fn in "${FUNCTIONS[@]}"; do
+for fn in "${SAM_FUNCTIONS[@]}"; do
   figure "bootstrap $fn: $(stat -c %s "$BUILD_DIR/$fn/bootstrap" | awk '{ printf "%.2f MiB", $1 / 1048576 }')"
 done
 
 [ "$DO_INVOKE$DO_SMOKE" = 00 ] && { log "PASS (build and artefacts only)"; exit 0; }
 
-# --- 5. emulator, simulator, tenant -------------------------------------------------------------------
-log "host tools: cargo build -p offpush-admin -p vivo-sim"
-cargo build --locked -q -p offpush-admin -p vivo-sim >"$OUT/host-tools.log" 2>&1 \
-  || { tail -n 40 "$OUT/host-tools.log" >&2; log "FAIL: building offpush-admin / vivo-sim"; exit 1; }
-ADMIN_BIN="$CARGO_TARGET_DIR/debug/offpush-admin"
-SIM_BIN="$CARGO_TARGET_DIR/debug/vivo-sim"
-
-free_port_on() {  # a free TCP port on address $1
-  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$1"
-}
-start_moto "$GW" "$(free_port_on "$GW")"    # exports AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, dummy keys
-DDB_URL="$AWS_ENDPOINT_URL_DYNAMODB"
-VIVO_APP_ID=105123456 VIVO_APP_KEY=demo-vivo-app-key VIVO_APP_SECRET=demo-vivo-app-secret-0123456789
-SIM_PORT="$(free_port_on "$GW")"
-"$SIM_BIN" --listen "$GW:$SIM_PORT" --app "$VIVO_APP_ID:$VIVO_APP_KEY:$VIVO_APP_SECRET" >"$OUT/vivo-sim.log" 2>&1 &
-SIM_PID=$!
-SIM_URL="http://$GW:$SIM_PORT"
-wait_http "$SIM_URL/_sim/health" 30 || { cat "$OUT/vivo-sim.log" >&2; exit 1; }
-log "vivo simulator on $SIM_URL (pid $SIM_PID)"
-
-"$ADMIN_BIN" --table "$TABLE" table create >/dev/null
-"$ADMIN_BIN" --table "$TABLE" app create --app "$E2E_APP" >/dev/null
-ADMIN_JWT="$("$ADMIN_BIN" --table "$TABLE" token --app "$E2E_APP" --sub e2e-ops --admin --ttl 3600)"
-USER_JWT="$("$ADMIN_BIN" --table "$TABLE" token --app "$E2E_APP" --sub alice --ttl 3600)"
-log "table $TABLE and app $E2E_APP on the emulator; admin and alice tokens minted"
-
-# What the functions get, through --env-vars (which sets only variables the template
-# declares: hence AWS_ENDPOINT_URL_DYNAMODB's AWS::NoValue declaration in template.yaml).
-# sam local lets a variable exported in this shell beat the template's value, and --env-vars
-# beat both: every declared variable is pinned here so that no stray export leaks in.
-# AWS_ACCESS_KEY_ID/SECRET/REGION: SAM hands its own (start_moto's dummies) to the container.
-cat >"$OUT/env.json" <<JSON
-{"Parameters": {"TABLE_NAME": "$TABLE", "RUST_LOG": "info", "VIVO_API_BASE_URL": "$SIM_URL",
-                "AWS_ENDPOINT_URL_DYNAMODB": "$DDB_URL", "DEFAULT_BINDING_TTL_DAYS": "30",
-                "PUSH_DEADLINE_MS": "20000"}}
-JSON
+# The functions' environment is run-local.sh's --env-vars file: every variable the template
+# declares is pinned there (sam local lets a variable exported in this shell beat the
+# template's value, and --env-vars beat both), AWS_ENDPOINT_URL_DYNAMODB through its
+# AWS::NoValue declaration in template.yaml. SAM hands the container this shell's
+# AWS_ACCESS_KEY_ID/SECRET/REGION: use_emulator's dummies.
+use_emulator "$DDB_URL"
 # Each sam local command first asks STS for the account id; with the dummy credentials that
 # either goes to AWS for nothing or, offline, spends ~8 s in connect retries. The emulator
 # answers (or refuses) at once.
 export AWS_ENDPOINT_URL_STS="$DDB_URL"
-SAM_LOCAL=(--skip-pull-image -t "$BUILT_TEMPLATE" --env-vars "$OUT/env.json")
+SAM_LOCAL=(--skip-pull-image -t "$BUILT_TEMPLATE" --env-vars "$SAM_ENV_VARS")
 
-# --- 6. every event through sam local invoke ------------------------------------------------------------
+# --- 4. every event through sam local invoke ------------------------------------------------------------
 invoke_failures=0 invoke_passed=0 invoke_skipped=0
 if [ "$DO_INVOKE" = 1 ]; then
   python3 - "$OUT/vars.json" <<PY
 import json, sys
-json.dump({"ADMIN_JWT": "$ADMIN_JWT", "USER_JWT": "$USER_JWT", "VIVO_APP_ID": "$VIVO_APP_ID",
+json.dump({"ADMIN_JWT": "$ADMIN", "USER_JWT": "$USER_TOKEN", "VIVO_APP_ID": "$VIVO_APP_ID",
            "VIVO_APP_KEY": "$VIVO_APP_KEY", "VIVO_APP_SECRET": "$VIVO_APP_SECRET",
            "REG_ID": "e2e-regid-$(date +%s)-0123456789abcdef", "RUN_ID": "e2e-$(date +%s)"},
           open(sys.argv[1], "w"))
@@ -292,24 +234,11 @@ PY
   figure "events: $invoke_passed passed, $invoke_failures failed, $invoke_skipped skipped"
 fi
 
-# --- 7. start-api + smoke ------------------------------------------------------------------------------
+# --- 5. smoke through start-api ------------------------------------------------------------------------
 smoke_rc=0
 if [ "$DO_SMOKE" = 1 ]; then
-  API_PORT="$(free_port)"
-  t0="$(now_ms)"
-  sam local start-api "${SAM_LOCAL[@]}" --warm-containers EAGER --host 127.0.0.1 -p "$API_PORT" \
-    >"$OUT/start-api.log" 2>&1 &
-  API_PID=$!
-  up=0
-  for _ in $(seq 360); do
-    if curl -s -o /dev/null "http://127.0.0.1:$API_PORT/"; then up=1; break; fi
-    kill -0 "$API_PID" 2>/dev/null || break
-    sleep 0.5
-  done
-  [ "$up" = 1 ] || { tail -n 40 "$OUT/start-api.log" >&2; log "FAIL: sam local start-api did not come up"; exit 1; }
-  figure "sam local start-api: serving after $(secs_since "$t0") s (3 warm containers)"
   set +e
-  API_URL="http://127.0.0.1:$API_PORT" TABLE_NAME="$TABLE" VIVO_SIM_URL="$SIM_URL" OFFPUSH_ADMIN="$ADMIN_BIN" \
+  API_URL="$OFFPUSH_URL" TABLE_NAME="$TABLE" VIVO_SIM_URL="$SIM_URL" \
     VIVO_APP_ID="$VIVO_APP_ID" VIVO_APP_KEY="$VIVO_APP_KEY" VIVO_APP_SECRET="$VIVO_APP_SECRET" \
     scripts/smoke-api.sh 2>&1 | tee "$OUT/smoke.log" >&2
   smoke_rc="${PIPESTATUS[0]}"
@@ -317,7 +246,7 @@ if [ "$DO_SMOKE" = 1 ]; then
   if [ "$smoke_rc" = 0 ]; then
     figure "smoke through start-api: PASS"
   else
-    figure "smoke through start-api: FAIL (log: $OUT/smoke.log, function logs: $OUT/start-api.log)"
+    figure "smoke through start-api: FAIL (log: $OUT/smoke.log, function logs: $OUT/sam-local.log)"
   fi
 fi
 

@@ -23,6 +23,7 @@
 #                               else `cargo run -p offpush-admin`)
 #                 SMOKE_APP     app id to create (default: smoke-<random>; must be new)
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
@@ -46,7 +47,6 @@ admin() {
   fi
 }
 
-now_ms() { date +%s%3N; }
 step_no=0
 STATUS=""
 # call LABEL METHOD PATH TOKEN [JSON_BODY]: the response body lands in $TMP/body, the

@@ -7,14 +7,12 @@
 # Installs what it needs itself (a project-local venv under .venv).
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
 command -v cargo >/dev/null || { log "cargo is required"; exit 1; }
-if ! command -v curl >/dev/null; then
-  log "installing curl"
-  (apt-get update -q && apt-get install -y -q curl) >&2
-fi
+need curl curl
 ensure_venv
 
 log "cargo fmt --check"
@@ -22,18 +20,18 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-port="$(free_port)"
-start_moto 127.0.0.1 "$port"
-trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+trap 'stop_pids trust moto "${MOTO_PID:-}"' EXIT
+start_moto 127.0.0.1 "$(free_port 127.0.0.1)"
 
 log "cargo test"
 # I/O-bound tests: more threads than cores keeps the emulator busy.
 cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-8}" "$@"
-kill "$MOTO_PID" 2>/dev/null || true
+stop_pids trust moto "$MOTO_PID"
 
 # The SAM path: sam validate --lint, sam build, every event through
 # `sam local invoke`, and the whole story through `sam local start-api`
-# (Docker engine, base image and emulator set up by the script itself).
+# (Docker engine, base image, emulator and simulator set up through
+# run-local.sh --sam --no-wait).
 if [ "${SKIP_SAM_E2E:-0}" != 1 ]; then
   log "SAM end to end"
   "$ROOT/scripts/sam-e2e.sh"

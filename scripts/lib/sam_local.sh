@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Helpers for scripts/run-local.sh's SAM mode (`sam local start-api`); sourced
-# after common.sh (uses ROOT and log).
+# Helpers for the SAM scripts (Docker, `sam build`, `sam local`); sourced after
+# common.sh (uses ROOT, log, alive, stop_pids).
 
 SAM_FUNCTIONS=(CertUploadFunction TokenReportFunction PushDispatchFunction)
 
@@ -93,21 +93,12 @@ sam_remove_containers_settled() {
 # for this run, unless containers this run did not start are running on it.
 stop_engine() {
   local pid="$1" others
-  case "$pid" in '' | *[!0-9]*) return 0 ;; esac
-  [ -r "/proc/$pid/cmdline" ] || return 0
-  case "$(tr '\0' ' ' <"/proc/$pid/cmdline")" in *dockerd*) ;; *) return 0 ;; esac
+  alive "$pid" || return 0
+  case "$(cmdline "$pid")" in *dockerd*) ;; *) return 0 ;; esac
   others="$(timeout 20 docker ps -q 2>/dev/null | wc -l)"
   if [ "${others:-0}" -gt 0 ]; then
     log "leaving the Docker engine this run started (pid $pid) running: $others other container(s) use it"
     return 0
   fi
-  log "stopping the Docker engine this run started (pid $pid; KEEP_DOCKER=1 keeps it)"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 300); do
-    [ -e "/proc/$pid" ] || return 0
-    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in Z* | '') return 0 ;; esac
-    sleep 0.1
-  done
-  log "dockerd (pid $pid) still running after 30 s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
+  STOP_TIMEOUT=30 stop_pids trust "the Docker engine this run started (KEEP_DOCKER=1 keeps it): dockerd" "$pid"
 }

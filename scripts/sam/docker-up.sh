@@ -22,17 +22,15 @@
 #      DOCKER_UP_TIMEOUT    seconds to wait for the engine (default 60)
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-LOCAL="$ROOT/.local"
-mkdir -p "$LOCAL"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=scripts/lib/sam_local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/sam_local.sh"
 
 BASE_IMAGE="public.ecr.aws/lambda/provided:al2023-x86_64"
 RAPID_IMAGE="public.ecr.aws/lambda/provided:al2023-rapid-x86_64"   # what SAM derives from BASE_IMAGE
 # Bump when the rootfs recipe below changes (forces a rebuild of the base image).
 RECIPE_VERSION="offpush-lambda-base-4"
-
-log() { echo "[docker-up] $*" >&2; }
 
 # The engine we start listens on the default socket; talk to it explicitly unless the caller
 # pointed DOCKER_HOST elsewhere.
@@ -74,15 +72,7 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 
 # --- 2. start the engine --------------------------------------------------------------------
-engine_up() { docker info >/dev/null 2>&1; }
-alive() {  # $1 = pid: running and not a zombie
-  local st
-  [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
-  st="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-if ! engine_up; then
+if ! docker_answers; then
   # cgroup v1 hierarchies are normally mounted already; cgroupfs-mount would do it otherwise.
   if [ ! -e /sys/fs/cgroup/memory ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] \
      && command -v cgroupfs-mount >/dev/null 2>&1; then
@@ -109,7 +99,7 @@ if ! engine_up; then
     echo $! > "$LOCAL/dockerd.pid"
   fi
   deadline=$(( $(date +%s) + ${DOCKER_UP_TIMEOUT:-60} ))
-  until engine_up; do
+  until docker_answers; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       log "docker engine did not come up; last lines of $LOCAL/dockerd.log:"
       tail -n 30 "$LOCAL/dockerd.log" >&2 || true

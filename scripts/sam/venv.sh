@@ -31,7 +31,7 @@ _sam_venv_main() {
   venv="$root/.venv"
   py="${PYTHON:-python3}"
 
-  # Tested together on Debian 12 / Python 3.11 (see scripts/sam/selftest.sh).
+  # Tested together on Debian 12 / Python 3.11 (scripts/sam-e2e.sh).
   local pins
   pins="moto[server]==${SAM_PIN_MOTO-5.2.5}
 aws-sam-cli==${SAM_PIN_AWS_SAM_CLI-1.170.0}
