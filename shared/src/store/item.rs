@@ -139,7 +139,7 @@ mod tests {
             "TransactionConflictException",
         ] {
             let res: Result<(), _> = Err(service_error(code));
-            assert_eq!(conditional(res, "PutItem").unwrap(), false, "{code}");
+            assert!(!conditional(res, "PutItem").unwrap(), "{code}");
         }
         for code in [
             "ProvisionedThroughputExceededException",
