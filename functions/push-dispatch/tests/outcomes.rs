@@ -97,6 +97,29 @@ async fn a_dead_token_reported_again_meanwhile_is_kept() {
 }
 
 #[tokio::test]
+async fn a_dead_token_reported_again_after_the_push_started_is_kept() {
+    // The same token, re-reported while the push was in flight (a
+    // reinstall that got the same regId back): the fresh report wins.
+    let (env, app) = setup("dead-same-token").await;
+    bind(&env, &app, "alice", "regid-a", Some("phone")).await;
+    env.sim.script_next(
+        "/message/send",
+        CallAction::Delay(Duration::from_millis(400)),
+    );
+    env.sim
+        .set_reg_id("regid-a", RegIdVerdict::Invalid { status: 2 });
+    let body = json!({"to": ["alice"], "desc": "hi"});
+    let pushing = push(&env, &body);
+    let rebind = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        bind(&env, &app, "alice", "regid-a", Some("phone")).await;
+    };
+    let ((_, r), ()) = futures::join!(pushing, rebind);
+    assert_eq!(status_of(&r, "alice"), "token_invalid");
+    assert_eq!(live_tokens(&env, "alice").await, ["regid-a"]);
+}
+
+#[tokio::test]
 async fn rate_and_quota_codes_are_throttled() {
     for c in [10070, 10072, 10073, 10093] {
         let (env, app) = setup(&format!("throttle{c}")).await;
