@@ -71,3 +71,22 @@ pub fn status_of(report: &Value, user: &str) -> String {
     assert_eq!(r.len(), 1, "one result for {user}: {report}");
     r[0]["status"].as_str().unwrap().to_string()
 }
+
+/// A push test's usual start: a certificate, and alice bound as `regid-a`.
+pub async fn with_alice(label: &str) -> (TestEnv, App) {
+    let (env, app) = setup(label).await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    (env, app)
+}
+
+/// Pushes `desc` to one user, with `fields` added to the body; the report
+/// (the call must answer 200).
+pub async fn push_to(env: &TestEnv, user: &str, desc: &str, fields: Value) -> Value {
+    let mut body = serde_json::json!({"to": [user], "desc": desc});
+    if let Value::Object(m) = fields {
+        body.as_object_mut().unwrap().extend(m);
+    }
+    let (s, r) = push(env, &body).await;
+    assert_eq!(s, 200, "{r}");
+    r
+}

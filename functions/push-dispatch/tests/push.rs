@@ -330,19 +330,8 @@ async fn a_push_without_title_takes_the_certificates_default_title() {
         "a new message"
     );
 
-    let id = offpush::domain::CertificateId::new(1).unwrap();
-    let mut cert = env
-        .store
-        .get_certificate(&env.app.id, id)
-        .await
-        .unwrap()
-        .unwrap();
-    cert.default_title = Some("你有一条新消息".into());
-    assert!(env
-        .store
-        .replace_certificate(&env.app.id, &cert)
-        .await
-        .unwrap());
+    env.edit_certificate(1, |cert| cert.default_title = Some("你有一条新消息".into()))
+        .await;
     env.sim.reset();
     push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
     push(

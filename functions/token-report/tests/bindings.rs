@@ -42,19 +42,42 @@ async fn put_token(env: &TestEnv, user: &str, body: &Value) -> (u16, Value) {
     )
 }
 
-async fn devices(env: &TestEnv, user: &str) -> Vec<Value> {
-    let (s, v) = read(
+/// A report through certificate 1, as the device sends it.
+async fn report(env: &TestEnv, user: &str, token: &str, device: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"certificate_id": 1, "token": token});
+    if let Some(d) = device {
+        body["device_id"] = json!(d);
+    }
+    put_token(env, user, &body).await
+}
+
+/// The same, which must bind.
+async fn bound_device(env: &TestEnv, user: &str, token: &str, device: Option<&str>) -> Value {
+    let (s, v) = report(env, user, token, device).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// A report that must bind (200); its answer.
+async fn bound(env: &TestEnv, user: &str, body: &Value) -> Value {
+    let (s, v) = put_token(env, user, body).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// A body-less call with the app's admin token.
+async fn as_admin(env: &TestEnv, method: &str, uri: &str) -> (u16, Value) {
+    read(
         handle(
             &env.ctx,
-            request(
-                "GET",
-                &format!("/v1/users/{user}/devices"),
-                Some(&env.app.admin_token()),
-                None,
-            ),
+            request(method, uri, Some(&env.app.admin_token()), None),
         )
         .await,
-    );
+    )
+}
+
+async fn devices(env: &TestEnv, user: &str) -> Vec<Value> {
+    let (s, v) = as_admin(env, "GET", &format!("/v1/users/{user}/devices")).await;
     assert_eq!(s, 200, "{v}");
     if !user.contains('%') {
         assert_eq!(v["user_id"], user);
@@ -73,6 +96,28 @@ async fn user_state(env: &TestEnv, user: &str) -> UserBindings {
         .unwrap()
 }
 
+async fn set_app(env: &TestEnv, max_devices: Option<u32>, ttl_days: Option<u32>) {
+    assert!(env
+        .store
+        .update_app_settings(&env.app.id, max_devices, ttl_days)
+        .await
+        .unwrap());
+}
+
+async fn owner_of(env: &TestEnv, token: &str) -> Option<offpush::store::bindings::TokenOwner> {
+    env.store
+        .get_token_owner(&env.app.id, cert1(), &tok(token))
+        .await
+        .unwrap()
+}
+
+/// The user's one stored binding.
+async fn only_binding(env: &TestEnv, user: &str) -> Binding {
+    let state = user_state(env, user).await;
+    assert_eq!(state.devices.len(), 1, "{state:?}");
+    state.devices.values().next().unwrap().clone()
+}
+
 fn cert1() -> CertificateId {
     CertificateId::new(1).unwrap()
 }
@@ -84,12 +129,7 @@ fn tok(s: &str) -> PushToken {
 #[tokio::test]
 async fn a_report_binds_the_caller_and_answers_the_masked_binding() {
     let env = with_cert("bind").await;
-    let (s, b) = put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-alice-0001", "device_id": "phone-1"}),
-    )
-    .await;
+    let (s, b) = report(&env, "alice", "regid-alice-0001", Some("phone-1")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["certificate_id"], 1);
     assert_eq!(b["device_id"], "phone-1");
@@ -115,12 +155,7 @@ async fn a_report_binds_the_caller_and_answers_the_masked_binding() {
     let listed = devices(&env, "alice").await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["token"], "****0001");
-    let owner = env
-        .store
-        .get_token_owner(&env.app.id, cert1(), &tok("regid-alice-0001"))
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner_of(&env, "regid-alice-0001").await.unwrap();
     assert_eq!(owner.user.as_str(), "alice");
     // Stored in the TTL attribute too.
     let state = user_state(&env, "alice").await;
@@ -133,27 +168,12 @@ async fn a_report_binds_the_caller_and_answers_the_masked_binding() {
 #[tokio::test]
 async fn an_empty_token_removes_the_binding() {
     let env = with_cert("empty").await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone-1"}),
-    )
-    .await;
-    let (s, _) = put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "", "device_id": "phone-1"}),
-    )
-    .await;
+    report(&env, "alice", "regid-1", Some("phone-1")).await;
+    let (s, _) = report(&env, "alice", "", Some("phone-1")).await;
     assert_eq!(s, 204);
     assert!(devices(&env, "alice").await.is_empty());
-    assert!(env
-        .store
-        .get_token_owner(&env.app.id, cert1(), &tok("regid-1"))
-        .await
-        .unwrap()
-        .is_none());
-    let got = put_token(&env, "alice", &json!({"certificate_id": 1, "token": ""})).await;
+    assert!(owner_of(&env, "regid-1").await.is_none());
+    let got = report(&env, "alice", "", None).await;
     assert_error(&got, 400, "invalid_argument", Some("device_id"));
 }
 
@@ -188,86 +208,42 @@ async fn an_unknown_certificate_is_404_and_binds_nothing() {
 #[tokio::test]
 async fn a_token_reported_by_another_user_moves_to_them() {
     let env = with_cert("move").await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "shared-regid", "device_id": "tablet"}),
-    )
-    .await;
-    let (s, _) = put_token(
-        &env,
-        "bob",
-        &json!({"certificate_id": 1, "token": "shared-regid", "device_id": "tablet"}),
-    )
-    .await;
+    report(&env, "alice", "shared-regid", Some("tablet")).await;
+    let (s, _) = report(&env, "bob", "shared-regid", Some("tablet")).await;
     assert_eq!(s, 200);
     assert!(
         devices(&env, "alice").await.is_empty(),
         "alice's binding ended"
     );
     assert_eq!(devices(&env, "bob").await.len(), 1);
-    let owner = env
-        .store
-        .get_token_owner(&env.app.id, cert1(), &tok("shared-regid"))
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner_of(&env, "shared-regid").await.unwrap();
     assert_eq!(owner.user.as_str(), "bob");
 }
 
 #[tokio::test]
 async fn a_new_device_kicks_the_old_one_by_default() {
     let env = with_cert("kick").await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-old", "device_id": "old-phone"}),
-    )
-    .await;
-    let (s, b) = put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-new", "device_id": "new-phone"}),
-    )
-    .await;
+    report(&env, "alice", "regid-old", Some("old-phone")).await;
+    let (s, b) = report(&env, "alice", "regid-new", Some("new-phone")).await;
     assert_eq!(s, 200);
     assert_eq!(b["kicked_devices"], 1);
     let listed = devices(&env, "alice").await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["device_id"], "new-phone");
-    assert!(env
-        .store
-        .get_token_owner(&env.app.id, cert1(), &tok("regid-old"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(owner_of(&env, "regid-old").await.is_none());
 }
 
 #[tokio::test]
 async fn past_max_devices_per_user_the_oldest_binding_ends() {
     let env = with_cert("maxdev").await;
-    assert!(env
-        .store
-        .update_app_settings(&env.app.id, Some(3), None)
-        .await
-        .unwrap());
+    set_app(&env, Some(3), None).await;
     for i in 1..=3 {
         let (s, b) = put_token(&env, "alice", &json!({"certificate_id": 1, "token": format!("regid-{i}"), "device_id": format!("dev-{i}")})).await;
         assert_eq!((s, b["kicked_devices"].as_u64()), (200, Some(0)));
     }
     // Re-reporting dev-1 makes dev-2 the oldest.
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "dev-1"}),
-    )
-    .await;
-    let (_, b) = put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-4", "device_id": "dev-4"}),
-    )
-    .await;
+    report(&env, "alice", "regid-1", Some("dev-1")).await;
+    let (_, b) = report(&env, "alice", "regid-4", Some("dev-4")).await;
     assert_eq!(b["kicked_devices"], 1);
     let mut ids: Vec<String> = devices(&env, "alice")
         .await
@@ -283,13 +259,7 @@ async fn re_reporting_the_same_device_refreshes_its_expiry() {
     let env = with_cert("refresh").await;
     let body = json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone"});
     put_token(&env, "alice", &body).await;
-    let first = user_state(&env, "alice")
-        .await
-        .devices
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let first = only_binding(&env, "alice").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     put_token(&env, "alice", &body).await;
     let state = user_state(&env, "alice").await;
@@ -298,47 +268,18 @@ async fn re_reporting_the_same_device_refreshes_its_expiry() {
     assert!(second.reported_at_ms > first.reported_at_ms);
     assert!(second.expires_at > first.expires_at);
     // The same token later reported with a device_id stays one device.
-    put_token(
-        &env,
-        "bob",
-        &json!({"certificate_id": 1, "token": "regid-b"}),
-    )
-    .await;
-    put_token(
-        &env,
-        "bob",
-        &json!({"certificate_id": 1, "token": "regid-b", "device_id": "bob-phone"}),
-    )
-    .await;
+    report(&env, "bob", "regid-b", None).await;
+    report(&env, "bob", "regid-b", Some("bob-phone")).await;
     assert_eq!(user_state(&env, "bob").await.devices.len(), 1);
 }
 
 #[tokio::test]
 async fn logout_ends_bindings_at_once() {
     let env = with_cert("logout").await;
-    assert!(env
-        .store
-        .update_app_settings(&env.app.id, Some(3), None)
-        .await
-        .unwrap());
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-1", "device_id": "phone"}),
-    )
-    .await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-2"}),
-    )
-    .await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-3", "device_id": "tablet"}),
-    )
-    .await;
+    set_app(&env, Some(3), None).await;
+    report(&env, "alice", "regid-1", Some("phone")).await;
+    report(&env, "alice", "regid-2", None).await;
+    report(&env, "alice", "regid-3", Some("tablet")).await;
     let user = env.app.user_token("alice");
     // This device logs out by device_id, then one by token.
     let (s, _) = read(
@@ -383,41 +324,14 @@ async fn logout_ends_bindings_at_once() {
         204
     );
     // Admin logout: out everywhere.
-    let (s, _) = read(
-        handle(
-            &env.ctx,
-            request(
-                "POST",
-                "/v1/users/alice/logout",
-                Some(&env.app.admin_token()),
-                None,
-            ),
-        )
-        .await,
-    );
+    let (s, _) = as_admin(&env, "POST", "/v1/users/alice/logout").await;
     assert_eq!(s, 204);
     assert!(devices(&env, "alice").await.is_empty());
     for t in ["regid-1", "regid-2", "regid-3"] {
-        assert!(
-            env.store
-                .get_token_owner(&env.app.id, cert1(), &tok(t))
-                .await
-                .unwrap()
-                .is_none(),
-            "{t}"
-        );
+        assert!(owner_of(&env, t).await.is_none(), "{t}");
     }
     // A later login binds again.
-    assert_eq!(
-        put_token(
-            &env,
-            "alice",
-            &json!({"certificate_id": 1, "token": "regid-9"})
-        )
-        .await
-        .0,
-        200
-    );
+    bound_device(&env, "alice", "regid-9", None).await;
     assert_eq!(devices(&env, "alice").await.len(), 1);
 }
 
@@ -463,52 +377,23 @@ async fn an_expired_binding_is_neither_listed_nor_owned() {
     // ...but it is absent to every read.
     assert!(devices(&env, "alice").await.is_empty());
     // And the expired token may be taken by someone else without touching alice.
-    assert_eq!(
-        put_token(
-            &env,
-            "bob",
-            &json!({"certificate_id": 1, "token": "regid-stale"})
-        )
-        .await
-        .0,
-        200
-    );
+    bound_device(&env, "bob", "regid-stale", None).await;
     assert_eq!(devices(&env, "bob").await.len(), 1);
 }
 
 #[tokio::test]
 async fn bindings_expire_after_the_apps_binding_ttl_days() {
     let env = with_cert("ttl-days").await;
-    assert!(env
-        .store
-        .update_app_settings(&env.app.id, None, Some(2))
-        .await
-        .unwrap());
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-1"}),
-    )
-    .await;
-    let b = user_state(&env, "alice")
-        .await
-        .devices
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    set_app(&env, None, Some(2)).await;
+    report(&env, "alice", "regid-1", None).await;
+    let b = only_binding(&env, "alice").await;
     assert_eq!(b.expires_at - b.reported_at_ms / 1000, 2 * 86400);
 }
 
 #[tokio::test]
 async fn a_deleted_certificates_bindings_are_not_listed() {
     let env = with_cert("deleted-cert").await;
-    put_token(
-        &env,
-        "alice",
-        &json!({"certificate_id": 1, "token": "regid-1"}),
-    )
-    .await;
+    report(&env, "alice", "regid-1", None).await;
     assert!(env
         .store
         .delete_certificate(&env.app.id, cert1())
@@ -583,12 +468,7 @@ async fn concurrent_reports_of_one_token_leave_one_owner() {
     });
     let results = futures::future::join_all(tasks).await;
     assert!(results.iter().any(|r| r.is_ok()));
-    let owner = env
-        .store
-        .get_token_owner(&env.app.id, cert1(), &tok("contested"))
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner_of(&env, "contested").await.unwrap();
     let mut holders = Vec::new();
     for u in &users {
         let state = env.store.get_user_bindings(&env.app.id, u).await.unwrap();
@@ -607,11 +487,7 @@ async fn concurrent_reports_of_one_token_leave_one_owner() {
 #[tokio::test]
 async fn concurrent_logins_never_exceed_the_device_limit() {
     let env = with_cert("race-devices").await;
-    assert!(env
-        .store
-        .update_app_settings(&env.app.id, Some(2), None)
-        .await
-        .unwrap());
+    set_app(&env, Some(2), None).await;
     let app = app(&env).await;
     let alice = uid("alice");
     let tasks = (0..10).map(|i| {
@@ -754,16 +630,12 @@ async fn bad_input_is_400_naming_the_field_and_changes_nothing() {
         assert_error(&got, 400, "invalid_argument", Some(field));
     }
     // A token of exactly 512 bytes is fine.
-    assert_eq!(
-        put_token(
-            &env,
-            "carol",
-            &json!({"certificate_id": 1, "token": "y".repeat(512)})
-        )
-        .await
-        .0,
-        200
-    );
+    bound(
+        &env,
+        "carol",
+        &json!({"certificate_id": 1, "token": "y".repeat(512)}),
+    )
+    .await;
     let user = env.app.user_token("alice");
     let bad_deletes = [
         ("/v1/push-token", "device_id"),
@@ -779,18 +651,7 @@ async fn bad_input_is_400_naming_the_field_and_changes_nothing() {
         );
     }
     let long_user = "u".repeat(129);
-    let got = read(
-        handle(
-            &env.ctx,
-            request(
-                "GET",
-                &format!("/v1/users/{long_user}/devices"),
-                Some(&env.app.admin_token()),
-                None,
-            ),
-        )
-        .await,
-    );
+    let got = as_admin(&env, "GET", &format!("/v1/users/{long_user}/devices")).await;
     assert_error(&got, 400, "invalid_argument", Some("user_id"));
     assert_eq!(
         user_state(&env, "alice").await,
@@ -803,69 +664,55 @@ async fn bad_input_is_400_naming_the_field_and_changes_nothing() {
 async fn user_routes_need_a_token_and_admin_routes_an_admin() {
     let env = with_cert("auth").await;
     let body = json!({"certificate_id": 1, "token": "x"});
-    assert_error(
-        &read(
-            handle(
-                &env.ctx,
-                request("PUT", "/v1/push-token", None, Some(&body)),
-            )
-            .await,
-        ),
-        401,
-        "unauthenticated",
-        None,
-    );
     let user = env.app.user_token("alice");
-    assert_error(
-        &read(
-            handle(
-                &env.ctx,
-                request("POST", "/v1/users/bob/logout", Some(&user), None),
-            )
-            .await,
-        ),
-        403,
-        "permission_denied",
-        None,
-    );
-    assert_error(
-        &read(
-            handle(
-                &env.ctx,
-                request("GET", "/v1/users/alice/devices", Some(&user), None),
-            )
-            .await,
-        ),
-        403,
-        "permission_denied",
-        None,
-    );
     // An admin token does not bind devices (its sub is an operator).
     let admin = env.app.admin_token();
-    assert_error(
-        &read(
-            handle(
-                &env.ctx,
-                request("PUT", "/v1/push-token", Some(&admin), Some(&body)),
-            )
-            .await,
+    let refused: [(&str, &str, Option<&str>, Option<&Value>, u16, &str); 5] = [
+        (
+            "PUT",
+            "/v1/push-token",
+            None,
+            Some(&body),
+            401,
+            "unauthenticated",
         ),
-        403,
-        "permission_denied",
-        None,
-    );
-    assert_error(
-        &read(
-            handle(
-                &env.ctx,
-                request("DELETE", "/v1/push-token?device_id=x", Some(&admin), None),
-            )
-            .await,
+        (
+            "POST",
+            "/v1/users/bob/logout",
+            Some(&user),
+            None,
+            403,
+            "permission_denied",
         ),
-        403,
-        "permission_denied",
-        None,
-    );
+        (
+            "GET",
+            "/v1/users/alice/devices",
+            Some(&user),
+            None,
+            403,
+            "permission_denied",
+        ),
+        (
+            "PUT",
+            "/v1/push-token",
+            Some(&admin),
+            Some(&body),
+            403,
+            "permission_denied",
+        ),
+        (
+            "DELETE",
+            "/v1/push-token?device_id=x",
+            Some(&admin),
+            None,
+            403,
+            "permission_denied",
+        ),
+    ];
+    for (method, uri, bearer, body, status, code) in refused {
+        let got = read(handle(&env.ctx, request(method, uri, bearer, body)).await);
+        assert_error(&got, status, code, None);
+    }
     // Another app's admin sees nothing of this app's users.
     put_token(&env, "alice", &body).await;
     let other = env.other_app("rival").await;

@@ -1,20 +1,15 @@
 //! Request bodies of vivo's send calls (VIVO_API.md 1.3, 1.5).
 
 use crate::channel::Message;
-use crate::domain::{Category, Certificate, ClickAction, PushMode};
+use crate::domain::{Certificate, PushMode};
 use serde_json::{json, Map, Value};
 
-/// What one notification says and does, shared by every device it goes to.
+/// What one notification says and does through one vivo app, shared by
+/// every device it goes to.
 pub struct Notification<'a> {
     pub vivo_app_id: u64,
-    pub title: &'a str,
-    pub content: &'a str,
-    pub ext: Option<&'a str>,
-    pub category: Category,
-    pub ttl_seconds: u32,
-    pub click: &'a ClickAction,
     pub push_mode: PushMode,
-    pub notify_id: Option<u32>,
+    pub message: &'a Message<'a>,
 }
 
 /// Ring and vibrate, what IM notifications use (VIVO_API.md 1.3; Tencent's default).
@@ -24,32 +19,27 @@ impl<'a> Notification<'a> {
     pub fn new(cert: &'a Certificate, m: &'a Message<'a>) -> Self {
         Notification {
             vivo_app_id: cert.credentials.app_id,
-            title: m.title,
-            content: m.desc,
-            ext: m.ext,
-            category: m.category,
-            ttl_seconds: m.ttl_seconds,
-            click: m.click,
             push_mode: cert.push_mode,
-            notify_id: m.notify_id,
+            message: m,
         }
     }
 
     /// The content fields common to `/message/send` and `/message/saveListPayload`.
     fn content(&self, request_id: &str) -> Map<String, Value> {
-        let (skip_type, skip_content) = self.click.vivo_skip();
+        let msg = self.message;
+        let (skip_type, skip_content) = msg.click.vivo_skip();
         let mut m = Map::new();
         // appId is required since doc v2.9.2 and must be a JSON number.
         m.insert("appId".into(), json!(self.vivo_app_id));
         m.insert("notifyType".into(), json!(NOTIFY_TYPE_RING_AND_VIBRATE));
-        m.insert("title".into(), json!(self.title));
-        m.insert("content".into(), json!(self.content));
-        m.insert("timeToLive".into(), json!(self.ttl_seconds));
+        m.insert("title".into(), json!(msg.title));
+        m.insert("content".into(), json!(msg.desc));
+        m.insert("timeToLive".into(), json!(msg.ttl_seconds));
         m.insert("skipType".into(), json!(skip_type));
         if let Some(c) = skip_content {
             m.insert("skipContent".into(), json!(c));
         }
-        if let Some(ext) = self.ext {
+        if let Some(ext) = msg.ext {
             // Tencent IM's convention: the payload reaches the app as the
             // clientCustomMap entry "ext" (VIVO_API.md 1.11).
             m.insert("clientCustomMap".into(), json!({ "ext": ext }));
@@ -57,13 +47,13 @@ impl<'a> Notification<'a> {
         // Both are sent: the category is the current rule (since 2023-04),
         // and an explicit, consistent classification avoids relying on a
         // default the sources disagree about (VIVO_API.md 1.3, CONFLICT).
-        m.insert("category".into(), json!(self.category.as_str()));
+        m.insert("category".into(), json!(msg.category.as_str()));
         m.insert(
             "classification".into(),
-            json!(self.category.classification()),
+            json!(msg.category.classification()),
         );
         m.insert("pushMode".into(), json!(self.push_mode.vivo()));
-        if let Some(n) = self.notify_id {
+        if let Some(n) = msg.notify_id {
             m.insert("notifyId".into(), json!(n));
         }
         m.insert("requestId".into(), json!(request_id));
@@ -94,22 +84,27 @@ impl<'a> Notification<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Category, ClickAction};
 
     #[test]
     fn send_body_carries_every_documented_field() {
         let click = ClickAction::OpenPage {
             intent_uri: "intent://chat#Intent;scheme=im;end".into(),
         };
-        let n = Notification {
-            vivo_app_id: 10004,
+        let m = Message {
+            push_key: "demo/req",
             title: "Alice",
-            content: "Hi",
+            desc: "Hi",
             ext: Some("{\"conv\":\"c2c\"}"),
             category: Category::Im,
             ttl_seconds: 600,
             click: &click,
-            push_mode: PushMode::Test,
             notify_id: Some(42),
+        };
+        let n = Notification {
+            vivo_app_id: 10004,
+            push_mode: PushMode::Test,
+            message: &m,
         };
         let b = n.send_body("reg-1", "req-1");
         assert_eq!(b["appId"], 10004);
@@ -126,13 +121,14 @@ mod tests {
         assert_eq!(b["notifyId"], 42);
         assert_eq!(b["requestId"], "req-1");
         let open_app = ClickAction::OpenApp;
-        let n2 = Notification {
+        let m2 = Message {
             click: &open_app,
             ext: None,
             notify_id: None,
             category: Category::Marketing,
-            ..n
+            ..m
         };
+        let n2 = Notification { message: &m2, ..n };
         let b2 = n2.save_list_body("req-2");
         assert_eq!(b2["skipType"], 1);
         assert!(

@@ -15,6 +15,12 @@ fn admin(table: &str, args: &[&str]) -> Output {
         .expect("offpush-admin runs")
 }
 
+#[track_caller]
+fn refused(table: &str, args: &[&str]) {
+    let out = admin(table, args);
+    assert!(!out.status.success(), "{args:?} must fail");
+}
+
 fn json_of(out: &Output) -> Value {
     assert!(
         out.status.success(),
@@ -65,7 +71,7 @@ async fn create_app_set_settings_and_mint_tokens() {
         !String::from_utf8_lossy(&admin(&table, &["app", "show", "--app", "im-app"]).stdout)
             .contains(&secret)
     );
-    assert!(!admin(
+    refused(
         &table,
         &[
             "app",
@@ -73,17 +79,13 @@ async fn create_app_set_settings_and_mint_tokens() {
             "--app",
             "im-app",
             "--max-devices-per-user",
-            "0"
-        ]
-    )
-    .status
-    .success());
-    assert!(!admin(
+            "0",
+        ],
+    );
+    refused(
         &table,
-        &["app", "set", "--app", "nope", "--binding-ttl-days", "3"]
-    )
-    .status
-    .success());
+        &["app", "set", "--app", "nope", "--binding-ttl-days", "3"],
+    );
 
     let app = AppId::parse("app", "im-app").unwrap();
     let secret = Secret::new(secret);
@@ -116,9 +118,7 @@ async fn create_app_set_settings_and_mint_tokens() {
         auth::verify(&admin_jwt, &app, &secret, now).unwrap().role,
         Role::Admin
     );
-    assert!(!admin(&table, &["token", "--app", "ghost", "--sub", "a"])
-        .status
-        .success());
+    refused(&table, &["token", "--app", "ghost", "--sub", "a"]);
 }
 
 fn uuid_like() -> String {
@@ -196,10 +196,8 @@ async fn pauses_are_listed_per_certificate_and_cleared() {
     ));
     assert_eq!(rest["cleared"], 1);
     assert!(env.stored_pauses().await.is_empty());
-    assert!(!admin(
+    refused(
         &table,
-        &["pause", "clear", "--app", "demo", "--certificate", "9"]
-    )
-    .status
-    .success());
+        &["pause", "clear", "--app", "demo", "--certificate", "9"],
+    );
 }

@@ -126,7 +126,9 @@ pub fn config(table: &str, vivo_base_url: &str) -> Config {
         table_name: table.to_string(),
         vivo_base_url: vivo_base_url.to_string(),
         vivo_timeout: Duration::from_millis(1500),
-        push_deadline: Duration::from_secs(6),
+        // Generous: the emulator's reads count against it on a loaded
+        // machine; tests of the deadline itself set their own.
+        push_deadline: Duration::from_secs(15),
         push_concurrency: 4,
         default_binding_ttl_days: 30,
     }
@@ -178,6 +180,27 @@ impl TestEnv {
             .await
             .unwrap();
         id
+    }
+
+    /// Changes certificate `id` in the store, as a saved edit would.
+    pub async fn edit_certificate(
+        &self,
+        id: u64,
+        edit: impl FnOnce(&mut offpush::domain::Certificate),
+    ) {
+        let id = offpush::domain::CertificateId::new(id).unwrap();
+        let mut cert = self
+            .store
+            .get_certificate(&self.app.id, id)
+            .await
+            .unwrap()
+            .unwrap();
+        edit(&mut cert);
+        assert!(self
+            .store
+            .replace_certificate(&self.app.id, &cert)
+            .await
+            .unwrap());
     }
 
     /// The app as the store holds it (what handlers see).
