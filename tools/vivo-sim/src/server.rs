@@ -33,11 +33,32 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
     let seq = state.lock().reserve_record();
     let auth_token = header_text(&parts.headers, "authToken");
     let content_type = header_text(&parts.headers, header::CONTENT_TYPE.as_str());
+    // Recorded as abandoned if the client hangs up before the answer (this
+    // future is then dropped): a client timeout during a delay still shows.
+    let mut abandoned = Abandoned {
+        state: state.clone(),
+        seq,
+        record: Some(RecordedRequest {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            auth_token: auth_token.clone(),
+            content_type: content_type.clone(),
+            body: Value::Null,
+            status: 0,
+            response: Value::Null,
+            received_ms,
+            answered_ms: received_ms,
+        }),
+    };
 
     let (raw_body, reply) = match to_bytes(body, BODY_LIMIT).await {
         Err(_) => (Vec::new(), Reply::text(413, "Request Entity Too Large")),
         Ok(bytes) => {
             let bytes = bytes.to_vec();
+            if let Some(record) = abandoned.record.as_mut() {
+                record.body = json_or_text(&bytes);
+            }
             let scripted = state.lock().take_script(&path);
             let reply = match scripted {
                 Some(CallAction::Delay(delay)) => {
@@ -60,6 +81,7 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
         result = ?response_value.get("result"),
         "vivo call"
     );
+    abandoned.record = None;
     state.lock().complete_record(
         seq,
         RecordedRequest {
@@ -76,6 +98,24 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
         },
     );
     response
+}
+
+/// The record of a call whose client went away before its answer: status
+/// 0, response null, `answered_ms` when it was abandoned. Disarmed (record
+/// taken) once the call is answered.
+struct Abandoned {
+    state: Arc<SimState>,
+    seq: u64,
+    record: Option<RecordedRequest>,
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        if let Some(mut record) = self.record.take() {
+            record.answered_ms = wall_clock_ms();
+            self.state.lock().complete_record(self.seq, record);
+        }
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
