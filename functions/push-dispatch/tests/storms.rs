@@ -145,8 +145,12 @@ enum Kind {
 
 async fn dead_tokens_racing_re_reports(label: &str, ttl: u32, spread_ms: u64) {
     let (mut env, app) = setup(label).await;
-    // Room for every single send (6 waves of 4 at 400 ms) in the deadline.
-    env.ctx.push_concurrency = 4;
+    // A deadline with room for every single send (6 waves of 4 at 400 ms)
+    // even on a busy machine: this storm is about the verdicts.
+    let mut cfg = config(env.store.table(), &env.sim.base_url());
+    cfg.push_deadline = Duration::from_secs(20);
+    cfg.push_concurrency = 4;
+    env.ctx = offpush::Context::new(env.store.clone(), &cfg);
     let users: Vec<String> = (0..24).map(|i| format!("d{i:02}")).collect();
     let kind = |i: usize| match i % 3 {
         0 => Kind::Untouched,
