@@ -24,6 +24,9 @@ pub const AUTH_TOKEN_REUSE_SECS: i64 = 3600;
 /// vivo allows 10 auth calls a second per app (VIVO_API.md 1.2): this
 /// instance spaces its own auth calls of one app at least this far apart.
 pub const AUTH_SPACING: Duration = Duration::from_millis(150);
+/// How long an auth failure for want of an answer (after its retries)
+/// stands for the other calls of the vivo app.
+pub const AUTH_FAILURE_MEMORY: Duration = Duration::from_secs(2);
 /// How long this instance trusts what it read of the table's vendor state
 /// (shared token, pauses set by other instances) before reading again. A
 /// pause set elsewhere costs at most this long of refused calls; one set
@@ -54,6 +57,9 @@ pub(super) struct AccountState {
     pauses: HashMap<String, (i64, i64)>,
     read_at: Option<Instant>,
     last_auth: Option<Instant>,
+    /// An auth call that failed for want of an answer (5xx, silence), and
+    /// until when other calls take that as their answer.
+    auth_failed: Option<(Instant, String)>,
 }
 
 pub(super) type Account = Arc<tokio::sync::Mutex<AccountState>>;
@@ -238,11 +244,34 @@ impl Vivo {
             }
             tokio::time::sleep_until(next.into()).await;
         }
-        st.last_auth = Some(Instant::now());
-        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.authenticate(creds, deadline).await {
+        if let Some((_, detail)) = st.auth_failed.as_ref().filter(|(u, _)| *u > Instant::now()) {
+            return Err(Delivery::failed(format!(
+                "{detail} (auth failed moments ago; not called again yet)"
+            )));
+        }
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            st.last_auth = Some(Instant::now());
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let got = self.authenticate(creds, deadline).await;
+            // 5xx, silence, an unreadable answer: retried like any call,
+            // inside the attempt limit and the deadline (codes.rs).
+            let retry = match &got {
+                Err(r) if codes::rule(r.answer).retry && attempt < super::send::MAX_ATTEMPTS => {
+                    super::send::backoff_before(attempt, deadline)
+                }
+                _ => None,
+            };
+            match retry {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => break got,
+            }
+        };
+        match outcome {
             Ok(value) => {
                 let now = now_secs();
+                st.auth_failed = None;
                 st.generation += 1;
                 let t = Token {
                     value,
@@ -261,6 +290,14 @@ impl Vivo {
             }
             Err(r) => {
                 let rule = codes::rule(r.answer);
+                if rule.retry {
+                    // Calls of this vivo app fail fast for a moment instead
+                    // of each calling an auth endpoint that is down.
+                    st.auth_failed = Some((
+                        Instant::now() + AUTH_FAILURE_MEMORY,
+                        format!("{} (auth, after {attempt} attempts)", refusal_detail(&r)),
+                    ));
+                }
                 drop(st);
                 match (rule.pause, rule.until, r.answer) {
                     (Scope::Auth, Some(until), Answer::Code(code)) => Err(self
@@ -273,6 +310,10 @@ impl Vivo {
                             refusal_detail(&r)
                         )))
                     }
+                    _ if rule.retry => Err(Delivery::failed(format!(
+                        "{} (auth, after {attempt} attempts)",
+                        refusal_detail(&r)
+                    ))),
                     _ => Err(Delivery::failed(format!("{} (auth)", refusal_detail(&r)))),
                 }
             }

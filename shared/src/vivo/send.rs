@@ -25,6 +25,16 @@ const BACKOFF_BASE_MS: u64 = 100;
 /// Detail of a call that never started.
 pub const DEADLINE_PASSED: &str = "push deadline passed before the vivo call could start";
 
+/// Exponential backoff with full jitter before retry `attempt`; None when
+/// it would not leave room for the call before `deadline`.
+pub fn backoff_before(attempt: u32, deadline: Instant) -> Option<Duration> {
+    use rand::Rng;
+    let cap = BACKOFF_BASE_MS << attempt.min(6);
+    let wait = Duration::from_millis(rand::thread_rng().gen_range(cap / 2..=cap));
+    let remaining = deadline.checked_duration_since(Instant::now())?;
+    (remaining > wait + Duration::from_millis(200)).then_some(wait)
+}
+
 /// A requestId for one call (vivo: at most 64 characters, VIVO_API.md 1.3):
 /// derived from the push and what the call sends, so a retry, a repeat of
 /// the push or a takeover of a dead attempt sends the same id again.
@@ -93,13 +103,8 @@ impl Session<'_> {
             .filter(|d| !d.is_zero())
     }
 
-    /// Exponential backoff with full jitter; None when it would not leave
-    /// room for the call before the deadline.
     fn backoff(&self, attempt: u32) -> Option<Duration> {
-        use rand::Rng;
-        let cap = BACKOFF_BASE_MS << attempt.min(6);
-        let wait = Duration::from_millis(rand::thread_rng().gen_range(cap / 2..=cap));
-        (self.remaining()? > wait + Duration::from_millis(200)).then_some(wait)
+        backoff_before(attempt, self.send.deadline)
     }
 
     /// The failure of a call to `path` while vivo pauses one of its scopes.

@@ -157,8 +157,9 @@
 //! - Each [`RecordedRequest`] carries its arrival and answer times
 //!   (`received_ms`, `answered_ms`: real clock, ms since the Unix epoch), so a
 //!   test can check that no call started after a deadline. A call whose
-//!   caller hung up during a scripted `Delay` is recorded too, with status
-//!   499 and no response (its `answered_ms` is when the caller left).
+//!   client hangs up before the answer (a client timeout during a scripted
+//!   `Delay`) is recorded too, as abandoned: `status` 0, `response` null,
+//!   `answered_ms` when the client went away, and no side effects.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
 //!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
@@ -328,13 +329,16 @@ pub struct RecordedRequest {
     pub content_type: Option<String>,
     /// Parsed JSON, or `Value::String(raw)` if the body is not JSON.
     pub body: serde_json::Value,
+    /// The HTTP status answered; 0 when the client went away before the
+    /// answer (an abandoned call).
     pub status: u16,
     /// Parsed JSON, or `Value::String(raw)` if the answer is not JSON.
     pub response: serde_json::Value,
     /// When the request arrived (before its body was read), in ms since the
     /// Unix epoch by the machine's real clock (never the settable simulator clock).
     pub received_ms: i64,
-    /// When its answer was ready (after any scripted delay), same clock.
+    /// When its answer was ready (after any scripted delay), or when the
+    /// client abandoned it; same clock.
     pub answered_ms: i64,
 }
 
@@ -507,7 +511,8 @@ impl Simulator {
         self.state.lock().expire_tokens();
     }
 
-    /// Every completed request on a vivo path, in arrival order, rejected ones included.
+    /// Every completed request on a vivo path, in arrival order, rejected and
+    /// abandoned ones included (requests still in flight are not listed).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().requests()
     }

@@ -33,35 +33,36 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
     let seq = state.lock().reserve_record();
     let auth_token = header_text(&parts.headers, "authToken");
     let content_type = header_text(&parts.headers, header::CONTENT_TYPE.as_str());
+    // Recorded as abandoned if the client hangs up before the answer (this
+    // future is then dropped): a client timeout during a delay still shows.
+    let mut abandoned = Abandoned {
+        state: state.clone(),
+        seq,
+        record: Some(RecordedRequest {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            auth_token: auth_token.clone(),
+            content_type: content_type.clone(),
+            body: Value::Null,
+            status: 0,
+            response: Value::Null,
+            received_ms,
+            answered_ms: received_ms,
+        }),
+    };
 
     let (raw_body, reply) = match to_bytes(body, BODY_LIMIT).await {
         Err(_) => (Vec::new(), Reply::text(413, "Request Entity Too Large")),
         Ok(bytes) => {
             let bytes = bytes.to_vec();
+            if let Some(record) = abandoned.record.as_mut() {
+                record.body = json_or_text(&bytes);
+            }
             let scripted = state.lock().take_script(&path);
             let reply = match scripted {
                 Some(CallAction::Delay(delay)) => {
-                    // A caller that gives up during the delay drops this
-                    // future: the guard still records the call (status 499).
-                    let guard = Abandoned {
-                        state: &state,
-                        seq,
-                        request: RecordedRequest {
-                            method: parts.method.to_string(),
-                            path: path.clone(),
-                            query: parts.uri.query().map(str::to_owned),
-                            auth_token: auth_token.clone(),
-                            content_type: content_type.clone(),
-                            body: json_or_text(&bytes),
-                            status: ABANDONED,
-                            response: Value::Null,
-                            received_ms,
-                            answered_ms: 0,
-                        },
-                        armed: true,
-                    };
                     tokio::time::sleep(delay).await;
-                    guard.disarm();
                     answer(&state, &parts.method, &path, &parts.headers, &bytes)
                 }
                 Some(action) => scripted_reply(&state, action, auth_token.as_deref()),
@@ -80,6 +81,7 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
         result = ?response_value.get("result"),
         "vivo call"
     );
+    abandoned.record = None;
     state.lock().complete_record(
         seq,
         RecordedRequest {
@@ -98,29 +100,20 @@ async fn vivo_call(State(state): State<Arc<SimState>>, request: Request) -> Resp
     response
 }
 
-/// The status recorded for a call whose caller went away before the answer
-/// (nginx's "client closed request").
-pub(crate) const ABANDONED: u16 = 499;
-
-struct Abandoned<'a> {
-    state: &'a Arc<SimState>,
+/// The record of a call whose client went away before its answer: status
+/// 0, response null, `answered_ms` when it was abandoned. Disarmed (record
+/// taken) once the call is answered.
+struct Abandoned {
+    state: Arc<SimState>,
     seq: u64,
-    request: RecordedRequest,
-    armed: bool,
+    record: Option<RecordedRequest>,
 }
 
-impl Abandoned<'_> {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for Abandoned<'_> {
+impl Drop for Abandoned {
     fn drop(&mut self) {
-        if self.armed {
-            let mut request = self.request.clone();
-            request.answered_ms = wall_clock_ms();
-            self.state.lock().complete_record(self.seq, request);
+        if let Some(mut record) = self.record.take() {
+            record.answered_ms = wall_clock_ms();
+            self.state.lock().complete_record(self.seq, record);
         }
     }
 }
