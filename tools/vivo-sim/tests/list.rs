@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use vivo_sim::RegIdVerdict;
 
 async fn save(sim: &vivo_sim::Simulator, token: &str, body: &Value) -> String {
-    let (status, answer) = post(sim, "/message/saveListPayload", Some(token), body).await;
+    let (status, answer) = post(sim, SAVE, Some(token), body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["result"], 0, "{answer}");
     let task_id = answer["taskId"].as_str().expect("taskId").to_owned();
@@ -27,7 +27,7 @@ async fn list_push_delivers_the_stored_payload_and_lists_invalid_users() {
     sim.set_reg_id("gone", RegIdVerdict::Invalid { status: 3 });
 
     let body = push_body(&task_id, &["alive-1", "dead", "alive-2", "gone"]);
-    let (status, answer) = post(&sim, "/message/pushToList", Some(&token), &body).await;
+    let (status, answer) = post(&sim, PUSH, Some(&token), &body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(answer["requestId"], "list-1");
@@ -52,13 +52,7 @@ async fn list_push_without_invalid_users_omits_the_list() {
     let sim = start().await;
     let token = token(&sim).await;
     let task_id = save(&sim, &token, &list_payload()).await;
-    let (_, answer) = post(
-        &sim,
-        "/message/pushToList",
-        Some(&token),
-        &push_body(&task_id, &["a", "b"]),
-    )
-    .await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &push_body(&task_id, &["a", "b"])).await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert!(answer.get("invalidUsers").is_none(), "{answer}");
     assert_eq!(sim.deliveries().len(), 2);
@@ -74,19 +68,19 @@ async fn list_push_takes_2_to_1000_reg_ids() {
 
     for count in [0, 1, 1001] {
         let body = push_body(&task_id, &ids[..count]);
-        let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &body).await;
+        let (_, answer) = post(&sim, PUSH, Some(&token), &body).await;
         assert_eq!(answer["result"], 10061, "{count} regIds: {answer}");
     }
     let not_strings = with(push_body(&task_id, &[]), "regIds", json!([1, 2]));
-    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &not_strings).await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &not_strings).await;
     assert_eq!(answer["result"], 10061, "{answer}");
     let missing = without(push_body(&task_id, &[]), "regIds");
-    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &missing).await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &missing).await;
     assert_eq!(answer["result"], 10050, "{answer}");
     assert!(sim.deliveries().is_empty());
 
     let body = push_body(&task_id, &ids[..1000]);
-    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &body).await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &body).await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(sim.deliveries().len(), 1000);
 }
@@ -95,7 +89,7 @@ async fn list_push_takes_2_to_1000_reg_ids() {
 async fn list_push_needs_a_known_task_of_the_same_app_and_a_request_id() {
     let sim = start().await;
     let token = token(&sim).await;
-    let other_token = token_for(&sim, OTHER_APP_ID, OTHER_APP_KEY, OTHER_APP_SECRET).await;
+    let other_token = other_token(&sim).await;
     let other_payload = with(list_payload(), "appId", json!(OTHER_APP_ID));
     let other_task = save(&sim, &other_token, &other_payload).await;
     let own_task = save(&sim, &token, &list_payload()).await;
@@ -147,7 +141,7 @@ async fn list_push_needs_a_known_task_of_the_same_app_and_a_request_id() {
         ),
     ];
     for (name, body, code) in &cases {
-        let (_, answer) = post(&sim, "/message/pushToList", Some(&token), body).await;
+        let (_, answer) = post(&sim, PUSH, Some(&token), body).await;
         assert_eq!(answer["result"], *code, "{name}: {answer}");
     }
     assert!(sim.deliveries().is_empty());
@@ -161,7 +155,7 @@ async fn test_list_push_marks_non_test_devices_with_status_4() {
     let task_id = save(&sim, &token, &with(list_payload(), "pushMode", json!(1))).await;
     let (_, answer) = post(
         &sim,
-        "/message/pushToList",
+        PUSH,
         Some(&token),
         &push_body(&task_id, &["tester", "stranger"]),
     )
@@ -239,7 +233,7 @@ async fn save_list_payload_checks_the_message_like_send() {
         ),
     ];
     for (name, body, code) in &cases {
-        let (_, answer) = post(&sim, "/message/saveListPayload", Some(&token), body).await;
+        let (_, answer) = post(&sim, SAVE, Some(&token), body).await;
         assert_eq!(answer["result"], *code, "{name}: {answer}");
         assert!(answer.get("taskId").is_none(), "{name}: {answer}");
     }
@@ -270,11 +264,11 @@ async fn list_push_accepts_an_absent_app_id_string_forms_and_a_numeric_request_i
         "requestId",
         json!(1_717_000_000_000u64),
     );
-    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &body).await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &body).await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(answer["requestId"], "1717000000000", "echoed as its text");
     let string_app = with(push_body(&task_id, &["c", "d"]), "appId", json!("10004"));
-    let (_, answer) = post(&sim, "/message/pushToList", Some(&token), &string_app).await;
+    let (_, answer) = post(&sim, PUSH, Some(&token), &string_app).await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(sim.deliveries().len(), 4);
     assert!(sim.deliveries().iter().all(|d| d.app_id == APP_ID));

@@ -1,40 +1,12 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
-use vivo_sim::{Quotas, Rules, SimClock, Simulator};
-
-const SEND: &str = "/message/send";
-const SAVE: &str = "/message/saveListPayload";
-const PUSH: &str = "/message/pushToList";
+use serde_json::json;
+use vivo_sim::{Quotas, Rules, SimClock};
 
 /// 2024-06-01 00:00 in UTC+8 (vivo's time zone).
 const MIDNIGHT: i64 = 1_717_171_200_000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
-
-fn operational(reg_id: &str) -> Value {
-    with(
-        with(message(reg_id), "category", json!("MARKETING")),
-        "classification",
-        json!(0),
-    )
-}
-
-async fn result(sim: &Simulator, path: &str, token: &str, body: &Value) -> Value {
-    let (status, answer) = post(sim, path, Some(token), body).await;
-    assert_eq!(status, 200, "{answer}");
-    if answer["result"] != 0 {
-        assert!(answer["desc"].is_string(), "{answer}");
-        assert!(answer.get("taskId").is_none(), "{answer}");
-    }
-    answer["result"].clone()
-}
-
-async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
-    let (_, answer) = post(sim, SAVE, Some(token), body).await;
-    assert_eq!(answer["result"], 0, "{answer}");
-    answer["taskId"].as_str().unwrap().to_owned()
-}
 
 fn window_on() -> Rules {
     Rules {
@@ -96,11 +68,7 @@ async fn list_push_follows_the_class_of_the_stored_message() {
     let token = token(&sim).await;
     sim.set_rules(window_on());
     sim.set_clock(SimClock::Fixed(MIDNIGHT + 12 * HOUR_MS));
-    let news = with(
-        with(list_payload(), "category", json!("NEWS")),
-        "classification",
-        json!(0),
-    );
+    let news = operational_list_payload();
     let operational_task = save(&sim, &token, &news).await;
     let system_task = save(&sim, &token, &list_payload()).await;
 
@@ -269,45 +237,32 @@ async fn reset_turns_the_rules_off() {
     assert_eq!(result(&sim, SEND, &token, &body).await, 0);
 }
 
-async fn control(sim: &Simulator, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{}/_sim/rules", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn rules_over_http() {
     let sim = start().await;
     assert_eq!(
-        control(&sim, None).await,
+        control(&sim, "rules", None).await,
         (
             200,
             json!({"operational_window": false, "content_rules": false})
         )
     );
     let on = json!({"operational_window": true});
-    assert_eq!(control(&sim, Some(on)).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(on)).await.0, 200);
     assert_eq!(sim.rules(), window_on());
     let both = json!({"operational_window": true, "content_rules": true});
-    assert_eq!(control(&sim, Some(both.clone())).await.0, 200);
-    assert_eq!(control(&sim, None).await.1, both);
+    assert_eq!(control(&sim, "rules", Some(both.clone())).await.0, 200);
+    assert_eq!(control(&sim, "rules", None).await.1, both);
     let content = json!({"content_rules": true});
-    assert_eq!(control(&sim, Some(content)).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(content)).await.0, 200);
     assert_eq!(sim.rules(), content_rules_on());
-    assert_eq!(control(&sim, Some(json!({}))).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(json!({}))).await.0, 200);
     assert_eq!(sim.rules(), Rules::default(), "a missing rule is off");
     for bad in [
         json!({"operational_window": 1}),
         json!({"time_window": true}),
         json!([]),
     ] {
-        let (status, answer) = control(&sim, Some(bad.clone())).await;
-        assert_eq!(status, 400, "{bad}");
-        assert!(answer["error"].is_string(), "{answer}");
+        assert_control_refuses(&sim, "rules", Some(bad)).await;
     }
 }

@@ -9,7 +9,7 @@ async fn a_valid_send_is_accepted_and_delivered() {
     let sim = start().await;
     let token = token(&sim).await;
     let body = message("reg-alice");
-    let (status, answer) = post(&sim, "/message/send", Some(&token), &body).await;
+    let (status, answer) = post(&sim, SEND, Some(&token), &body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(answer["desc"], "请求成功");
@@ -25,7 +25,7 @@ async fn a_valid_send_is_accepted_and_delivered() {
     assert_eq!(delivery.via, "send");
     assert_eq!(delivery.payload, body);
 
-    let recorded = sim.requests_to("/message/send");
+    let recorded = sim.requests_to(SEND);
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].method, "POST");
     assert_eq!(recorded[0].auth_token.as_deref(), Some(token.as_str()));
@@ -77,7 +77,7 @@ async fn a_minimal_send_and_boundary_values_are_accepted() {
         without(with(minimal.clone(), "alias", json!("alice")), "regId"),
     ];
     for (i, body) in accepted.iter().enumerate() {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(answer["result"], 0, "case {i}: {answer}");
     }
     assert_eq!(sim.deliveries().len(), accepted.len());
@@ -110,7 +110,7 @@ async fn forms_other_vivo_clients_send_are_accepted() {
         ("requestId 0", with(ok.clone(), "requestId", json!(0))),
     ];
     for (name, body) in &accepted {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(answer["result"], 0, "{name}: {answer}");
     }
     let deliveries = sim.deliveries();
@@ -344,13 +344,13 @@ async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
         ),
     ];
     for (name, body, code) in &cases {
-        let (status, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (status, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(status, 200, "{name}");
         assert_eq!(answer["result"], *code, "{name}: {answer}");
         assert!(answer.get("taskId").is_none(), "{name}: {answer}");
     }
     assert!(sim.deliveries().is_empty());
-    assert_eq!(sim.requests_to("/message/send").len(), cases.len());
+    assert_eq!(sim.requests_to(SEND).len(), cases.len());
 }
 
 #[tokio::test]
@@ -360,7 +360,7 @@ async fn invalid_reg_ids_get_10302_with_their_status_and_a_string_userid() {
     for status in 1..=4u8 {
         let reg_id = format!("1234567890{status}");
         sim.set_reg_id(&reg_id, RegIdVerdict::Invalid { status });
-        let (http, answer) = post(&sim, "/message/send", Some(&token), &message(&reg_id)).await;
+        let (http, answer) = send(&sim, &token, &reg_id).await;
         assert_eq!(http, 200);
         assert_eq!(answer["result"], 10302, "{answer}");
         assert_eq!(
@@ -372,7 +372,7 @@ async fn invalid_reg_ids_get_10302_with_their_status_and_a_string_userid() {
     assert!(sim.deliveries().is_empty());
 
     sim.set_reg_id("12345678901", RegIdVerdict::Valid);
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &message("12345678901")).await;
+    let (_, answer) = send(&sim, &token, "12345678901").await;
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -384,10 +384,10 @@ async fn test_push_reaches_only_registered_test_devices() {
     sim.add_test_device(OTHER_APP_ID, "other-tester");
 
     let test_push = |reg_id: &str| with(message(reg_id), "pushMode", json!(1));
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push("tester")).await;
+    let (_, answer) = post(&sim, SEND, Some(&token), &test_push("tester")).await;
     assert_eq!(answer["result"], 0, "{answer}");
     for reg_id in ["stranger", "other-tester"] {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push(reg_id)).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), &test_push(reg_id)).await;
         assert_eq!(answer["result"], 10302, "{answer}");
         assert_eq!(
             answer["invalidUser"],
