@@ -93,6 +93,9 @@ async fn list_push_needs_a_known_task_of_the_same_app_and_a_request_id() {
     let other_payload = with(list_payload(), "appId", json!(OTHER_APP_ID));
     let other_task = save(&sim, &other_token, &other_payload).await;
     let own_task = save(&sim, &token, &list_payload()).await;
+    let ok = push_body(&own_task, &["a", "b"]);
+    let set = |field: &str, value: Value| with(ok.clone(), field, value);
+    let unset = |field: &str| without(ok.clone(), field);
 
     let cases = [
         ("unknown taskId", push_body("123456", &["a", "b"]), 10062),
@@ -101,42 +104,18 @@ async fn list_push_needs_a_known_task_of_the_same_app_and_a_request_id() {
             push_body(&other_task, &["a", "b"]),
             10062,
         ),
-        (
-            "no taskId",
-            without(push_body(&own_task, &["a", "b"]), "taskId"),
-            10062,
-        ),
-        (
-            "no requestId",
-            without(push_body(&own_task, &["a", "b"]), "requestId"),
-            10052,
-        ),
+        ("no taskId", unset("taskId"), 10062),
+        ("no requestId", unset("requestId"), 10052),
         (
             "requestId 65",
-            with(
-                push_body(&own_task, &["a", "b"]),
-                "requestId",
-                json!("r".repeat(65)),
-            ),
+            set("requestId", json!("r".repeat(65))),
             10052,
         ),
-        (
-            "pushMode 3",
-            with(push_body(&own_task, &["a", "b"]), "pushMode", json!(3)),
-            10060,
-        ),
-        (
-            "appId not a number",
-            with(push_body(&own_task, &["a", "b"]), "appId", json!("x")),
-            10200,
-        ),
+        ("pushMode 3", set("pushMode", json!(3)), 10060),
+        ("appId not a number", set("appId", json!("x")), 10200),
         (
             "appId of another app",
-            with(
-                push_body(&own_task, &["a", "b"]),
-                "appId",
-                json!(OTHER_APP_ID),
-            ),
+            set("appId", json!(OTHER_APP_ID)),
             10094,
         ),
     ];
@@ -175,62 +154,32 @@ async fn save_list_payload_checks_the_message_like_send() {
     let sim = start().await;
     let token = token(&sim).await;
     let ok = list_payload();
+    let set = |field: &str, value: Value| with(ok.clone(), field, value);
+    let unset = |field: &str| without(ok.clone(), field);
     let cases = [
-        ("requestId missing", without(ok.clone(), "requestId"), 10052),
-        (
-            "title 41",
-            with(ok.clone(), "title", json!("t".repeat(41))),
-            10056,
-        ),
-        ("title empty", with(ok.clone(), "title", json!("")), 10055),
-        (
-            "content empty",
-            with(ok.clone(), "content", json!("")),
-            10053,
-        ),
-        (
-            "notifyType 9",
-            with(ok.clone(), "notifyType", json!(9)),
-            10054,
-        ),
-        ("skipType 0", with(ok.clone(), "skipType", json!(0)), 10057),
-        (
-            "timeToLive 899",
-            with(ok.clone(), "timeToLive", json!(899)),
-            10058,
-        ),
+        ("requestId missing", unset("requestId"), 10052),
+        ("title 41", set("title", json!("t".repeat(41))), 10056),
+        ("title empty", set("title", json!("")), 10055),
+        ("content empty", set("content", json!("")), 10053),
+        ("notifyType 9", set("notifyType", json!(9)), 10054),
+        ("skipType 0", set("skipType", json!(0)), 10057),
+        ("timeToLive 899", set("timeToLive", json!(899)), 10058),
         (
             "timeToLive 604801",
-            with(ok.clone(), "timeToLive", json!(604_801)),
+            set("timeToLive", json!(604_801)),
             10058,
         ),
-        ("category", with(ok.clone(), "category", json!("Im")), 10096),
-        (
-            "classification",
-            with(ok.clone(), "classification", json!(0)),
-            10097,
-        ),
-        (
-            "clientCustomMap",
-            with(ok.clone(), "clientCustomMap", json!([])),
-            10059,
-        ),
-        ("pushMode", with(ok.clone(), "pushMode", json!(-1)), 10060),
-        (
-            "appId not a number",
-            with(ok.clone(), "appId", json!([])),
-            10200,
-        ),
+        ("category", set("category", json!("Im")), 10096),
+        ("classification", set("classification", json!(0)), 10097),
+        ("clientCustomMap", set("clientCustomMap", json!([])), 10059),
+        ("pushMode", set("pushMode", json!(-1)), 10060),
+        ("appId not a number", set("appId", json!([])), 10200),
         (
             "appId of another app",
-            with(ok.clone(), "appId", json!(OTHER_APP_ID)),
+            set("appId", json!(OTHER_APP_ID)),
             10094,
         ),
-        (
-            "networkType 2",
-            with(ok.clone(), "networkType", json!("2")),
-            10063,
-        ),
+        ("networkType 2", set("networkType", json!("2")), 10063),
     ];
     for (name, body, code) in &cases {
         let (_, answer) = post(&sim, SAVE, Some(&token), body).await;
