@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use vivo_sim::{Quotas, Rules, SimClock};
 
 /// 2024-06-01 00:00 in UTC+8 (vivo's time zone).
@@ -106,6 +106,11 @@ async fn the_window_applies_to_test_pushes_and_comes_before_the_quota() {
     assert_eq!(result(&sim, SEND, &token, &test_push).await, 0);
 }
 
+/// `body` with this title and content.
+fn titled(body: Value, title: &str, content: &str) -> Value {
+    with(with(body, "title", json!(title)), "content", json!(content))
+}
+
 fn content_rules_on() -> Rules {
     Rules {
         content_rules: true,
@@ -118,11 +123,7 @@ async fn content_rules_are_off_by_default() {
     let sim = start().await;
     let token = token(&sim).await;
     for (title, content) in [("Alice", "2024"), ("测试", "[图片]"), ("!!!", "{}")] {
-        let body = with(
-            with(message("a"), "title", json!(title)),
-            "content",
-            json!(content),
-        );
+        let body = titled(message("a"), title, content);
         assert_eq!(
             result(&sim, SEND, &token, &body).await,
             0,
@@ -163,49 +164,23 @@ async fn content_rules_answer_10085_for_one_kind_of_character_and_10104_for_forb
         ("会议 10:30", 0),
     ];
     for (text, code) in cases {
-        let as_title = with(
-            with(message("a"), "title", json!(text)),
-            "content",
-            json!(good_content),
-        );
-        assert_eq!(
-            result(&sim, SEND, &token, &as_title).await,
-            code,
-            "title {text:?}"
-        );
-        let as_content = with(
-            with(message("a"), "title", json!(good_title)),
-            "content",
-            json!(text),
-        );
-        assert_eq!(
-            result(&sim, SEND, &token, &as_content).await,
-            code,
-            "content {text:?}"
-        );
-        let as_list = with(
-            with(list_payload(), "title", json!(text)),
-            "content",
-            json!(good_content),
-        );
-        assert_eq!(
-            result(&sim, SAVE, &token, &as_list).await,
-            code,
-            "list title {text:?}"
-        );
+        for (place, path, body) in [
+            ("title", SEND, titled(message("a"), text, good_content)),
+            ("content", SEND, titled(message("a"), good_title, text)),
+            (
+                "list title",
+                SAVE,
+                titled(list_payload(), text, good_content),
+            ),
+        ] {
+            let answer = result(&sim, path, &token, &body).await;
+            assert_eq!(answer, code, "{place} {text:?}");
+        }
     }
     // The title is checked first; for each text, 10085 before 10104.
-    let both = with(
-        with(message("a"), "title", json!("测试")),
-        "content",
-        json!("OK"),
-    );
+    let both = titled(message("a"), "测试", "OK");
     assert_eq!(result(&sim, SEND, &token, &both).await, 10104);
-    let both = with(
-        with(message("a"), "title", json!("OK")),
-        "content",
-        json!("测试"),
-    );
+    let both = titled(message("a"), "OK", "测试");
     assert_eq!(result(&sim, SEND, &token, &both).await, 10085);
     let symbols_and_brackets = with(message("a"), "title", json!("{}"));
     assert_eq!(
