@@ -4,6 +4,7 @@ use common::*;
 use serde_json::{json, Value};
 use vivo_sim::RegIdVerdict;
 
+/// [`common::save`], also checking the HTTP status and that the taskId is digits.
 async fn save(sim: &vivo_sim::Simulator, token: &str, body: &Value) -> String {
     let (status, answer) = post(sim, SAVE, Some(token), body).await;
     assert_eq!(status, 200);
