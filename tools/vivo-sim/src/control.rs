@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -70,7 +70,20 @@ fn bad_request(error: impl std::fmt::Display) -> Response {
 }
 
 /// A control body: always a JSON object (serde would also read a struct from
-/// an array, which no endpoint means to take).
+/// an array, which no endpoint means to take). Anything else answers 400.
+struct ControlBody<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ControlBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse(&body).map(ControlBody).map_err(bad_request)
+    }
+}
+
 fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     match serde_json::from_slice(body) {
         Ok(value @ Value::Object(_)) => serde_json::from_value(value).map_err(|e| e.to_string()),
@@ -108,11 +121,7 @@ struct AppBody {
     app_secret: String,
 }
 
-async fn add_app(State(state): Shared, body: Bytes) -> Response {
-    let app: AppBody = match parse(&body) {
-        Ok(app) => app,
-        Err(error) => return bad_request(error),
-    };
+async fn add_app(State(state): Shared, ControlBody(app): ControlBody<AppBody>) -> Response {
     tracing::info!(app_id = app.app_id, "app added");
     state.lock().add_app(SimApp {
         app_id: app.app_id,
@@ -128,11 +137,7 @@ struct RegIdBody {
     status: u8,
 }
 
-async fn set_reg_id(State(state): Shared, body: Bytes) -> Response {
-    let body: RegIdBody = match parse(&body) {
-        Ok(body) => body,
-        Err(error) => return bad_request(error),
-    };
+async fn set_reg_id(State(state): Shared, ControlBody(body): ControlBody<RegIdBody>) -> Response {
     let verdict = match body.status {
         0 => RegIdVerdict::Valid,
         status @ 1..=4 => RegIdVerdict::Invalid { status },
@@ -148,11 +153,10 @@ struct TestDeviceBody {
     reg_id: String,
 }
 
-async fn add_test_device(State(state): Shared, body: Bytes) -> Response {
-    let body: TestDeviceBody = match parse(&body) {
-        Ok(body) => body,
-        Err(error) => return bad_request(error),
-    };
+async fn add_test_device(
+    State(state): Shared,
+    ControlBody(body): ControlBody<TestDeviceBody>,
+) -> Response {
     state.lock().add_test_device(body.app_id, &body.reg_id);
     ok()
 }
@@ -166,11 +170,7 @@ struct ScriptBody {
     action: Value,
 }
 
-async fn script(State(state): Shared, body: Bytes) -> Response {
-    let body: ScriptBody = match parse(&body) {
-        Ok(body) => body,
-        Err(error) => return bad_request(error),
-    };
+async fn script(State(state): Shared, ControlBody(body): ControlBody<ScriptBody>) -> Response {
     let action = match parse_action(&body.action) {
         Ok(action) => action,
         Err(error) => return bad_request(error),
@@ -250,11 +250,7 @@ async fn clock(State(state): Shared) -> Response {
     Json(json!({ "now_ms": clock.now_ms(), "clock": clock_json(clock) })).into_response()
 }
 
-async fn set_clock(State(state): Shared, body: Bytes) -> Response {
-    let body: Value = match parse(&body) {
-        Ok(body) => body,
-        Err(error) => return bad_request(error),
-    };
+async fn set_clock(State(state): Shared, ControlBody(body): ControlBody<Value>) -> Response {
     let only = body
         .as_object()
         .filter(|fields| fields.len() == 1)
@@ -287,11 +283,7 @@ struct QuotasBody {
     list_payloads: Option<u64>,
 }
 
-async fn set_quotas(State(state): Shared, body: Bytes) -> Response {
-    let body: QuotasBody = match parse(&body) {
-        Ok(body) => body,
-        Err(error) => return bad_request(error),
-    };
+async fn set_quotas(State(state): Shared, ControlBody(body): ControlBody<QuotasBody>) -> Response {
     let quotas = Quotas {
         operational: body.operational,
         system: body.system,
@@ -325,11 +317,7 @@ async fn rules(State(state): Shared) -> Response {
     Json(state.lock().rules).into_response()
 }
 
-async fn set_rules(State(state): Shared, body: Bytes) -> Response {
-    let rules: Rules = match parse(&body) {
-        Ok(rules) => rules,
-        Err(error) => return bad_request(error),
-    };
+async fn set_rules(State(state): Shared, ControlBody(rules): ControlBody<Rules>) -> Response {
     tracing::info!(?rules, "rules set");
     state.lock().rules = rules;
     ok()

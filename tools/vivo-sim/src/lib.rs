@@ -549,6 +549,30 @@ impl Simulator {
     }
 }
 
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: a binary awaits it and
+/// then shuts down.
+///
+/// # Panics
+///
+/// If the SIGTERM handler cannot be installed.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
 /// The machine's real clock, ms since the Unix epoch.
 pub(crate) fn wall_clock_ms() -> i64 {
     SystemTime::now()

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use vivo_sim::{SimApp, SimConfig, Simulator};
+use vivo_sim::{shutdown_signal, SimApp, SimConfig, Simulator};
 
 /// A strict simulator of vivo Push's server API, for tests and local runs.
 #[derive(Parser)]
@@ -56,28 +56,10 @@ async fn main() -> std::io::Result<()> {
     stdout.flush()?;
     drop(stdout);
 
-    stop_signal().await;
+    shutdown_signal().await;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())
-}
-
-async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }
 
 #[cfg(test)]

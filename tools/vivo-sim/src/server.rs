@@ -205,13 +205,7 @@ fn answer(
     let mut fields = raw.as_object().cloned().unwrap_or_default();
     fields.retain(|_, value| !value.is_null());
 
-    match (path, token_app) {
-        (vivo::AUTH, _) => inner.auth(&fields),
-        (vivo::SEND, Some(app)) => inner.send(app, &fields, &raw),
-        (vivo::SAVE_LIST_PAYLOAD, Some(app)) => inner.save_list_payload(app, &fields, &raw),
-        (vivo::PUSH_TO_LIST, Some(app)) => inner.push_to_list(app, &fields),
-        _ => Reply::text(404, "Not Found"),
-    }
+    inner.answer(path, token_app, &fields, &raw)
 }
 
 /// The HTTP status, the recorded response, and the response to send.

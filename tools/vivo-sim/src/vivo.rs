@@ -106,12 +106,27 @@ enum Kind {
 }
 
 impl Inner {
-    /// `/message/auth` (VIVO_API.md §1.2).
-    pub(crate) fn auth(&mut self, body: &Map<String, Value>) -> Reply {
-        self.try_auth(body).unwrap_or_else(|reply| reply)
+    /// vivo's answer on one of its paths, once the call passed the transport
+    /// checks; `token_app` is the app of the call's token (none for auth).
+    pub(crate) fn answer(
+        &mut self,
+        path: &str,
+        token_app: Option<u64>,
+        body: &Map<String, Value>,
+        raw: &Value,
+    ) -> Reply {
+        let checked = match (path, token_app) {
+            (AUTH, _) => self.auth(body),
+            (SEND, Some(app)) => self.send(app, body, raw),
+            (SAVE_LIST_PAYLOAD, Some(app)) => self.save_list_payload(app, body, raw),
+            (PUSH_TO_LIST, Some(app)) => self.push_to_list(app, body),
+            _ => Ok(Reply::text(404, "Not Found")),
+        };
+        checked.unwrap_or_else(|reply| reply)
     }
 
-    fn try_auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
+    /// `/message/auth` (VIVO_API.md §1.2).
+    fn auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
         let Some(app_id) = body.get("appId").and_then(decimal_u64) else {
             return fail(10200, "appId不能为空");
         };
@@ -171,17 +186,7 @@ impl Inner {
     }
 
     /// `/message/send` (VIVO_API.md §1.3).
-    pub(crate) fn send(&mut self, token_app: u64, body: &Map<String, Value>, raw: &Value) -> Reply {
-        self.try_send(token_app, body, raw)
-            .unwrap_or_else(|reply| reply)
-    }
-
-    fn try_send(
-        &mut self,
-        token_app: u64,
-        body: &Map<String, Value>,
-        raw: &Value,
-    ) -> Checked<Reply> {
+    fn send(&mut self, token_app: u64, body: &Map<String, Value>, raw: &Value) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         let target = single_target(body)?;
         check_message(body, Kind::Single)?;
@@ -213,17 +218,7 @@ impl Inner {
     }
 
     /// `/message/saveListPayload` (VIVO_API.md §1.5 step 1).
-    pub(crate) fn save_list_payload(
-        &mut self,
-        token_app: u64,
-        body: &Map<String, Value>,
-        raw: &Value,
-    ) -> Reply {
-        self.try_save_list_payload(token_app, body, raw)
-            .unwrap_or_else(|reply| reply)
-    }
-
-    fn try_save_list_payload(
+    fn save_list_payload(
         &mut self,
         token_app: u64,
         body: &Map<String, Value>,
@@ -250,12 +245,7 @@ impl Inner {
     }
 
     /// `/message/pushToList` (VIVO_API.md §1.5 step 2).
-    pub(crate) fn push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Reply {
-        self.try_push_to_list(token_app, body)
-            .unwrap_or_else(|reply| reply)
-    }
-
-    fn try_push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Checked<Reply> {
+    fn push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         let targets = list_targets(body)?;
         let task_id = match body.get("taskId") {

@@ -19,35 +19,25 @@ async fn correct_sign_gets_a_fresh_token_each_time_and_both_work() {
     assert!(!first.is_empty());
     assert_ne!(first, second);
     for token in [&first, &second] {
-        let (_, answer) = post(&sim, "/message/send", Some(token), &message("reg-a")).await;
+        let (_, answer) = send(&sim, token, "reg-a").await;
         assert_eq!(answer["result"], 0, "{answer}");
     }
-    let (_, answer) = post(
-        &sim,
-        "/message/auth",
-        None,
-        &auth_body(APP_ID, APP_KEY, APP_SECRET, now_ms()),
-    )
-    .await;
+    let (_, answer) = auth(&sim).await;
     assert_eq!(answer["desc"], "请求成功");
 }
 
 async fn auth_code(body: Value) -> i64 {
     let sim = start().await;
-    let (status, answer) = post(&sim, "/message/auth", None, &body).await;
+    let (status, answer) = post(&sim, AUTH, None, &body).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer.get("authToken").is_none(), "{answer}");
     assert!(answer["desc"].is_string(), "{answer}");
     answer["result"].as_i64().expect("result")
 }
 
-fn good() -> Value {
-    auth_body(APP_ID, APP_KEY, APP_SECRET, now_ms())
-}
-
 #[tokio::test]
 async fn auth_refuses_a_missing_or_non_numeric_app_id_with_10200() {
-    assert_eq!(auth_code(without(good(), "appId")).await, 10200);
+    assert_eq!(auth_code(without(auth_now(), "appId")).await, 10200);
     for bad in [
         json!(10004.5),
         json!(-10004),
@@ -60,7 +50,7 @@ async fn auth_refuses_a_missing_or_non_numeric_app_id_with_10200() {
         json!([10004]),
     ] {
         assert_eq!(
-            auth_code(with(good(), "appId", bad.clone())).await,
+            auth_code(with(auth_now(), "appId", bad.clone())).await,
             10200,
             "{bad}"
         );
@@ -82,41 +72,35 @@ async fn auth_accepts_app_id_and_timestamp_as_digit_strings_signed_over_the_same
         ),
     ];
     for body in &cases {
-        let (_, answer) = post(&sim, "/message/auth", None, body).await;
+        let (_, answer) = post(&sim, AUTH, None, body).await;
         assert_eq!(answer["result"], 0, "{body}: {answer}");
         let token = answer["authToken"].as_str().unwrap();
-        let (_, sent) = post(&sim, "/message/send", Some(token), &message("reg-a")).await;
+        let (_, sent) = send(&sim, token, "reg-a").await;
         assert_eq!(sent["result"], 0, "{sent}");
     }
 
     // The string is the signed text: a sign over another timestamp still fails.
     let mut other = with(numbers.clone(), "timestamp", json!((now - 1).to_string()));
-    assert_eq!(
-        post(&sim, "/message/auth", None, &other).await.1["result"],
-        10206
-    );
+    assert_eq!(post(&sim, AUTH, None, &other).await.1["result"], 10206);
     other["sign"] = json!(vivo_sim::sign(APP_ID, APP_KEY, now - 1, APP_SECRET));
-    assert_eq!(
-        post(&sim, "/message/auth", None, &other).await.1["result"],
-        0
-    );
+    assert_eq!(post(&sim, AUTH, None, &other).await.1["result"], 0);
     // A string names the same app as the number: another app's id is unknown.
     let unknown = with(numbers, "appId", json!("99999"));
-    assert_eq!(
-        post(&sim, "/message/auth", None, &unknown).await.1["result"],
-        10205
-    );
+    assert_eq!(post(&sim, AUTH, None, &unknown).await.1["result"], 10205);
 }
 
 #[tokio::test]
 async fn auth_refuses_a_missing_or_empty_app_key_with_10201() {
-    assert_eq!(auth_code(without(good(), "appKey")).await, 10201);
-    assert_eq!(auth_code(with(good(), "appKey", json!(""))).await, 10201);
+    assert_eq!(auth_code(without(auth_now(), "appKey")).await, 10201);
+    assert_eq!(
+        auth_code(with(auth_now(), "appKey", json!(""))).await,
+        10201
+    );
 }
 
 #[tokio::test]
 async fn auth_refuses_a_missing_or_non_integer_timestamp_with_10203() {
-    assert_eq!(auth_code(without(good(), "timestamp")).await, 10203);
+    assert_eq!(auth_code(without(auth_now(), "timestamp")).await, 10203);
     let now = now_ms();
     for bad in [
         json!(now as f64 + 0.5),
@@ -126,15 +110,15 @@ async fn auth_refuses_a_missing_or_non_integer_timestamp_with_10203() {
         json!("now"),
         json!(false),
     ] {
-        let body = with(good(), "timestamp", bad.clone());
+        let body = with(auth_now(), "timestamp", bad.clone());
         assert_eq!(auth_code(body).await, 10203, "{bad}");
     }
 }
 
 #[tokio::test]
 async fn auth_refuses_a_missing_or_empty_sign_with_10204() {
-    assert_eq!(auth_code(without(good(), "sign")).await, 10204);
-    assert_eq!(auth_code(with(good(), "sign", json!(""))).await, 10204);
+    assert_eq!(auth_code(without(auth_now(), "sign")).await, 10204);
+    assert_eq!(auth_code(with(auth_now(), "sign", json!(""))).await, 10204);
 }
 
 #[tokio::test]
@@ -164,7 +148,7 @@ async fn auth_refuses_a_timestamp_more_than_ten_minutes_off_with_10207() {
     let nine_minutes = 9 * 60 * 1000;
     let sim = start().await;
     let recent = auth_body(APP_ID, APP_KEY, APP_SECRET, now_ms() - nine_minutes);
-    let (_, answer) = post(&sim, "/message/auth", None, &recent).await;
+    let (_, answer) = post(&sim, AUTH, None, &recent).await;
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -188,15 +172,15 @@ async fn auth_refuses_a_wrong_or_uppercase_sign_with_10206() {
 async fn a_missing_unknown_or_expired_token_is_refused_with_10000() {
     let sim = start().await;
     for token in [None, Some("not-a-token")] {
-        let (status, answer) = post(&sim, "/message/send", token, &message("reg-a")).await;
+        let (status, answer) = post(&sim, SEND, token, &message("reg-a")).await;
         assert_eq!(status, 200);
         assert_eq!(answer["result"], 10000, "{answer}");
     }
     let token = token(&sim).await;
     sim.expire_auth_tokens();
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(answer["result"], 10000, "{answer}");
-    for path in ["/message/saveListPayload", "/message/pushToList"] {
+    for path in [SAVE, PUSH] {
         let (_, answer) = post(&sim, path, Some(&token), &list_payload()).await;
         assert_eq!(answer["result"], 10000, "{path}: {answer}");
     }
@@ -206,16 +190,10 @@ async fn a_missing_unknown_or_expired_token_is_refused_with_10000() {
 #[tokio::test]
 async fn a_token_used_for_another_app_is_refused_with_10094() {
     let sim = start().await;
-    let other = token_for(&sim, OTHER_APP_ID, OTHER_APP_KEY, OTHER_APP_SECRET).await;
-    let (_, answer) = post(&sim, "/message/send", Some(&other), &message("reg-a")).await;
+    let other = other_token(&sim).await;
+    let (_, answer) = send(&sim, &other, "reg-a").await;
     assert_eq!(answer["result"], 10094, "{answer}");
-    let (_, answer) = post(
-        &sim,
-        "/message/saveListPayload",
-        Some(&other),
-        &list_payload(),
-    )
-    .await;
+    let (_, answer) = post(&sim, SAVE, Some(&other), &list_payload()).await;
     assert_eq!(answer["result"], 10094, "{answer}");
     assert!(sim.deliveries().is_empty());
 }
@@ -225,7 +203,7 @@ async fn apps_added_later_can_authenticate() {
     let sim = vivo_sim::Simulator::start(vivo_sim::SimConfig::default())
         .await
         .unwrap();
-    let (_, answer) = post(&sim, "/message/auth", None, &good()).await;
+    let (_, answer) = auth(&sim).await;
     assert_eq!(answer["result"], 10205);
     sim.add_app(app());
     let token = token(&sim).await;

@@ -10,7 +10,7 @@ const MINUTE_MS: i64 = 60 * 1000;
 async fn auth_at(sim: &vivo_sim::Simulator, timestamp: i64) -> Value {
     post(
         sim,
-        "/message/auth",
+        AUTH,
         None,
         &auth_body(APP_ID, APP_KEY, APP_SECRET, timestamp),
     )
@@ -36,7 +36,7 @@ async fn the_auth_window_follows_an_offset_clock() {
     assert_eq!(auth_at(&sim, now_ms() + HOUR_MS).await, 0);
     assert_eq!(auth_at(&sim, now_ms() + HOUR_MS - 9 * MINUTE_MS).await, 0);
     // Tokens obtained earlier keep working: their lifetime follows the real clock.
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(answer["result"], 0, "{answer}");
 
     sim.set_clock(SimClock::Offset(-HOUR_MS));
@@ -65,42 +65,41 @@ async fn a_fixed_clock_stands_still_and_reset_makes_it_real_again() {
     assert_eq!(auth_at(&sim, now_ms()).await, 0);
 }
 
-async fn control(sim: &vivo_sim::Simulator, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{}/_sim/clock", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn the_clock_is_set_and_read_over_http() {
     let sim = start().await;
-    let (status, answer) = control(&sim, None).await;
+    let (status, answer) = control(&sim, "clock", None).await;
     assert_eq!(status, 200);
     assert_eq!(answer["clock"], json!({"real": true}));
     assert!((answer["now_ms"].as_i64().unwrap() - now_ms()).abs() < MINUTE_MS);
 
     let fixed = 1_717_000_000_000i64;
-    assert_eq!(control(&sim, Some(json!({"fixed_ms": fixed}))).await.0, 200);
+    assert_eq!(
+        control(&sim, "clock", Some(json!({"fixed_ms": fixed})))
+            .await
+            .0,
+        200
+    );
     assert_eq!(sim.clock(), SimClock::Fixed(fixed));
     assert_eq!(
-        control(&sim, None).await.1,
+        control(&sim, "clock", None).await.1,
         json!({"now_ms": fixed, "clock": {"fixed_ms": fixed}})
     );
     assert_eq!(
-        control(&sim, Some(json!({"offset_ms": -HOUR_MS}))).await.0,
+        control(&sim, "clock", Some(json!({"offset_ms": -HOUR_MS})))
+            .await
+            .0,
         200
     );
     assert_eq!(sim.clock(), SimClock::Offset(-HOUR_MS));
     assert_eq!(
-        control(&sim, None).await.1["clock"],
+        control(&sim, "clock", None).await.1["clock"],
         json!({"offset_ms": -HOUR_MS})
     );
-    assert_eq!(control(&sim, Some(json!({"real": true}))).await.0, 200);
+    assert_eq!(
+        control(&sim, "clock", Some(json!({"real": true}))).await.0,
+        200
+    );
     assert_eq!(sim.clock(), SimClock::Real);
 
     for bad in [
@@ -112,9 +111,7 @@ async fn the_clock_is_set_and_read_over_http() {
         json!({"later": 1}),
         json!([1]),
     ] {
-        let (status, answer) = control(&sim, Some(bad.clone())).await;
-        assert_eq!(status, 400, "{bad}");
-        assert!(answer["error"].is_string(), "{answer}");
+        assert_control_refuses(&sim, "clock", Some(bad)).await;
     }
     assert_eq!(sim.clock(), SimClock::Real);
 }

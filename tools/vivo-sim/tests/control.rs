@@ -7,20 +7,17 @@ use common::*;
 use serde_json::{json, Value};
 use vivo_sim::{SimConfig, Simulator};
 
-async fn control(sim_url: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{sim_url}/_sim/{path}");
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
-async fn send_status(sim: &Simulator, token: &str, reg_id: &str) -> (u16, Value) {
-    post(sim, "/message/send", Some(token), &message(reg_id)).await
+/// The answer of the binary at `base` to an auth call signed now.
+async fn auth_result(base: &str, app_id: u64, app_key: &str, app_secret: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}{AUTH}"))
+        .json(&auth_body(app_id, app_key, app_secret, now_ms()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -30,30 +27,30 @@ async fn the_control_endpoints_drive_the_simulator_over_http() {
     assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with('/'));
 
     assert_eq!(
-        control(&url, "health", None).await,
+        control(&sim, "health", None).await,
         (200, json!({"status": "ok"}))
     );
     let app = json!({"app_id": APP_ID, "app_key": APP_KEY, "app_secret": APP_SECRET});
-    assert_eq!(control(&url, "apps", Some(app)).await.0, 200);
+    assert_eq!(control(&sim, "apps", Some(app)).await.0, 200);
     let token = token(&sim).await;
 
     let verdict = json!({"reg_id": "dead", "status": 2});
-    assert_eq!(control(&url, "regids", Some(verdict)).await.0, 200);
-    let (_, answer) = send_status(&sim, &token, "dead").await;
+    assert_eq!(control(&sim, "regids", Some(verdict)).await.0, 200);
+    let (_, answer) = send(&sim, &token, "dead").await;
     assert_eq!(
         answer["invalidUser"],
         json!({"status": 2, "userid": "dead"})
     );
     let revived = json!({"reg_id": "dead", "status": 0});
-    assert_eq!(control(&url, "regids", Some(revived)).await.0, 200);
-    assert_eq!(send_status(&sim, &token, "dead").await.1["result"], 0);
+    assert_eq!(control(&sim, "regids", Some(revived)).await.0, 200);
+    assert_eq!(send(&sim, &token, "dead").await.1["result"], 0);
     let bad = json!({"reg_id": "x", "status": 5});
-    assert_eq!(control(&url, "regids", Some(bad)).await.0, 400);
+    assert_eq!(control(&sim, "regids", Some(bad)).await.0, 400);
 
     let device = json!({"app_id": APP_ID, "reg_id": "tester"});
-    assert_eq!(control(&url, "test-devices", Some(device)).await.0, 200);
+    assert_eq!(control(&sim, "test-devices", Some(device)).await.0, 200);
     let test_push = with(message("tester"), "pushMode", json!(1));
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push).await;
+    let (_, answer) = post(&sim, SEND, Some(&token), &test_push).await;
     assert_eq!(answer["result"], 0, "{answer}");
 
     let scripts = [
@@ -64,39 +61,39 @@ async fn the_control_endpoints_drive_the_simulator_over_http() {
         json!({"path": "/message/send", "next": true, "action": {"expire_token": true}}),
     ];
     for script in scripts {
-        assert_eq!(control(&url, "script", Some(script)).await.0, 200);
+        assert_eq!(control(&sim, "script", Some(script)).await.0, 200);
     }
     assert_eq!(
-        send_status(&sim, &token, "a").await,
+        send(&sim, &token, "a").await,
         (200, json!({"result": 10073, "desc": "quota", "x": 1}))
     );
     assert_eq!(
-        send_status(&sim, &token, "a").await,
+        send(&sim, &token, "a").await,
         (500, json!("Internet server error!"))
     );
-    assert_eq!(send_status(&sim, &token, "a").await.1["result"], 0);
-    let (status, garbage) = send_status(&sim, &token, "a").await;
+    assert_eq!(send(&sim, &token, "a").await.1["result"], 0);
+    let (status, garbage) = send(&sim, &token, "a").await;
     assert_eq!(status, 200);
     assert!(garbage.is_string());
-    assert_eq!(send_status(&sim, &token, "a").await.1["result"], 10000);
+    assert_eq!(send(&sim, &token, "a").await.1["result"], 10000);
 
     let token = common::token(&sim).await;
     let sticky = json!({"path": "/message/send", "next": false, "action": {"http_status": 503}});
-    assert_eq!(control(&url, "script", Some(sticky)).await.0, 200);
-    assert_eq!(send_status(&sim, &token, "a").await.0, 503);
-    assert_eq!(send_status(&sim, &token, "a").await.0, 503);
+    assert_eq!(control(&sim, "script", Some(sticky)).await.0, 200);
+    assert_eq!(send(&sim, &token, "a").await.0, 503);
+    assert_eq!(send(&sim, &token, "a").await.0, 503);
     let clear = json!({"path": "/message/send", "next": false, "action": null});
-    assert_eq!(control(&url, "script", Some(clear)).await.0, 200);
-    assert_eq!(send_status(&sim, &token, "a").await.1["result"], 0);
+    assert_eq!(control(&sim, "script", Some(clear)).await.0, 200);
+    assert_eq!(send(&sim, &token, "a").await.1["result"], 0);
     for bad in [
         json!({"path": "/message/send", "next": true, "action": null}),
         json!({"path": "/message/send", "action": {"teapot": true}}),
         json!({"path": "/message/send", "action": {"http_status": 500, "delay_ms": 5}}),
     ] {
-        assert_eq!(control(&url, "script", Some(bad)).await.0, 400);
+        assert_eq!(control(&sim, "script", Some(bad)).await.0, 400);
     }
 
-    let (status, requests) = control(&url, "requests", None).await;
+    let (status, requests) = control(&sim, "requests", None).await;
     assert_eq!(status, 200);
     let requests = requests.as_array().unwrap().clone();
     assert_eq!(requests.len(), sim.requests().len());
@@ -110,19 +107,19 @@ async fn the_control_endpoints_drive_the_simulator_over_http() {
     assert!(received.as_i64().unwrap() <= answered.as_i64().unwrap());
     assert_eq!(received.as_i64(), Some(sim.requests()[0].received_ms));
 
-    let (_, deliveries) = control(&url, "deliveries", None).await;
+    let (_, deliveries) = control(&sim, "deliveries", None).await;
     let deliveries = deliveries.as_array().unwrap().clone();
     assert_eq!(deliveries.len(), sim.deliveries().len());
     assert_eq!(deliveries[0]["reg_id"], "dead");
     assert_eq!(deliveries[0]["via"], "send");
     assert_eq!(deliveries[0]["app_id"], APP_ID);
 
-    assert_eq!(control(&url, "expire-tokens", Some(json!({}))).await.0, 200);
-    assert_eq!(send_status(&sim, &token, "a").await.1["result"], 10000);
+    assert_eq!(control(&sim, "expire-tokens", Some(json!({}))).await.0, 200);
+    assert_eq!(send(&sim, &token, "a").await.1["result"], 10000);
 
-    assert_eq!(control(&url, "reset", Some(json!({}))).await.0, 200);
-    assert_eq!(control(&url, "requests", None).await.1, json!([]));
-    assert_eq!(control(&url, "deliveries", None).await.1, json!([]));
+    assert_eq!(control(&sim, "reset", Some(json!({}))).await.0, 200);
+    assert_eq!(control(&sim, "requests", None).await.1, json!([]));
+    assert_eq!(control(&sim, "deliveries", None).await.1, json!([]));
 }
 
 #[test]
@@ -164,16 +161,7 @@ fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
             .await
             .unwrap();
         assert!(health.status().is_success());
-        let timestamp = now_ms();
-        let auth = client
-            .post(format!("{base}/message/auth"))
-            .json(&auth_body(APP_ID, APP_KEY, secret, timestamp))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
+        let auth = auth_result(&base, APP_ID, APP_KEY, secret).await;
         assert_eq!(auth["result"], 0, "--app is used when given: {auth}");
     });
 
@@ -223,21 +211,12 @@ fn the_binary_reads_apps_from_the_environment() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let results = runtime.block_on(async {
-        let client = reqwest::Client::new();
         let mut results = Vec::new();
         for (id, key, secret) in [
             (APP_ID, APP_KEY, APP_SECRET),
             (OTHER_APP_ID, OTHER_APP_KEY, OTHER_APP_SECRET),
         ] {
-            let answer = client
-                .post(format!("{base}/message/auth"))
-                .json(&auth_body(id, key, secret, now_ms()))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap();
+            let answer = auth_result(&base, id, key, secret).await;
             results.push(answer["result"].clone());
         }
         results

@@ -4,23 +4,11 @@ use common::*;
 use serde_json::{json, Value};
 use vivo_sim::{Quotas, RegIdVerdict, SimClock, Simulator, Usage};
 
-const SEND: &str = "/message/send";
-const SAVE: &str = "/message/saveListPayload";
-const PUSH: &str = "/message/pushToList";
-
 /// 2024-06-01 12:00 in UTC+8 (vivo's time zone).
 const NOON: i64 = 1_717_214_400_000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 /// 2024-06-02 00:00 UTC+8: the next vivo day.
 const NEXT_MIDNIGHT: i64 = NOON + 12 * HOUR_MS;
-
-fn operational(reg_id: &str) -> Value {
-    with(
-        with(message(reg_id), "category", json!("MARKETING")),
-        "classification",
-        json!(0),
-    )
-}
 
 fn system(reg_id: &str) -> Value {
     message(reg_id)
@@ -34,16 +22,6 @@ fn usage(operational: u64, system: u64, list_payloads: u64) -> Usage {
     }
 }
 
-async fn result(sim: &Simulator, path: &str, token: &str, body: &Value) -> Value {
-    let (status, answer) = post(sim, path, Some(token), body).await;
-    assert_eq!(status, 200, "{answer}");
-    if answer["result"] != 0 {
-        assert!(answer["desc"].is_string(), "{answer}");
-        assert!(answer.get("taskId").is_none(), "{answer}");
-    }
-    answer["result"].clone()
-}
-
 struct Scene {
     sim: Simulator,
     token: String,
@@ -54,19 +32,13 @@ struct Scene {
 async fn at_noon() -> Scene {
     let sim = start().await;
     let token = token(&sim).await;
-    let other_token = token_for(&sim, OTHER_APP_ID, OTHER_APP_KEY, OTHER_APP_SECRET).await;
+    let other_token = other_token(&sim).await;
     sim.set_clock(SimClock::Fixed(NOON));
     Scene {
         sim,
         token,
         other_token,
     }
-}
-
-async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
-    let (_, answer) = post(sim, SAVE, Some(token), body).await;
-    assert_eq!(answer["result"], 0, "{answer}");
-    answer["taskId"].as_str().unwrap().to_owned()
 }
 
 fn push_body(task_id: &str, reg_ids: &[&str]) -> Value {
@@ -151,16 +123,7 @@ async fn the_system_total_answers_10073_for_send_and_list_push_and_operational_s
     );
     sim.set_reg_id("dead", RegIdVerdict::Invalid { status: 1 });
     let system_task = save(&sim, &token, &list_payload()).await;
-    let operational_task = save(
-        &sim,
-        &token,
-        &with(
-            with(list_payload(), "category", json!("NEWS")),
-            "classification",
-            json!(0),
-        ),
-    )
-    .await;
+    let operational_task = save(&sim, &token, &operational_list_payload()).await;
 
     // Invalid targets are not delivered, so they do not count.
     let first = push_body(&system_task, &["a", "dead"]);
@@ -282,17 +245,6 @@ async fn reset_drops_quotas_and_counters() {
     assert_eq!(sim.usage(APP_ID), usage(0, 1, 0));
 }
 
-async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{}/_sim/{path_and_query}", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn quotas_and_usage_over_http() {
     let Scene { sim, token, .. } = at_noon().await;
@@ -335,14 +287,10 @@ async fn quotas_and_usage_over_http() {
         json!({"app_id": APP_ID, "operational": "1"}),
         json!({"app_id": APP_ID, "daily": 1}),
     ] {
-        let (status, answer) = control(&sim, "quotas", Some(bad.clone())).await;
-        assert_eq!(status, 400, "{bad}");
-        assert!(answer["error"].is_string(), "{answer}");
+        assert_control_refuses(&sim, "quotas", Some(bad)).await;
     }
     for bad in ["usage", "usage?app_id=x", "quotas", "quotas?app=1"] {
-        let (status, answer) = control(&sim, bad, None).await;
-        assert_eq!(status, 400, "{bad}");
-        assert!(answer["error"].is_string(), "{answer}");
+        assert_control_refuses(&sim, bad, None).await;
     }
     let clear = json!({"app_id": APP_ID});
     assert_eq!(control(&sim, "quotas", Some(clear)).await.0, 200);

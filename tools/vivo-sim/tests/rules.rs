@@ -2,39 +2,11 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use vivo_sim::{Quotas, Rules, SimClock, Simulator};
-
-const SEND: &str = "/message/send";
-const SAVE: &str = "/message/saveListPayload";
-const PUSH: &str = "/message/pushToList";
+use vivo_sim::{Quotas, Rules, SimClock};
 
 /// 2024-06-01 00:00 in UTC+8 (vivo's time zone).
 const MIDNIGHT: i64 = 1_717_171_200_000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
-
-fn operational(reg_id: &str) -> Value {
-    with(
-        with(message(reg_id), "category", json!("MARKETING")),
-        "classification",
-        json!(0),
-    )
-}
-
-async fn result(sim: &Simulator, path: &str, token: &str, body: &Value) -> Value {
-    let (status, answer) = post(sim, path, Some(token), body).await;
-    assert_eq!(status, 200, "{answer}");
-    if answer["result"] != 0 {
-        assert!(answer["desc"].is_string(), "{answer}");
-        assert!(answer.get("taskId").is_none(), "{answer}");
-    }
-    answer["result"].clone()
-}
-
-async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
-    let (_, answer) = post(sim, SAVE, Some(token), body).await;
-    assert_eq!(answer["result"], 0, "{answer}");
-    answer["taskId"].as_str().unwrap().to_owned()
-}
 
 fn window_on() -> Rules {
     Rules {
@@ -96,11 +68,7 @@ async fn list_push_follows_the_class_of_the_stored_message() {
     let token = token(&sim).await;
     sim.set_rules(window_on());
     sim.set_clock(SimClock::Fixed(MIDNIGHT + 12 * HOUR_MS));
-    let news = with(
-        with(list_payload(), "category", json!("NEWS")),
-        "classification",
-        json!(0),
-    );
+    let news = operational_list_payload();
     let operational_task = save(&sim, &token, &news).await;
     let system_task = save(&sim, &token, &list_payload()).await;
 
@@ -138,6 +106,11 @@ async fn the_window_applies_to_test_pushes_and_comes_before_the_quota() {
     assert_eq!(result(&sim, SEND, &token, &test_push).await, 0);
 }
 
+/// `body` with this title and content.
+fn titled(body: Value, title: &str, content: &str) -> Value {
+    with(with(body, "title", json!(title)), "content", json!(content))
+}
+
 fn content_rules_on() -> Rules {
     Rules {
         content_rules: true,
@@ -150,11 +123,7 @@ async fn content_rules_are_off_by_default() {
     let sim = start().await;
     let token = token(&sim).await;
     for (title, content) in [("Alice", "2024"), ("测试", "[图片]"), ("!!!", "{}")] {
-        let body = with(
-            with(message("a"), "title", json!(title)),
-            "content",
-            json!(content),
-        );
+        let body = titled(message("a"), title, content);
         assert_eq!(
             result(&sim, SEND, &token, &body).await,
             0,
@@ -195,49 +164,23 @@ async fn content_rules_answer_10085_for_one_kind_of_character_and_10104_for_forb
         ("会议 10:30", 0),
     ];
     for (text, code) in cases {
-        let as_title = with(
-            with(message("a"), "title", json!(text)),
-            "content",
-            json!(good_content),
-        );
-        assert_eq!(
-            result(&sim, SEND, &token, &as_title).await,
-            code,
-            "title {text:?}"
-        );
-        let as_content = with(
-            with(message("a"), "title", json!(good_title)),
-            "content",
-            json!(text),
-        );
-        assert_eq!(
-            result(&sim, SEND, &token, &as_content).await,
-            code,
-            "content {text:?}"
-        );
-        let as_list = with(
-            with(list_payload(), "title", json!(text)),
-            "content",
-            json!(good_content),
-        );
-        assert_eq!(
-            result(&sim, SAVE, &token, &as_list).await,
-            code,
-            "list title {text:?}"
-        );
+        for (place, path, body) in [
+            ("title", SEND, titled(message("a"), text, good_content)),
+            ("content", SEND, titled(message("a"), good_title, text)),
+            (
+                "list title",
+                SAVE,
+                titled(list_payload(), text, good_content),
+            ),
+        ] {
+            let answer = result(&sim, path, &token, &body).await;
+            assert_eq!(answer, code, "{place} {text:?}");
+        }
     }
     // The title is checked first; for each text, 10085 before 10104.
-    let both = with(
-        with(message("a"), "title", json!("测试")),
-        "content",
-        json!("OK"),
-    );
+    let both = titled(message("a"), "测试", "OK");
     assert_eq!(result(&sim, SEND, &token, &both).await, 10104);
-    let both = with(
-        with(message("a"), "title", json!("OK")),
-        "content",
-        json!("测试"),
-    );
+    let both = titled(message("a"), "OK", "测试");
     assert_eq!(result(&sim, SEND, &token, &both).await, 10085);
     let symbols_and_brackets = with(message("a"), "title", json!("{}"));
     assert_eq!(
@@ -269,45 +212,32 @@ async fn reset_turns_the_rules_off() {
     assert_eq!(result(&sim, SEND, &token, &body).await, 0);
 }
 
-async fn control(sim: &Simulator, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let url = format!("{}/_sim/rules", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn rules_over_http() {
     let sim = start().await;
     assert_eq!(
-        control(&sim, None).await,
+        control(&sim, "rules", None).await,
         (
             200,
             json!({"operational_window": false, "content_rules": false})
         )
     );
     let on = json!({"operational_window": true});
-    assert_eq!(control(&sim, Some(on)).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(on)).await.0, 200);
     assert_eq!(sim.rules(), window_on());
     let both = json!({"operational_window": true, "content_rules": true});
-    assert_eq!(control(&sim, Some(both.clone())).await.0, 200);
-    assert_eq!(control(&sim, None).await.1, both);
+    assert_eq!(control(&sim, "rules", Some(both.clone())).await.0, 200);
+    assert_eq!(control(&sim, "rules", None).await.1, both);
     let content = json!({"content_rules": true});
-    assert_eq!(control(&sim, Some(content)).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(content)).await.0, 200);
     assert_eq!(sim.rules(), content_rules_on());
-    assert_eq!(control(&sim, Some(json!({}))).await.0, 200);
+    assert_eq!(control(&sim, "rules", Some(json!({}))).await.0, 200);
     assert_eq!(sim.rules(), Rules::default(), "a missing rule is off");
     for bad in [
         json!({"operational_window": 1}),
         json!({"time_window": true}),
         json!([]),
     ] {
-        let (status, answer) = control(&sim, Some(bad.clone())).await;
-        assert_eq!(status, 400, "{bad}");
-        assert!(answer["error"].is_string(), "{answer}");
+        assert_control_refuses(&sim, "rules", Some(bad)).await;
     }
 }

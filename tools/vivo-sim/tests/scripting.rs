@@ -6,8 +6,6 @@ use common::*;
 use serde_json::json;
 use vivo_sim::{CallAction, RegIdVerdict};
 
-const SEND: &str = "/message/send";
-
 #[tokio::test]
 async fn a_scripted_result_is_sent_verbatim_with_its_extra_fields() {
     let sim = start().await;
@@ -22,7 +20,7 @@ async fn a_scripted_result_is_sent_verbatim_with_its_extra_fields() {
             extra,
         },
     );
-    let (status, answer) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (status, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(status, 200);
     assert_eq!(
         answer,
@@ -34,7 +32,7 @@ async fn a_scripted_result_is_sent_verbatim_with_its_extra_fields() {
     );
 
     // The queue is consumed: the next call is normal.
-    let (_, answer) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -44,10 +42,10 @@ async fn a_scripted_http_status_answers_vivos_plain_text_error() {
     let token = token(&sim).await;
     sim.script_next(SEND, CallAction::HttpStatus(500));
     sim.script_next(SEND, CallAction::HttpStatus(503));
-    let (status, answer) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (status, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(status, 500);
     assert_eq!(answer, json!("Internet server error!"));
-    let (status, _) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (status, _) = send(&sim, &token, "reg-a").await;
     assert_eq!(status, 503);
 
     let recorded = sim.requests_to(SEND);
@@ -63,12 +61,12 @@ async fn a_scripted_delay_answers_normally_afterwards() {
     sim.set_reg_id("dead", RegIdVerdict::Invalid { status: 1 });
     sim.script_next(SEND, CallAction::Delay(Duration::from_millis(50)));
     let started = Instant::now();
-    let (_, answer) = post(&sim, SEND, Some(&token), &message("dead")).await;
+    let (_, answer) = send(&sim, &token, "dead").await;
     assert!(started.elapsed() >= Duration::from_millis(50));
     assert_eq!(answer["result"], 10302, "checks still run: {answer}");
 
     sim.script_next(SEND, CallAction::Delay(Duration::from_millis(50)));
-    let (_, answer) = post(&sim, SEND, Some(&token), &message("alive")).await;
+    let (_, answer) = send(&sim, &token, "alive").await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(sim.deliveries().len(), 1);
 }
@@ -80,11 +78,11 @@ async fn requests_are_recorded_in_arrival_order_even_when_delayed() {
     sim.script_next(SEND, CallAction::Delay(Duration::from_millis(150)));
     let slow = {
         let (sim, token) = (sim.clone(), token.clone());
-        tokio::spawn(async move { post(&sim, SEND, Some(&token), &message("slow")).await })
+        tokio::spawn(async move { send(&sim, &token, "slow").await })
     };
     // Let the slow call arrive (and start sleeping) before the fast one.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let (_, fast) = post(&sim, SEND, Some(&token), &message("fast")).await;
+    let (_, fast) = send(&sim, &token, "fast").await;
     assert_eq!(fast["result"], 0);
     let (_, slow) = slow.await.unwrap();
     assert_eq!(slow["result"], 0);
@@ -146,9 +144,7 @@ async fn a_sticky_delay_holds_every_call_and_concurrent_delayed_calls_overlap() 
     let calls: Vec<_> = (0..20)
         .map(|i| {
             let (sim, token) = (sim.clone(), token.clone());
-            tokio::spawn(async move {
-                post(&sim, SEND, Some(&token), &message(&format!("reg-{i}"))).await
-            })
+            tokio::spawn(async move { send(&sim, &token, &format!("reg-{i}")).await })
         })
         .collect();
     for call in calls {
@@ -215,11 +211,11 @@ async fn expire_token_kills_only_the_token_of_that_call() {
     let doomed = token(&sim).await;
     let survivor = token(&sim).await;
     sim.script_next(SEND, CallAction::ExpireToken);
-    let (_, answer) = post(&sim, SEND, Some(&doomed), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &doomed, "reg-a").await;
     assert_eq!(answer["result"], 10000, "{answer}");
-    let (_, answer) = post(&sim, SEND, Some(&doomed), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &doomed, "reg-a").await;
     assert_eq!(answer["result"], 10000, "the token stays unknown: {answer}");
-    let (_, answer) = post(&sim, SEND, Some(&survivor), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &survivor, "reg-a").await;
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -230,17 +226,17 @@ async fn a_sticky_script_answers_until_cleared_and_the_queue_goes_first() {
     sim.script_always(SEND, Some(CallAction::result(10072, "too fast")));
     sim.script_next(SEND, CallAction::HttpStatus(502));
 
-    let (status, _) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (status, _) = send(&sim, &token, "reg-a").await;
     assert_eq!(status, 502);
     for _ in 0..2 {
-        let (_, answer) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+        let (_, answer) = send(&sim, &token, "reg-a").await;
         assert_eq!(answer, json!({"result": 10072, "desc": "too fast"}));
     }
     // Scripts are per path: auth is unaffected.
     let _ = common::token(&sim).await;
 
     sim.script_always(SEND, None);
-    let (_, answer) = post(&sim, SEND, Some(&token), &message("reg-a")).await;
+    let (_, answer) = send(&sim, &token, "reg-a").await;
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(sim.requests_to(SEND).len(), 4);
 }
@@ -248,17 +244,8 @@ async fn a_sticky_script_answers_until_cleared_and_the_queue_goes_first() {
 #[tokio::test]
 async fn the_auth_endpoint_can_be_scripted_too() {
     let sim = start().await;
-    sim.script_next(
-        "/message/auth",
-        CallAction::result(10093, "auth too frequent"),
-    );
-    let (_, answer) = post(
-        &sim,
-        "/message/auth",
-        None,
-        &auth_body(APP_ID, APP_KEY, APP_SECRET, now_ms()),
-    )
-    .await;
+    sim.script_next(AUTH, CallAction::result(10093, "auth too frequent"));
+    let (_, answer) = auth(&sim).await;
     assert_eq!(
         answer,
         json!({"result": 10093, "desc": "auth too frequent"})
@@ -272,11 +259,11 @@ async fn reset_clears_scenario_state_but_keeps_apps_and_tokens() {
     sim.set_reg_id("dead", RegIdVerdict::Invalid { status: 1 });
     sim.add_test_device(APP_ID, "tester");
     sim.script_always(SEND, Some(CallAction::HttpStatus(500)));
-    sim.script_next("/message/pushToList", CallAction::Garbage);
-    let (status, _) = post(&sim, SEND, Some(&token), &message("dead")).await;
+    sim.script_next(PUSH, CallAction::Garbage);
+    let (status, _) = send(&sim, &token, "dead").await;
     assert_eq!(status, 500);
     sim.script_always(SEND, None);
-    post(&sim, SEND, Some(&token), &message("alive")).await;
+    send(&sim, &token, "alive").await;
     assert_eq!(sim.deliveries().len(), 1);
     assert_eq!(sim.requests().len(), 3);
 
@@ -286,7 +273,7 @@ async fn reset_clears_scenario_state_but_keeps_apps_and_tokens() {
     sim.script_always(SEND, Some(CallAction::HttpStatus(500)));
     sim.reset();
 
-    let (status, answer) = post(&sim, SEND, Some(&token), &message("dead")).await;
+    let (status, answer) = send(&sim, &token, "dead").await;
     assert_eq!(status, 200);
     assert_eq!(
         answer["result"], 0,

@@ -9,7 +9,7 @@ async fn a_valid_send_is_accepted_and_delivered() {
     let sim = start().await;
     let token = token(&sim).await;
     let body = message("reg-alice");
-    let (status, answer) = post(&sim, "/message/send", Some(&token), &body).await;
+    let (status, answer) = post(&sim, SEND, Some(&token), &body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["result"], 0, "{answer}");
     assert_eq!(answer["desc"], "请求成功");
@@ -25,7 +25,7 @@ async fn a_valid_send_is_accepted_and_delivered() {
     assert_eq!(delivery.via, "send");
     assert_eq!(delivery.payload, body);
 
-    let recorded = sim.requests_to("/message/send");
+    let recorded = sim.requests_to(SEND);
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].method, "POST");
     assert_eq!(recorded[0].auth_token.as_deref(), Some(token.as_str()));
@@ -77,7 +77,7 @@ async fn a_minimal_send_and_boundary_values_are_accepted() {
         without(with(minimal.clone(), "alias", json!("alice")), "regId"),
     ];
     for (i, body) in accepted.iter().enumerate() {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(answer["result"], 0, "case {i}: {answer}");
     }
     assert_eq!(sim.deliveries().len(), accepted.len());
@@ -89,28 +89,24 @@ async fn forms_other_vivo_clients_send_are_accepted() {
     let sim = start().await;
     let token = token(&sim).await;
     let ok = message("reg-a");
+    let set = |field: &str, value: Value| with(ok.clone(), field, value);
+    let unset = |field: &str| without(ok.clone(), field);
     let accepted = [
-        ("appId absent", without(ok.clone(), "appId")),
-        ("appId as string", with(ok.clone(), "appId", json!("10004"))),
-        ("timeToLive 0", with(ok.clone(), "timeToLive", json!(0))),
-        (
-            "networkType \"1\"",
-            with(ok.clone(), "networkType", json!("1")),
-        ),
-        (
-            "networkType \"-1\"",
-            with(ok.clone(), "networkType", json!("-1")),
-        ),
-        ("networkType 1", with(ok.clone(), "networkType", json!(1))),
-        ("networkType -1", with(ok.clone(), "networkType", json!(-1))),
+        ("appId absent", unset("appId")),
+        ("appId as string", set("appId", json!("10004"))),
+        ("timeToLive 0", set("timeToLive", json!(0))),
+        ("networkType \"1\"", set("networkType", json!("1"))),
+        ("networkType \"-1\"", set("networkType", json!("-1"))),
+        ("networkType 1", set("networkType", json!(1))),
+        ("networkType -1", set("networkType", json!(-1))),
         (
             "requestId number",
-            with(ok.clone(), "requestId", json!(1_717_000_000_123u64)),
+            set("requestId", json!(1_717_000_000_123u64)),
         ),
-        ("requestId 0", with(ok.clone(), "requestId", json!(0))),
+        ("requestId 0", set("requestId", json!(0))),
     ];
     for (name, body) in &accepted {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(answer["result"], 0, "{name}: {answer}");
     }
     let deliveries = sim.deliveries();
@@ -127,230 +123,136 @@ async fn each_invalid_send_field_gets_its_code_and_no_delivery() {
     let sim = start().await;
     let token = token(&sim).await;
     let ok = message("reg-a");
+    let set = |field: &str, value: Value| with(ok.clone(), field, value);
+    let unset = |field: &str| without(ok.clone(), field);
     let too_many: serde_json::Map<String, Value> =
         (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
     let too_long: serde_json::Map<String, Value> = [("k".to_owned(), json!("v".repeat(1024)))]
         .into_iter()
         .collect();
     let cases: Vec<(&str, Value, i64)> = vec![
-        (
-            "appId not a number",
-            with(ok.clone(), "appId", json!("app")),
-            10200,
-        ),
-        (
-            "appId fractional",
-            with(ok.clone(), "appId", json!(10004.5)),
-            10200,
-        ),
+        ("appId not a number", set("appId", json!("app")), 10200),
+        ("appId fractional", set("appId", json!(10004.5)), 10200),
         (
             "appId of another app as string",
-            with(ok.clone(), "appId", json!(OTHER_APP_ID.to_string())),
+            set("appId", json!(OTHER_APP_ID.to_string())),
             10094,
         ),
         (
             "appId of another app",
-            with(ok.clone(), "appId", json!(OTHER_APP_ID)),
+            set("appId", json!(OTHER_APP_ID)),
             10094,
         ),
-        ("no regId/alias", without(ok.clone(), "regId"), 10050),
-        ("empty regId", with(ok.clone(), "regId", json!("")), 10050),
-        ("requestId missing", without(ok.clone(), "requestId"), 10052),
-        (
-            "requestId empty",
-            with(ok.clone(), "requestId", json!("")),
-            10052,
-        ),
+        ("no regId/alias", unset("regId"), 10050),
+        ("empty regId", set("regId", json!("")), 10050),
+        ("requestId missing", unset("requestId"), 10052),
+        ("requestId empty", set("requestId", json!("")), 10052),
         (
             "requestId 65",
-            with(ok.clone(), "requestId", json!("a".repeat(65))),
+            set("requestId", json!("a".repeat(65))),
             10052,
         ),
-        (
-            "notifyType missing",
-            without(ok.clone(), "notifyType"),
-            10054,
-        ),
-        (
-            "notifyType 0",
-            with(ok.clone(), "notifyType", json!(0)),
-            10054,
-        ),
-        (
-            "notifyType 5",
-            with(ok.clone(), "notifyType", json!(5)),
-            10054,
-        ),
-        (
-            "notifyType string",
-            with(ok.clone(), "notifyType", json!("4")),
-            10054,
-        ),
-        ("title missing", without(ok.clone(), "title"), 10055),
-        ("title empty", with(ok.clone(), "title", json!("")), 10055),
-        (
-            "title 41",
-            with(ok.clone(), "title", json!("标".repeat(41))),
-            10056,
-        ),
+        ("notifyType missing", unset("notifyType"), 10054),
+        ("notifyType 0", set("notifyType", json!(0)), 10054),
+        ("notifyType 5", set("notifyType", json!(5)), 10054),
+        ("notifyType string", set("notifyType", json!("4")), 10054),
+        ("title missing", unset("title"), 10055),
+        ("title empty", set("title", json!("")), 10055),
+        ("title 41", set("title", json!("标".repeat(41))), 10056),
         (
             "title 41 emoji",
-            with(ok.clone(), "title", json!("😀".repeat(41))),
+            set("title", json!("😀".repeat(41))),
             10056,
         ),
-        ("content missing", without(ok.clone(), "content"), 10053),
-        (
-            "content empty",
-            with(ok.clone(), "content", json!("")),
-            10053,
-        ),
-        (
-            "content 101",
-            with(ok.clone(), "content", json!("c".repeat(101))),
-            10053,
-        ),
-        ("skipType missing", without(ok.clone(), "skipType"), 10057),
-        ("skipType 5", with(ok.clone(), "skipType", json!(5)), 10057),
-        (
-            "skipType 4 no content",
-            without(ok.clone(), "skipContent"),
-            10057,
-        ),
+        ("content missing", unset("content"), 10053),
+        ("content empty", set("content", json!("")), 10053),
+        ("content 101", set("content", json!("c".repeat(101))), 10053),
+        ("skipType missing", unset("skipType"), 10057),
+        ("skipType 5", set("skipType", json!(5)), 10057),
+        ("skipType 4 no content", unset("skipContent"), 10057),
         (
             "skipType 4 empty content",
-            with(ok.clone(), "skipContent", json!("")),
+            set("skipContent", json!("")),
             10057,
         ),
-        (
-            "skipType 2 not a URL",
-            with(ok.clone(), "skipType", json!(2)),
-            10057,
-        ),
+        ("skipType 2 not a URL", set("skipType", json!(2)), 10057),
         (
             "skipType 2 ftp",
-            with(
-                with(ok.clone(), "skipType", json!(2)),
-                "skipContent",
-                json!("ftp://x"),
-            ),
+            with(set("skipType", json!(2)), "skipContent", json!("ftp://x")),
             10057,
         ),
         (
             "skipContent 1025",
-            with(ok.clone(), "skipContent", json!("i".repeat(1025))),
+            set("skipContent", json!("i".repeat(1025))),
             10057,
         ),
-        (
-            "timeToLive 59",
-            with(ok.clone(), "timeToLive", json!(59)),
-            10058,
-        ),
-        (
-            "timeToLive 86401",
-            with(ok.clone(), "timeToLive", json!(86401)),
-            10058,
-        ),
-        (
-            "timeToLive string",
-            with(ok.clone(), "timeToLive", json!("3600")),
-            10058,
-        ),
-        (
-            "timeToLive negative",
-            with(ok.clone(), "timeToLive", json!(-1)),
-            10058,
-        ),
-        (
-            "category lower case",
-            with(ok.clone(), "category", json!("im")),
-            10096,
-        ),
-        (
-            "category unknown",
-            with(ok.clone(), "category", json!("CHAT")),
-            10096,
-        ),
+        ("timeToLive 59", set("timeToLive", json!(59)), 10058),
+        ("timeToLive 86401", set("timeToLive", json!(86401)), 10058),
+        ("timeToLive string", set("timeToLive", json!("3600")), 10058),
+        ("timeToLive negative", set("timeToLive", json!(-1)), 10058),
+        ("category lower case", set("category", json!("im")), 10096),
+        ("category unknown", set("category", json!("CHAT")), 10096),
         (
             "category vs classification",
-            with(ok.clone(), "classification", json!(0)),
+            set("classification", json!(0)),
             10097,
         ),
         (
             "operational category, system class",
-            with(ok.clone(), "category", json!("MARKETING")),
+            set("category", json!("MARKETING")),
             10097,
         ),
         (
             "clientCustomMap string",
-            with(ok.clone(), "clientCustomMap", json!("ext")),
+            set("clientCustomMap", json!("ext")),
             10059,
         ),
         (
             "clientCustomMap number value",
-            with(ok.clone(), "clientCustomMap", json!({"ext": 1})),
+            set("clientCustomMap", json!({"ext": 1})),
             10059,
         ),
         (
             "clientCustomMap 11 pairs",
-            with(ok.clone(), "clientCustomMap", Value::Object(too_many)),
+            set("clientCustomMap", Value::Object(too_many)),
             10059,
         ),
         (
             "clientCustomMap 1025 chars",
-            with(ok.clone(), "clientCustomMap", Value::Object(too_long)),
+            set("clientCustomMap", Value::Object(too_long)),
             10059,
         ),
-        ("pushMode 2", with(ok.clone(), "pushMode", json!(2)), 10060),
-        (
-            "pushMode string",
-            with(ok.clone(), "pushMode", json!("0")),
-            10060,
-        ),
+        ("pushMode 2", set("pushMode", json!(2)), 10060),
+        ("pushMode string", set("pushMode", json!("0")), 10060),
         (
             "classification 2",
-            with(without(ok.clone(), "category"), "classification", json!(2)),
+            with(unset("category"), "classification", json!(2)),
             10063,
         ),
-        (
-            "networkType 0",
-            with(ok.clone(), "networkType", json!(0)),
-            10063,
-        ),
-        (
-            "networkType \"0\"",
-            with(ok.clone(), "networkType", json!("0")),
-            10063,
-        ),
+        ("networkType 0", set("networkType", json!(0)), 10063),
+        ("networkType \"0\"", set("networkType", json!("0")), 10063),
         (
             "networkType \"wifi\"",
-            with(ok.clone(), "networkType", json!("wifi")),
+            set("networkType", json!("wifi")),
             10063,
         ),
-        (
-            "requestId bool",
-            with(ok.clone(), "requestId", json!(true)),
-            10052,
-        ),
-        ("notifyId 0", with(ok.clone(), "notifyId", json!(0)), 10063),
+        ("requestId bool", set("requestId", json!(true)), 10052),
+        ("notifyId 0", set("notifyId", json!(0)), 10063),
         (
             "profileId 65",
-            with(ok.clone(), "profileId", json!("p".repeat(65))),
+            set("profileId", json!("p".repeat(65))),
             10063,
         ),
-        (
-            "extra not object",
-            with(ok.clone(), "extra", json!("x")),
-            10063,
-        ),
+        ("extra not object", set("extra", json!("x")), 10063),
     ];
     for (name, body, code) in &cases {
-        let (status, answer) = post(&sim, "/message/send", Some(&token), body).await;
+        let (status, answer) = post(&sim, SEND, Some(&token), body).await;
         assert_eq!(status, 200, "{name}");
         assert_eq!(answer["result"], *code, "{name}: {answer}");
         assert!(answer.get("taskId").is_none(), "{name}: {answer}");
     }
     assert!(sim.deliveries().is_empty());
-    assert_eq!(sim.requests_to("/message/send").len(), cases.len());
+    assert_eq!(sim.requests_to(SEND).len(), cases.len());
 }
 
 #[tokio::test]
@@ -360,7 +262,7 @@ async fn invalid_reg_ids_get_10302_with_their_status_and_a_string_userid() {
     for status in 1..=4u8 {
         let reg_id = format!("1234567890{status}");
         sim.set_reg_id(&reg_id, RegIdVerdict::Invalid { status });
-        let (http, answer) = post(&sim, "/message/send", Some(&token), &message(&reg_id)).await;
+        let (http, answer) = send(&sim, &token, &reg_id).await;
         assert_eq!(http, 200);
         assert_eq!(answer["result"], 10302, "{answer}");
         assert_eq!(
@@ -372,7 +274,7 @@ async fn invalid_reg_ids_get_10302_with_their_status_and_a_string_userid() {
     assert!(sim.deliveries().is_empty());
 
     sim.set_reg_id("12345678901", RegIdVerdict::Valid);
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &message("12345678901")).await;
+    let (_, answer) = send(&sim, &token, "12345678901").await;
     assert_eq!(answer["result"], 0, "{answer}");
 }
 
@@ -384,10 +286,10 @@ async fn test_push_reaches_only_registered_test_devices() {
     sim.add_test_device(OTHER_APP_ID, "other-tester");
 
     let test_push = |reg_id: &str| with(message(reg_id), "pushMode", json!(1));
-    let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push("tester")).await;
+    let (_, answer) = post(&sim, SEND, Some(&token), &test_push("tester")).await;
     assert_eq!(answer["result"], 0, "{answer}");
     for reg_id in ["stranger", "other-tester"] {
-        let (_, answer) = post(&sim, "/message/send", Some(&token), &test_push(reg_id)).await;
+        let (_, answer) = post(&sim, SEND, Some(&token), &test_push(reg_id)).await;
         assert_eq!(answer["result"], 10302, "{answer}");
         assert_eq!(
             answer["invalidUser"],

@@ -16,6 +16,11 @@ pub const OTHER_APP_ID: u64 = 20008;
 pub const OTHER_APP_KEY: &str = "other-key";
 pub const OTHER_APP_SECRET: &str = "other-secret";
 
+pub const AUTH: &str = "/message/auth";
+pub const SEND: &str = "/message/send";
+pub const SAVE: &str = "/message/saveListPayload";
+pub const PUSH: &str = "/message/pushToList";
+
 pub fn app() -> SimApp {
     SimApp {
         app_id: APP_ID,
@@ -56,6 +61,11 @@ pub fn auth_body(app_id: u64, app_key: &str, app_secret: &str, timestamp: i64) -
     })
 }
 
+/// An auth body for the app, signed now.
+pub fn auth_now() -> Value {
+    auth_body(APP_ID, APP_KEY, APP_SECRET, now_ms())
+}
+
 /// A POST with a JSON body (and the `authToken` header when given).
 pub async fn post(sim: &Simulator, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut request = reqwest::Client::new()
@@ -71,10 +81,15 @@ pub async fn post(sim: &Simulator, path: &str, token: Option<&str>, body: &Value
     (status, value)
 }
 
+/// `/message/auth` for the app, signed now.
+pub async fn auth(sim: &Simulator) -> (u16, Value) {
+    post(sim, AUTH, None, &auth_now()).await
+}
+
 pub async fn token_for(sim: &Simulator, app_id: u64, app_key: &str, app_secret: &str) -> String {
     let (status, answer) = post(
         sim,
-        "/message/auth",
+        AUTH,
         None,
         &auth_body(app_id, app_key, app_secret, now_ms()),
     )
@@ -86,6 +101,54 @@ pub async fn token_for(sim: &Simulator, app_id: u64, app_key: &str, app_secret: 
 
 pub async fn token(sim: &Simulator) -> String {
     token_for(sim, APP_ID, APP_KEY, APP_SECRET).await
+}
+
+pub async fn other_token(sim: &Simulator) -> String {
+    token_for(sim, OTHER_APP_ID, OTHER_APP_KEY, OTHER_APP_SECRET).await
+}
+
+/// `/message/send` of [`message`] to `reg_id`.
+pub async fn send(sim: &Simulator, token: &str, reg_id: &str) -> (u16, Value) {
+    post(sim, SEND, Some(token), &message(reg_id)).await
+}
+
+/// The `result` of a vivo call that must answer HTTP 200; a refusal must carry
+/// a `desc` and no `taskId`.
+pub async fn result(sim: &Simulator, path: &str, token: &str, body: &Value) -> Value {
+    let (status, answer) = post(sim, path, Some(token), body).await;
+    assert_eq!(status, 200, "{answer}");
+    if answer["result"] != 0 {
+        assert!(answer["desc"].is_string(), "{answer}");
+        assert!(answer.get("taskId").is_none(), "{answer}");
+    }
+    answer["result"].clone()
+}
+
+/// Stores a list payload that must be accepted; its taskId.
+pub async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
+    let (_, answer) = post(sim, SAVE, Some(token), body).await;
+    assert_eq!(answer["result"], 0, "{answer}");
+    answer["taskId"].as_str().unwrap().to_owned()
+}
+
+/// A `/_sim/*` call: a POST of `body` when given, else a GET.
+pub async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sim/{path_and_query}", sim.base_url());
+    let request = match body {
+        Some(body) => client.post(url).json(&body),
+        None => client.get(url),
+    };
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A `/_sim/*` call that must be refused: HTTP 400 with an `error` text.
+pub async fn assert_control_refuses(sim: &Simulator, path_and_query: &str, body: Option<Value>) {
+    let shown = body.as_ref().map_or_else(String::new, Value::to_string);
+    let (status, answer) = control(sim, path_and_query, body).await;
+    assert_eq!(status, 400, "{path_and_query} {shown}");
+    assert!(answer["error"].is_string(), "{answer}");
 }
 
 /// A `/message/send` body that vivo accepts.
@@ -109,6 +172,15 @@ pub fn message(reg_id: &str) -> Value {
     })
 }
 
+/// [`message`] as an operational message, by category and by classification.
+pub fn operational(reg_id: &str) -> Value {
+    with(
+        with(message(reg_id), "category", json!("MARKETING")),
+        "classification",
+        json!(0),
+    )
+}
+
 /// A `/message/saveListPayload` body that vivo accepts.
 pub fn list_payload() -> Value {
     let mut body = message("unused");
@@ -117,6 +189,15 @@ pub fn list_payload() -> Value {
     fields.remove("extra");
     fields.insert("requestId".to_owned(), json!("save-1"));
     body
+}
+
+/// [`list_payload`] as an operational message, by category and by classification.
+pub fn operational_list_payload() -> Value {
+    with(
+        with(list_payload(), "category", json!("NEWS")),
+        "classification",
+        json!(0),
+    )
 }
 
 pub fn with(mut body: Value, field: &str, value: Value) -> Value {
