@@ -63,7 +63,8 @@ async fn main() -> ExitCode {
         .into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
-            local_api::stop_signal().await;
+            // The simulator binary stops on the same signals.
+            vivo_sim::shutdown_signal().await;
             tracing::info!("stopping");
         })
         .await;
