@@ -109,9 +109,10 @@ async fn a_call_its_client_abandons_is_recorded_as_abandoned_without_side_effect
     )
     .await;
     assert!(gave_up.is_err(), "the client timed out");
-    // The server notices the closed connection shortly after.
+    // The server notices the closed connection shortly after (on a busy
+    // machine, up to a few seconds; still well before the 5 s delay ends).
     let mut recorded = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..200 {
         recorded = sim.requests_to(SEND);
         if !recorded.is_empty() {
             break;
