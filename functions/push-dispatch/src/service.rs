@@ -4,7 +4,10 @@
 
 use crate::fanout;
 use offpush::clock::now_ms;
-use offpush::domain::{App, Certificate, CertificateId, DispatchReport, PushRequest, Summary};
+use offpush::domain::{
+    App, Certificate, CertificateId, Delivery, DeliveryOutcome, DispatchReport, PushRequest,
+    Summary,
+};
 use offpush::store::pushes::{Claim, PushState};
 use offpush::{bindings, Context, ServiceError};
 use sha2::{Digest, Sha256};
@@ -38,19 +41,50 @@ fn fingerprint(req: &PushRequest) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-/// Claims the request id: Ok(Err(report)) is a repeat answered from the
-/// stored result; Ok(Ok(claimed_at_ms)) means this call sends.
+/// The answer of a push whose earlier attempt died after it began sending:
+/// nothing is sent again (a device must not get a push twice), and the
+/// caller learns that the outcome of that attempt is unknown.
+fn interrupted(req: &PushRequest, request_id: &str) -> DispatchReport {
+    let results: Vec<DeliveryOutcome> = req
+        .to
+        .iter()
+        .map(|u| DeliveryOutcome {
+            delivery: Delivery::failed(
+                "an earlier attempt of this push stopped after it began sending; not sent again, so no device gets it twice",
+            ),
+            ..DeliveryOutcome::no_device(u)
+        })
+        .collect();
+    DispatchReport {
+        request_id: request_id.to_string(),
+        duplicate: true,
+        summary: Summary::of(&results),
+        results,
+    }
+}
+
+/// How a claim ended.
+enum Claimed {
+    /// This call sends; the claim's time.
+    Send(i64),
+    /// A repeat: the stored result, or the interrupted attempt's answer.
+    Answer(DispatchReport),
+}
+
+/// Claims the request id: a repeat is answered from the stored result; a
+/// claim left by a call that died is taken over.
 async fn claim(
     ctx: &Context,
     app: &App,
+    req: &PushRequest,
     request_id: &str,
     fp: &str,
-) -> Result<Result<i64, DispatchReport>, ServiceError> {
+) -> Result<Claimed, ServiceError> {
     let waited_until = Instant::now() + WAIT_FOR_TWIN;
     loop {
         let now = now_ms();
         let rec = match ctx.store.claim_push(&app.id, request_id, fp, now).await? {
-            Claim::Claimed => return Ok(Ok(now)),
+            Claim::Claimed => return Ok(Claimed::Send(now)),
             Claim::Taken(rec) => rec,
         };
         if rec.fingerprint != fp {
@@ -63,9 +97,12 @@ async fn claim(
                 let mut report = *report;
                 report.duplicate = true;
                 tracing::info!(app = %app.id, request_id = %request_id, "duplicate push answered from the stored result");
-                return Ok(Err(report));
+                return Ok(Claimed::Answer(report));
             }
-            PushState::Pending { claimed_at_ms } => {
+            PushState::Pending {
+                claimed_at_ms,
+                sending,
+            } => {
                 let now = now_ms();
                 if now - claimed_at_ms > STALE_CLAIM_MS
                     && ctx
@@ -73,8 +110,16 @@ async fn claim(
                         .take_over_push(&app.id, request_id, claimed_at_ms, now)
                         .await?
                 {
+                    if sending {
+                        tracing::warn!(app = %app.id, request_id = %request_id, "took over a push that died while sending: not sent again");
+                        let report = interrupted(req, request_id);
+                        ctx.store
+                            .complete_push(&app.id, request_id, &report, now / 1000)
+                            .await?;
+                        return Ok(Claimed::Answer(report));
+                    }
                     tracing::warn!(app = %app.id, request_id = %request_id, "took over a stale push claim");
-                    return Ok(Ok(now));
+                    return Ok(Claimed::Send(now));
                 }
                 if Instant::now() >= waited_until {
                     return Err(ServiceError::Conflict(format!(
@@ -97,9 +142,9 @@ pub async fn push(
         .request_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let claimed_at = match claim(ctx, app, &request_id, &fingerprint(&req)).await? {
-        Ok(at) => at,
-        Err(stored) => return Ok(stored),
+    let claimed_at = match claim(ctx, app, &req, &request_id, &fingerprint(&req)).await? {
+        Claimed::Send(at) => at,
+        Claimed::Answer(report) => return Ok(report),
     };
     let deadline = started + ctx.push_deadline;
     let plan_read = async {
@@ -113,7 +158,22 @@ pub async fn push(
             .collect();
         Ok::<_, ServiceError>((bindings, certs))
     };
-    let (bindings, certs) = match plan_read.await {
+    let marked = async {
+        let read = plan_read.await?;
+        // Durable before the first vendor call: a takeover after this
+        // point never sends again.
+        if !ctx
+            .store
+            .mark_push_sending(&app.id, &request_id, claimed_at, now_ms())
+            .await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the claim of request_id {request_id} was taken over; repeat the push for its result"
+            )));
+        }
+        Ok(read)
+    };
+    let (bindings, certs) = match marked.await {
         Ok(read) => read,
         Err(e) => {
             // Nothing was sent: give the request id back so an honest
@@ -151,9 +211,16 @@ pub async fn push(
         results: fanned.results,
         summary,
     };
-    ctx.store
+    // The devices have the push: a result that cannot be stored is logged,
+    // and the caller still gets it (a repeat then finds the claim sending
+    // and never sends again).
+    if let Err(e) = ctx
+        .store
         .complete_push(&app.id, &request_id, &report, now_ms() / 1000)
-        .await?;
+        .await
+    {
+        tracing::error!(app = %app.id, request_id = %request_id, error = %offpush::error::chain(&e), "storing the push result failed");
+    }
     let s = &report.summary;
     tracing::info!(
         app = %app.id, request_id = %request_id, users = req.to.len(), sent = s.sent, no_device = s.no_device,

@@ -178,3 +178,84 @@ fn hex_of(s: &str) -> String {
         .map(|i| hex::encode(Sha256::digest(format!("{s}#{i}").as_bytes())))
         .collect()
 }
+
+#[tokio::test]
+async fn a_push_that_died_while_sending_is_never_sent_again() {
+    let (env, app) = setup("died-sending").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let body = json!({"to": ["alice"], "desc": "hi", "request_id": "msg-9"});
+    let (s, _) = push(&env, &body).await;
+    assert_eq!(s, 200);
+    assert_eq!(env.sim.deliveries().len(), 1);
+    // Make the record what a call that crashed mid-send leaves behind: a
+    // pending claim, long stale, marked as sending, no result.
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let stale = (now() - 120) * 1000;
+    raw_client()
+        .await
+        .update_item()
+        .table_name(env.store.table())
+        .key("pk", A::S(keys::push_pk(&env.app.id, "msg-9")))
+        .key("sk", A::S(keys::PUSH_SK.into()))
+        .update_expression("SET #st = :p, #at = :at, #send = :at REMOVE #res")
+        .expression_attribute_names("#st", keys::PUSH_STATE)
+        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
+        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
+        .expression_attribute_names("#res", keys::PUSH_RESULT)
+        .expression_attribute_values(":p", A::S("pending".into()))
+        .expression_attribute_values(":at", A::N(stale.to_string()))
+        .send()
+        .await
+        .unwrap();
+    env.sim.reset();
+    let (s, r) = push(&env, &body).await;
+    assert_eq!(s, 200, "{r}");
+    assert!(env.sim.requests().is_empty(), "taken over, not sent again");
+    assert_eq!(r["duplicate"], true);
+    assert_eq!(status_of(&r, "alice"), "failed");
+    assert!(results_of(&r, "alice")[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not sent again"));
+    let (_, again) = push(&env, &body).await;
+    assert_eq!(
+        again["results"], r["results"],
+        "later repeats get the same answer"
+    );
+    assert!(env.sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_claim_that_never_began_sending_is_taken_over_and_sent() {
+    let (env, app) = setup("died-claimed").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let body = json!({"to": ["alice"], "desc": "hi", "request_id": "msg-10"});
+    push(&env, &body).await;
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let stale = (now() - 120) * 1000;
+    raw_client()
+        .await
+        .update_item()
+        .table_name(env.store.table())
+        .key("pk", A::S(keys::push_pk(&env.app.id, "msg-10")))
+        .key("sk", A::S(keys::PUSH_SK.into()))
+        .update_expression("SET #st = :p, #at = :at REMOVE #res, #send")
+        .expression_attribute_names("#st", keys::PUSH_STATE)
+        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
+        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
+        .expression_attribute_names("#res", keys::PUSH_RESULT)
+        .expression_attribute_values(":p", A::S("pending".into()))
+        .expression_attribute_values(":at", A::N(stale.to_string()))
+        .send()
+        .await
+        .unwrap();
+    env.sim.reset();
+    let (s, r) = push(&env, &body).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        status_of(&r, "alice"),
+        "sent",
+        "nothing was sent before: send now"
+    );
+    assert_eq!(env.sim.deliveries().len(), 1);
+}

@@ -96,6 +96,7 @@ pub const PUSH_STATE: &str = "state";
 pub const PUSH_RESULT: &str = "result";
 pub const PUSH_FINGERPRINT: &str = "fingerprint";
 pub const PUSH_CLAIMED_AT: &str = "claimed_at_ms";
+pub const PUSH_SENDING_AT: &str = "sending_at_ms";
 
 /// Where a result too large for one item continues (see `pushes`).
 pub const PUSH_RESULT_PARTS: &str = "result_parts";

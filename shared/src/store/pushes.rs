@@ -40,8 +40,9 @@ pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PushState {
-    /// Claimed by a call that has not finished (or died).
-    Pending { claimed_at_ms: i64 },
+    /// Claimed by a call that has not finished (or died). `sending`: it
+    /// had begun calling the vendor, so a takeover must not send again.
+    Pending { claimed_at_ms: i64, sending: bool },
     /// Finished; the stored answer.
     Done { report: Box<DispatchReport> },
 }
@@ -149,6 +150,7 @@ impl Store {
             },
             _ => PushState::Pending {
                 claimed_at_ms: get_n(&item, k::PUSH_CLAIMED_AT)?,
+                sending: item.contains_key(k::PUSH_SENDING_AT),
             },
         };
         Ok(Some(PushRecord {
@@ -183,6 +185,34 @@ impl Store {
             .send()
             .await;
         conditional(res, "UpdateItem push take-over")
+    }
+
+    /// Records, before the first vendor call, that this claim is sending:
+    /// from then on a takeover of it never sends again (devices may already
+    /// have the push). Condition: still this very pending claim.
+    pub async fn mark_push_sending(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        claimed_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .update_expression("SET #send = :now")
+            .condition_expression("#st = :pending AND #at = :seen")
+            .expression_attribute_names("#send", k::PUSH_SENDING_AT)
+            .expression_attribute_names("#at", k::PUSH_CLAIMED_AT)
+            .expression_attribute_names("#st", k::PUSH_STATE)
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":seen", n(claimed_at_ms))
+            .send()
+            .await;
+        conditional(res, "UpdateItem push sending")
     }
 
     /// Gives up a claim nothing was sent under (the push failed before its
