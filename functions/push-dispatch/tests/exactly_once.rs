@@ -189,24 +189,7 @@ async fn a_push_that_died_while_sending_is_never_sent_again() {
     assert_eq!(env.sim.deliveries().len(), 1);
     // Make the record what a call that crashed mid-send leaves behind: a
     // pending claim, long stale, marked as sending, no result.
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    let stale = (now() - 120) * 1000;
-    raw_client()
-        .await
-        .update_item()
-        .table_name(env.store.table())
-        .key("pk", A::S(keys::push_pk(&env.app.id, "msg-9")))
-        .key("sk", A::S(keys::PUSH_SK.into()))
-        .update_expression("SET #st = :p, #at = :at, #send = :at REMOVE #res")
-        .expression_attribute_names("#st", keys::PUSH_STATE)
-        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
-        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
-        .expression_attribute_names("#res", keys::PUSH_RESULT)
-        .expression_attribute_values(":p", A::S("pending".into()))
-        .expression_attribute_values(":at", A::N(stale.to_string()))
-        .send()
-        .await
-        .unwrap();
+    make_stale(&env, "msg-9", true).await;
     env.sim.reset();
     let (s, r) = push(&env, &body).await;
     assert_eq!(s, 200, "{r}");
@@ -231,24 +214,7 @@ async fn a_stale_claim_that_never_began_sending_is_taken_over_and_sent() {
     bind(&env, &app, "alice", "regid-a", None).await;
     let body = json!({"to": ["alice"], "desc": "hi", "request_id": "msg-10"});
     push(&env, &body).await;
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    let stale = (now() - 120) * 1000;
-    raw_client()
-        .await
-        .update_item()
-        .table_name(env.store.table())
-        .key("pk", A::S(keys::push_pk(&env.app.id, "msg-10")))
-        .key("sk", A::S(keys::PUSH_SK.into()))
-        .update_expression("SET #st = :p, #at = :at REMOVE #res, #send")
-        .expression_attribute_names("#st", keys::PUSH_STATE)
-        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
-        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
-        .expression_attribute_names("#res", keys::PUSH_RESULT)
-        .expression_attribute_values(":p", A::S("pending".into()))
-        .expression_attribute_values(":at", A::N(stale.to_string()))
-        .send()
-        .await
-        .unwrap();
+    make_stale(&env, "msg-10", false).await;
     env.sim.reset();
     let (s, r) = push(&env, &body).await;
     assert_eq!(s, 200, "{r}");
@@ -258,4 +224,32 @@ async fn a_stale_claim_that_never_began_sending_is_taken_over_and_sent() {
         "nothing was sent before: send now"
     );
     assert_eq!(env.sim.deliveries().len(), 1);
+}
+
+/// Turns a done push record into the claim a call that died leaves: pending,
+/// claimed two minutes ago, no result; `sending`: it had begun sending.
+async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let stale = A::N(((now() - 120) * 1000).to_string());
+    let (set, remove) = if sending {
+        ("SET #st = :p, #at = :at, #send = :at", "REMOVE #res")
+    } else {
+        ("SET #st = :p, #at = :at", "REMOVE #res, #send")
+    };
+    raw_client()
+        .await
+        .update_item()
+        .table_name(env.store.table())
+        .key("pk", A::S(keys::push_pk(&env.app.id, request_id)))
+        .key("sk", A::S(keys::PUSH_SK.into()))
+        .update_expression(format!("{set} {remove}"))
+        .expression_attribute_names("#st", keys::PUSH_STATE)
+        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
+        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
+        .expression_attribute_names("#res", keys::PUSH_RESULT)
+        .expression_attribute_values(":p", A::S("pending".into()))
+        .expression_attribute_values(":at", stale)
+        .send()
+        .await
+        .unwrap();
 }
