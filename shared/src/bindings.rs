@@ -10,7 +10,7 @@
 //! tries again with jittered backoff, for a bounded time.
 
 use crate::clock::now_ms;
-use crate::domain::binding::{device_key, token_device_key, DeviceSelector, Report};
+use crate::domain::binding::{device_key, token_device_key, DeviceSelector, EndReason, Report};
 use crate::domain::{App, AppId, Binding, CertificateId, PushToken, UserBindings, UserId};
 use crate::store::bindings::BindingWrite;
 use crate::{Context, ServiceError};
@@ -156,6 +156,15 @@ pub async fn report(
             if let Some(o) = owner.as_ref().filter(|o| o.user != *user) {
                 let mut other = ctx.store.get_user_bindings(&app.id, &o.user).await?;
                 other.prune(now);
+                let moved: Vec<Binding> = other
+                    .devices
+                    .values()
+                    .filter(|b| b.certificate_id == cert && b.token == token)
+                    .cloned()
+                    .collect();
+                for b in &moved {
+                    other.record_end(b, EndReason::TokenMoved, now);
+                }
                 other
                     .devices
                     .retain(|_, b| !(b.certificate_id == cert && b.token == token));
@@ -193,6 +202,13 @@ pub async fn report(
                     .map(|(k, _)| k.clone())
                     .expect("more than one device");
                 let gone = me.devices.remove(&oldest).expect("present");
+                me.record_end(
+                    &gone,
+                    EndReason::Kicked {
+                        by_device: binding.device_id.clone(),
+                    },
+                    now,
+                );
                 writes.push(delete_owner(user, &gone));
                 kicked.push(gone);
             }
@@ -252,6 +268,7 @@ pub async fn logout_device(
         let mut writes = Vec::new();
         for k in &keys {
             if let Some(b) = me.devices.remove(k) {
+                me.record_end(&b, EndReason::LoggedOutByDevice, now);
                 writes.push(delete_owner(user, &b));
             }
             me.mark_device_logout(k, now);
@@ -271,6 +288,9 @@ pub async fn logout_device(
 pub async fn logout_user(ctx: &Context, app: &App, user: &UserId) -> Result<usize, ServiceError> {
     let ended = change(ctx, &app.id, user, |mut me, now| {
         let ended = std::mem::take(&mut me.devices);
+        for b in ended.values() {
+            me.record_end(b, EndReason::LoggedOutByAdmin, now);
+        }
         me.logged_out_at_ms = Some(now);
         let mut writes: Vec<BindingWrite> = ended.values().map(|b| delete_owner(user, b)).collect();
         writes.push(BindingWrite::PutUser {
@@ -320,7 +340,7 @@ pub async fn remove_dead(
     dead: &[DeadToken],
     push_started_ms: i64,
 ) -> Result<usize, ServiceError> {
-    change(ctx, app, user, |mut me, _now| {
+    change(ctx, app, user, |mut me, now| {
         let mut writes = Vec::new();
         let mut gone = Vec::new();
         me.devices.retain(|_, b| {
@@ -334,6 +354,7 @@ pub async fn remove_dead(
             !stale
         });
         for b in &gone {
+            me.record_end(b, EndReason::TokenDead, now);
             writes.push(delete_owner(user, b));
         }
         if writes.is_empty() {

@@ -34,6 +34,16 @@ pub struct Message<'a> {
     pub ttl_seconds: u32,
     pub click: &'a ClickAction,
     pub notify_id: Option<u32>,
+    /// Delivery receipts asked for: the certificate's vendor receipt ID
+    /// and the push reference the receipt comes back with.
+    pub receipt: Option<ReceiptRequest<'a>>,
+}
+
+/// What a message carries so that the vendor reports its delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiptRequest<'a> {
+    pub receipt_id: &'a str,
+    pub param: &'a str,
 }
 
 impl<'a> Message<'a> {
@@ -53,7 +63,18 @@ impl<'a> Message<'a> {
             ttl_seconds: req.ttl_seconds,
             click: req.click_action.as_ref().unwrap_or(&cert.click_action),
             notify_id: req.notify_id,
+            receipt: None,
         }
+    }
+
+    /// Asks for delivery receipts when the certificate has them on;
+    /// `param` comes back in every receipt (see `crate::receipts`).
+    pub fn with_receipt(mut self, cert: &'a Certificate, param: &'a str) -> Self {
+        self.receipt = cert.receipt.as_ref().map(|r| ReceiptRequest {
+            receipt_id: &r.receipt_id,
+            param,
+        });
+        self
     }
 }
 

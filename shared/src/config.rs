@@ -19,7 +19,15 @@ pub struct Config {
     /// `DEFAULT_BINDING_TTL_DAYS`: binding lifetime for apps that set none
     /// of their own (default 30, 1-365).
     pub default_binding_ttl_days: u32,
+    /// `PUSH_RECORD_RETENTION_DAYS`: how long push records, push log
+    /// entries and kept receipts live (default 7, 1-31).
+    pub record_retention_days: u32,
 }
+
+pub const DEFAULT_RECORD_RETENTION_DAYS: u32 = 7;
+/// Binding endings and certificate tombstones are remembered this long,
+/// so every record within the retention can be explained.
+pub const MAX_RECORD_RETENTION_DAYS: u32 = 31;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -57,7 +65,15 @@ impl Config {
         )?;
         crate::domain::AppSettings::check_ttl_days(default_binding_ttl_days)
             .map_err(|_| ConfigError("DEFAULT_BINDING_TTL_DAYS must be 1 to 365".into()))?;
+        let record_retention_days: u32 =
+            num("PUSH_RECORD_RETENTION_DAYS", DEFAULT_RECORD_RETENTION_DAYS)?;
+        if !(1..=MAX_RECORD_RETENTION_DAYS).contains(&record_retention_days) {
+            return Err(ConfigError(format!(
+                "PUSH_RECORD_RETENTION_DAYS must be 1 to {MAX_RECORD_RETENTION_DAYS}"
+            )));
+        }
         Ok(Config {
+            record_retention_days,
             default_binding_ttl_days,
             table_name,
             vivo_base_url,

@@ -16,6 +16,8 @@ pub struct Context {
     pub push_deadline: Duration,
     pub push_concurrency: usize,
     pub default_binding_ttl_days: u32,
+    /// Push records, push log entries and kept receipts live this long.
+    pub record_retention_secs: i64,
 }
 
 impl Context {
@@ -30,6 +32,7 @@ impl Context {
             push_deadline: config.push_deadline,
             push_concurrency: config.push_concurrency,
             default_binding_ttl_days: config.default_binding_ttl_days,
+            record_retention_secs: i64::from(config.record_retention_days) * 86_400,
         }
     }
 

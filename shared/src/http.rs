@@ -33,6 +33,44 @@ pub fn path(req: &Request) -> &str {
     }
 }
 
+/// The receipt route's prefix: what follows it is a secret.
+pub const RECEIPT_PATH_PREFIX: &str = "/v1/receipts/vivo/";
+
+/// The path as logs may show it: a receipt URL's secret is masked.
+pub fn loggable_path(req: &Request) -> String {
+    let p = path(req);
+    match p.strip_prefix(RECEIPT_PATH_PREFIX) {
+        Some(_) => format!("{RECEIPT_PATH_PREFIX}****"),
+        None => p.to_string(),
+    }
+}
+
+/// Where this API is reached from outside, for URLs the API hands out
+/// (the receipt URL): `PUBLIC_BASE_URL` when set (a custom domain), else
+/// the request's host, scheme and API Gateway stage.
+pub fn public_base_url(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    if let Ok(base) = std::env::var("PUBLIC_BASE_URL") {
+        if !base.trim().is_empty() {
+            return base.trim().trim_end_matches('/').to_string();
+        }
+    }
+    let host = header(req, "host").unwrap_or("localhost");
+    let local = host.starts_with("localhost") || host.starts_with("127.0.0.1");
+    let scheme = header(req, "x-forwarded-proto").unwrap_or(if local { "http" } else { "https" });
+    let stage = match req.request_context() {
+        lambda_http::request::RequestContext::ApiGatewayV2(c) => c.stage.unwrap_or_default(),
+        #[allow(unreachable_patterns)]
+        _ => String::new(),
+    };
+    let stage = if stage.is_empty() || stage == "$default" {
+        String::new()
+    } else {
+        format!("/{stage}")
+    };
+    format!("{scheme}://{host}{stage}")
+}
+
 /// A decoded path segment (`%2F` etc.; `+` stays a plus in paths).
 pub fn path_segment(field: &str, raw: &str) -> Result<String, ServiceError> {
     percent_decode_with(raw, false)
@@ -160,7 +198,7 @@ where
 {
     let started = Instant::now();
     let method = req.method().to_string();
-    let path = path(req).to_string();
+    let path = loggable_path(req);
     let result = fut.await;
     let ms = started.elapsed().as_millis() as u64;
     match result {

@@ -8,6 +8,19 @@ use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
 use serde_json::json;
 
+/// The answer's view: with the receipt URL when this call set a new secret.
+fn view(req: &Request, saved: &service::Saved) -> CertificateView {
+    let mut v = CertificateView::from(&saved.cert);
+    v.receipt_url = saved.new_receipt_secret.as_ref().map(|secret| {
+        format!(
+            "{}/v1/receipts/vivo/{}",
+            http::public_base_url(req),
+            secret.expose()
+        )
+    });
+    v
+}
+
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
     http::respond("cert-upload", &req, route(ctx, &req)).await
 }
@@ -26,9 +39,9 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
                 let params = http::query_params(req, &["verify"])?;
                 let verify = http::query_bool(&params, "verify", true)?;
                 let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, true)?;
-                let cert = service::create(ctx, app, input, verify).await?;
-                let mut resp = http::json_response(201, &CertificateView::from(&cert));
-                let location = format!("/v1/certificates/{}", cert.id);
+                let saved = service::create(ctx, app, input, verify).await?;
+                let mut resp = http::json_response(201, &view(req, &saved));
+                let location = format!("/v1/certificates/{}", saved.cert.id);
                 resp.headers_mut()
                     .insert("location", location.parse().expect("ascii path"));
                 Ok(resp)
@@ -53,8 +66,8 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
                     let params = http::query_params(req, &["verify"])?;
                     let verify = http::query_bool(&params, "verify", true)?;
                     let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, false)?;
-                    let cert = service::replace(ctx, app, id, input, verify).await?;
-                    Ok(http::json_response(200, &CertificateView::from(&cert)))
+                    let saved = service::replace(ctx, app, id, input, verify).await?;
+                    Ok(http::json_response(200, &view(req, &saved)))
                 }
                 "DELETE" => {
                     http::query_params(req, &[])?;

@@ -7,9 +7,11 @@
 
 use offpush::bindings::{reachable, DeadToken};
 use offpush::channel::{chunk_sizes, Message, Send, Target};
+use offpush::domain::binding::why_unreachable;
 use offpush::domain::{
     Certificate, CertificateId, DeliveryOutcome, DeliveryStatus, PushRequest, UserBindings, UserId,
 };
+use offpush::store::keys::token_ref;
 use offpush::Context;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -29,12 +31,16 @@ pub struct Plan<'a> {
     groups: Vec<Group<'a>>,
 }
 
+/// `deleted`: the app's recently deleted certificates (id -> ms), for the
+/// reason of a `no_device` line.
 pub fn plan<'a>(
     req: &PushRequest,
     bindings: &HashMap<UserId, UserBindings>,
     certs: &'a HashMap<CertificateId, Certificate>,
-    now_secs: i64,
+    deleted: &HashMap<CertificateId, i64>,
+    now_ms: i64,
 ) -> Plan<'a> {
+    let now_secs = now_ms / 1000;
     let present: HashSet<CertificateId> = certs.keys().copied().collect();
     let mut slots = Vec::new();
     let mut groups: BTreeMap<CertificateId, Group<'a>> = BTreeMap::new();
@@ -44,7 +50,14 @@ pub fn plan<'a>(
             .map(|state| reachable(state, &present, now_secs))
             .unwrap_or_default();
         if live.is_empty() {
-            slots.push(Some(DeliveryOutcome::no_device(user)));
+            let mut line = DeliveryOutcome::no_device(user);
+            line.reason = Some(why_unreachable(
+                bindings.get(user),
+                &present,
+                deleted,
+                now_ms,
+            ));
+            slots.push(Some(line));
         }
         for b in live {
             let g = groups.entry(b.certificate_id).or_insert_with(|| Group {
@@ -70,6 +83,8 @@ pub fn plan<'a>(
 /// What the fan-out produced.
 pub struct Fanned {
     pub results: Vec<DeliveryOutcome>,
+    /// Per result line, the device's token reference (None: no device).
+    pub refs: Vec<Option<String>>,
     /// Per user, the tokens the vendor declared dead.
     pub dead: BTreeMap<UserId, Vec<DeadToken>>,
     /// Vendor HTTP calls made.
@@ -81,18 +96,22 @@ impl Plan<'_> {
         self.groups.iter().map(|g| g.targets.len()).sum()
     }
 
+    /// `receipt_param`: what the vendor's delivery receipts bring back
+    /// (sent only through certificates with receipts on).
     pub async fn run(
         self,
         ctx: &Context,
         req: &PushRequest,
         push_key: &str,
+        receipt_param: &str,
         deadline: Instant,
     ) -> Fanned {
         let limit = &Semaphore::new(ctx.push_concurrency);
         let mut slots = self.slots;
+        let mut refs = vec![None; slots.len()];
         let jobs = self.groups.iter().map(|g| async move {
             let channel = ctx.channel(g.cert);
-            let message = Message::new(push_key, req, g.cert);
+            let message = Message::new(push_key, req, g.cert).with_receipt(g.cert, receipt_param);
             let chunks = chunk_sizes(g.targets.len(), channel.batching(g.cert, &message));
             let report = channel
                 .send(Send {
@@ -118,6 +137,7 @@ impl Plan<'_> {
                         token: t.token.clone(),
                     });
                 }
+                refs[g.slots[i]] = Some(token_ref(t.token.expose()));
                 slots[g.slots[i]] = Some(DeliveryOutcome::device(
                     &t.user,
                     g.cert.id,
@@ -132,6 +152,7 @@ impl Plan<'_> {
             .collect();
         Fanned {
             results,
+            refs,
             dead,
             calls,
         }

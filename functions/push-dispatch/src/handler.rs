@@ -1,8 +1,12 @@
-//! HTTP for `POST /v1/push` (admin token).
+//! HTTP for push dispatch and delivery visibility: `POST /v1/push`,
+//! `GET /v1/pushes/{request_id}`, `GET /v1/stats`,
+//! `GET /v1/users/{user_id}/push-log` (admin token), and
+//! `POST /v1/receipts/vivo/{receipt_secret}` (no JWT: the secret in the
+//! path authenticates vivo).
 
-use crate::service;
+use crate::{service, visibility};
 use offpush::domain::input::parse_body;
-use offpush::domain::PushRequest;
+use offpush::domain::{CertificateId, PushRequest, UserId};
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
 use std::time::Instant;
@@ -13,16 +17,48 @@ pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
     let started = Instant::now();
+    let segments: Vec<&str> = http::path(req).trim_start_matches('/').split('/').collect();
+    if let ["v1", "receipts", "vivo", secret] = segments.as_slice() {
+        if req.method() != "POST" {
+            return Err(http::route_not_found());
+        }
+        let answer = visibility::receipt(ctx, secret, http::body_bytes(req)).await?;
+        return Ok(http::json_response(200, &answer));
+    }
     let (caller, app) =
         access::authenticate(&ctx.store, http::header(req, "authorization")).await?;
     caller.require_admin()?;
-    let segments: Vec<&str> = http::path(req).trim_start_matches('/').split('/').collect();
     match (req.method().as_str(), segments.as_slice()) {
         ("POST", ["v1", "push"]) => {
             http::query_params(req, &[])?;
             let push = PushRequest::parse(parse_body(http::body_bytes(req))?)?;
             let report = service::push(ctx, &app, push, started).await?;
             Ok(http::json_response(200, &report))
+        }
+        ("GET", ["v1", "pushes", raw]) => {
+            http::query_params(req, &[])?;
+            let request_id = http::path_segment("request_id", raw)?;
+            offpush::domain::push::check_request_id(&request_id)?;
+            let record = visibility::push_record(ctx, &app, &request_id).await?;
+            Ok(http::json_response(200, &record))
+        }
+        ("GET", ["v1", "stats"]) => {
+            let params = http::query_params(req, &["from", "to", "certificate_id"])?;
+            let cert = http::query_param(&params, "certificate_id")
+                .map(|c| CertificateId::parse_path("certificate_id", &c))
+                .transpose()?;
+            let from = http::query_param(&params, "from");
+            let to = http::query_param(&params, "to");
+            let stats = visibility::stats(ctx, &app, from.as_deref(), to.as_deref(), cert).await?;
+            Ok(http::json_response(200, &stats))
+        }
+        ("GET", ["v1", "users", raw_user, "push-log"]) => {
+            let params = http::query_params(req, &["limit", "before"])?;
+            let user = UserId::parse("user_id", &http::path_segment("user_id", raw_user)?)?;
+            let limit = visibility::parse_limit(http::query_param(&params, "limit"))?;
+            let before = http::query_param(&params, "before");
+            let log = visibility::push_log(ctx, &app, &user, limit, before.as_deref()).await?;
+            Ok(http::json_response(200, &log))
         }
         _ => Err(http::route_not_found()),
     }

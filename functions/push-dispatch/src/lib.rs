@@ -4,6 +4,8 @@
 
 pub mod fanout;
 pub mod handler;
+pub mod record;
 pub mod service;
+pub mod visibility;
 
 pub use handler::handle;

@@ -2,13 +2,15 @@
 //! through the certificates' channels, clean up dead tokens, store and
 //! answer the report.
 
-use crate::fanout;
+use crate::{fanout, record};
 use offpush::clock::now_ms;
+use offpush::domain::receipt::receipt_param;
 use offpush::domain::{
     App, Certificate, CertificateId, Delivery, DeliveryOutcome, DispatchReport, PushRequest,
     Summary,
 };
-use offpush::store::pushes::{Claim, PushState};
+use offpush::store::keys::push_ref;
+use offpush::store::pushes::{Claim, Completion, PushState, StoredPush};
 use offpush::{bindings, Context, ServiceError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -83,7 +85,11 @@ async fn claim(
     let waited_until = Instant::now() + WAIT_FOR_TWIN;
     loop {
         let now = now_ms();
-        let rec = match ctx.store.claim_push(&app.id, request_id, fp, now).await? {
+        let rec = match ctx
+            .store
+            .claim_push(&app.id, request_id, fp, now, ctx.record_retention_secs)
+            .await?
+        {
             Claim::Claimed => return Ok(Claimed::Send(now)),
             Claim::Taken(rec) => rec,
         };
@@ -93,8 +99,8 @@ async fn claim(
             )));
         }
         match rec.state {
-            PushState::Done { report } => {
-                let mut report = *report;
+            PushState::Done { stored } => {
+                let mut report = stored.report;
                 report.duplicate = true;
                 tracing::info!(app = %app.id, request_id = %request_id, "duplicate push answered from the stored result");
                 return Ok(Claimed::Answer(report));
@@ -113,10 +119,24 @@ async fn claim(
                     if sending {
                         tracing::warn!(app = %app.id, request_id = %request_id, "took over a push that died while sending: not sent again");
                         let report = interrupted(req, request_id);
+                        let stored = StoredPush {
+                            refs: vec![None; report.results.len()],
+                            report,
+                            pushed_at_ms: claimed_at_ms,
+                        };
                         ctx.store
-                            .complete_push(&app.id, request_id, &report, now / 1000)
+                            .complete_push(
+                                &app.id,
+                                Completion {
+                                    request_id,
+                                    stored: &stored,
+                                    now_secs: now / 1000,
+                                    retention_secs: ctx.record_retention_secs,
+                                    stats: &[],
+                                },
+                            )
                             .await?;
-                        return Ok(Claimed::Answer(report));
+                        return Ok(Claimed::Answer(stored.report));
                     }
                     tracing::warn!(app = %app.id, request_id = %request_id, "took over a stale push claim");
                     return Ok(Claimed::Send(now));
@@ -149,14 +169,10 @@ pub async fn push(
     let deadline = started + ctx.push_deadline;
     let plan_read = async {
         let (bindings, _) = ctx.store.get_many_user_bindings(&app.id, &req.to).await?;
-        let certs: HashMap<CertificateId, Certificate> = ctx
-            .store
-            .list_certificates(&app.id)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        Ok::<_, ServiceError>((bindings, certs))
+        let set = ctx.store.certificate_set(&app.id).await?;
+        let certs: HashMap<CertificateId, Certificate> =
+            set.live.into_iter().map(|c| (c.id, c)).collect();
+        Ok::<_, ServiceError>((bindings, certs, set.deleted))
     };
     let marked = async {
         let read = plan_read.await?;
@@ -173,7 +189,7 @@ pub async fn push(
         }
         Ok(read)
     };
-    let (bindings, certs) = match marked.await {
+    let (bindings, certs, deleted) = match marked.await {
         Ok(read) => read,
         Err(e) => {
             // Nothing was sent: give the request id back so an honest
@@ -188,40 +204,62 @@ pub async fn push(
             return Err(e);
         }
     };
-    let plan = fanout::plan(&req, &bindings, &certs, now_ms() / 1000);
+    let plan = fanout::plan(&req, &bindings, &certs, &deleted, now_ms());
     let devices = plan.devices();
     let push_key = format!("{}/{request_id}", app.id);
-    let fanned = plan.run(ctx, &req, &push_key, deadline).await;
+    let param = receipt_param(claimed_at, &push_ref(&request_id));
+    let fan_started = Instant::now();
+    let fanned = plan.run(ctx, &req, &push_key, &param, deadline).await;
+    let vendor_ms = fan_started.elapsed().as_millis() as u64;
     tracing::debug!(app = %app.id, devices, vendor_calls = fanned.calls, "fan-out done");
-    // Best effort and bounded: a binding the cleanup could not end is
-    // answered token_invalid again by the next push, which retries it.
-    if tokio::time::timeout(
-        CLEANUP_BUDGET,
-        remove_dead_tokens(ctx, app, fanned.dead, claimed_at),
-    )
-    .await
-    .is_err()
-    {
-        tracing::warn!(app = %app.id, request_id = %request_id, "dead-token cleanup cut short by its time budget");
-    }
     let summary = Summary::of(&fanned.results);
-    let report = DispatchReport {
-        request_id: request_id.clone(),
-        duplicate: false,
-        results: fanned.results,
-        summary,
+    let stored = StoredPush {
+        report: DispatchReport {
+            request_id: request_id.clone(),
+            duplicate: false,
+            results: fanned.results,
+            summary,
+        },
+        refs: fanned.refs,
+        pushed_at_ms: claimed_at,
     };
     // The devices have the push: a result that cannot be stored is logged,
     // and the caller still gets it (a repeat then finds the claim sending
     // and never sends again).
+    let stats = record::stats_of(&req, &stored);
     if let Err(e) = ctx
         .store
-        .complete_push(&app.id, &request_id, &report, now_ms() / 1000)
+        .complete_push(
+            &app.id,
+            Completion {
+                request_id: &request_id,
+                stored: &stored,
+                now_secs: now_ms() / 1000,
+                retention_secs: ctx.record_retention_secs,
+                stats: &stats,
+            },
+        )
         .await
     {
         tracing::error!(app = %app.id, request_id = %request_id, error = %offpush::error::chain(&e), "storing the push result failed");
     }
+    // Best effort and bounded, side by side: a binding the cleanup could
+    // not end is answered token_invalid again by the next push, which
+    // retries it; a log entry not written leaves the push record and the
+    // statistics intact.
+    let after = async {
+        futures::future::join(
+            remove_dead_tokens(ctx, app, fanned.dead, claimed_at),
+            record::write_push_log(ctx, app, &req, &stored),
+        )
+        .await
+    };
+    if tokio::time::timeout(CLEANUP_BUDGET, after).await.is_err() {
+        tracing::warn!(app = %app.id, request_id = %request_id, "dead-token cleanup or push log cut short by its time budget");
+    }
+    let report = stored.report;
     let s = &report.summary;
+    record::emit_metrics(&app.id, s, vendor_ms);
     tracing::info!(
         app = %app.id, request_id = %request_id, users = req.to.len(), sent = s.sent, no_device = s.no_device,
         token_invalid = s.token_invalid, throttled = s.throttled, rejected = s.rejected, failed = s.failed,

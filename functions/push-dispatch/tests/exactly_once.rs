@@ -140,7 +140,7 @@ async fn the_largest_push_result_is_stored_and_answered_again() {
         "{} {}",
         r["summary"], r["results"][0]
     );
-    let pk = keys::push_pk(&env.app.id, "big-1");
+    let pk = keys::push_pk(&env.app.id, &keys::push_ref("big-1"));
     let record = env.raw_item(&pk, keys::PUSH_SK).await.unwrap();
     let parts: usize = record[keys::PUSH_RESULT_PARTS]
         .as_n()
@@ -240,7 +240,10 @@ async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
         .await
         .update_item()
         .table_name(env.store.table())
-        .key("pk", A::S(keys::push_pk(&env.app.id, request_id)))
+        .key(
+            "pk",
+            A::S(keys::push_pk(&env.app.id, &keys::push_ref(request_id))),
+        )
         .key("sk", A::S(keys::PUSH_SK.into()))
         .update_expression(format!("{set} {remove}"))
         .expression_attribute_names("#st", keys::PUSH_STATE)

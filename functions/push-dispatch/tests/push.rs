@@ -74,7 +74,7 @@ async fn users_without_a_live_binding_are_no_device() {
     assert_eq!(s, 200);
     assert_eq!(
         r["results"][0],
-        json!({"user_id": "bob", "status": "no_device"})
+        json!({"user_id": "bob", "status": "no_device", "reason": {"code": "never_reported"}})
     );
     assert_eq!(status_of(&r, "alice"), "sent");
     assert_eq!(
@@ -85,11 +85,19 @@ async fn users_without_a_live_binding_are_no_device() {
     env.sim.reset();
     assert!(env
         .store
-        .delete_certificate(&env.app.id, offpush::domain::CertificateId::new(1).unwrap())
+        .delete_certificate(
+            &env.app.id,
+            offpush::domain::CertificateId::new(1).unwrap(),
+            testkit::now_ms()
+        )
         .await
         .unwrap());
     let (_, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
     assert_eq!(status_of(&r, "alice"), "no_device");
+    let reason = &r["results"][0]["reason"];
+    assert_eq!(reason["code"], "certificate_deleted", "{r}");
+    assert_eq!(reason["certificate_id"], 1);
+    assert!(reason["at"].is_string(), "the tombstone's time: {reason}");
     assert!(env.sim.requests().is_empty());
 }
 
@@ -140,6 +148,10 @@ async fn an_expired_binding_is_not_pushed_to() {
     assert!(env.store.commit_bindings(&env.app.id, w).await.unwrap());
     let (_, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
     assert_eq!(status_of(&r, "alice"), "no_device");
+    let reason = &r["results"][0]["reason"];
+    assert_eq!(reason["code"], "expired", "{r}");
+    assert_eq!(reason["certificate_id"], 1);
+    assert!(reason["at"].is_string(), "{reason}");
     assert!(env.sim.requests().is_empty());
 }
 

@@ -396,7 +396,7 @@ async fn a_deleted_certificates_bindings_are_not_listed() {
     report(&env, "alice", "regid-1", None).await;
     assert!(env
         .store
-        .delete_certificate(&env.app.id, cert1())
+        .delete_certificate(&env.app.id, cert1(), testkit::now_ms())
         .await
         .unwrap());
     assert!(devices(&env, "alice").await.is_empty());

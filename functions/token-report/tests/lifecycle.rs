@@ -128,10 +128,18 @@ async fn a_user_record_keeps_an_expiry_after_its_last_binding_ends() {
         .await
         .unwrap();
     let expires: i64 = item[keys::EXPIRES_AT].as_n().unwrap().parse().unwrap();
-    let retention = offpush::domain::binding::TOMBSTONE_RETENTION_MS / 1000;
+    // The ending is remembered (the push log's "logged out at T"), so the
+    // emptied record lives as long as that memory, and no longer.
+    let retention = offpush::domain::binding::ENDED_RETENTION_MS / 1000;
     assert!(
-        expires > now() && expires <= now() + retention + 2,
-        "an emptied record is deleted after the logout mark's retention: {expires}"
+        expires > now() + retention - 5 && expires <= now() + retention + 2,
+        "an emptied record is deleted after its ending's retention: {expires}"
+    );
+    let state = env.store.get_user_bindings(&app.id, &bob).await.unwrap();
+    assert_eq!(state.ended.len(), 1);
+    assert_eq!(
+        state.ended[0].why,
+        offpush::domain::binding::EndReason::LoggedOutByDevice
     );
     // The admin kick of a user that never reported leaves an expiring record too.
     let ghost = uid("ghost");

@@ -15,6 +15,52 @@ use std::collections::BTreeMap;
 /// device ids cannot grow the item toward DynamoDB's 400 KB limit.
 pub const MAX_LOGOUT_MARKS: usize = 32;
 
+/// Most binding endings a user's record remembers, newest kept: enough to
+/// say why a user is not reached ("kicked at T by a login on D"), bounded
+/// so that the record never grows with churn.
+pub const MAX_ENDED: usize = 16;
+/// How long an ending is remembered: the longest push record retention
+/// (31 days), so a push log entry can always be explained.
+pub const ENDED_RETENTION_MS: i64 = 31 * 86_400_000;
+
+/// Why a binding ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// `DELETE /v1/push-token` or an empty-token report from the device.
+    LoggedOutByDevice,
+    /// `POST /v1/users/{user_id}/logout`.
+    LoggedOutByAdmin,
+    /// A login on another device past the device limit.
+    Kicked { by_device: Option<DeviceId> },
+    /// Another user of the app reported the same token.
+    TokenMoved,
+    /// The vendor said the token is dead.
+    TokenDead,
+    /// Not re-reported within the app's binding TTL.
+    Expired,
+}
+
+impl EndReason {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EndReason::LoggedOutByDevice | EndReason::LoggedOutByAdmin => "logged_out",
+            EndReason::Kicked { .. } => "kicked",
+            EndReason::TokenMoved => "token_moved",
+            EndReason::TokenDead => "token_dead",
+            EndReason::Expired => "expired",
+        }
+    }
+}
+
+/// One remembered binding ending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    pub certificate_id: CertificateId,
+    pub device_id: Option<DeviceId>,
+    pub why: EndReason,
+    pub at_ms: i64,
+}
+
 /// A token report (`PUT /v1/push-token`), parsed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
@@ -105,6 +151,8 @@ pub struct UserBindings {
     /// that started at or before it is refused as if its own device's mark
     /// were still there (the client reports again after login).
     pub logouts_floor_ms: Option<i64>,
+    /// The newest binding endings, oldest first, at most [`MAX_ENDED`].
+    pub ended: Vec<Ended>,
 }
 
 impl UserBindings {
@@ -115,9 +163,36 @@ impl UserBindings {
             .filter(move |(_, b)| b.is_live(now_secs))
     }
 
-    /// Drops expired bindings and tombstones nobody can race any more.
+    /// Remembers that `b` ended at `at_ms` for `why` (bounded: the oldest
+    /// ending is forgotten first).
+    pub fn record_end(&mut self, b: &Binding, why: EndReason, at_ms: i64) {
+        self.ended.push(Ended {
+            certificate_id: b.certificate_id,
+            device_id: b.device_id.clone(),
+            why,
+            at_ms,
+        });
+        self.ended.sort_by_key(|e| e.at_ms);
+        if self.ended.len() > MAX_ENDED {
+            let extra = self.ended.len() - MAX_ENDED;
+            self.ended.drain(..extra);
+        }
+    }
+
+    /// Drops expired bindings (remembering them as expired) and tombstones
+    /// nobody can race any more.
     pub fn prune(&mut self, now_ms: i64) {
         let now_secs = now_ms / 1000;
+        let expired: Vec<Binding> = self
+            .devices
+            .values()
+            .filter(|b| !b.is_live(now_secs))
+            .cloned()
+            .collect();
+        for b in &expired {
+            self.record_end(b, EndReason::Expired, b.expires_at * 1000);
+        }
+        self.ended.retain(|e| now_ms - e.at_ms < ENDED_RETENTION_MS);
         self.devices.retain(|_, b| b.is_live(now_secs));
         self.device_logouts
             .retain(|_, at| now_ms - *at < TOMBSTONE_RETENTION_MS);
@@ -167,8 +242,91 @@ impl UserBindings {
             .chain(self.logouts_floor_ms.iter())
             .chain(std::iter::once(&now_ms))
             .map(|at| (at + TOMBSTONE_RETENTION_MS) / 1000 + 1);
-        bindings.chain(marks).max().expect("now is always there")
+        let endings = self
+            .ended
+            .iter()
+            .map(|e| (e.at_ms + ENDED_RETENTION_MS) / 1000 + 1);
+        bindings
+            .chain(marks)
+            .chain(endings)
+            .max()
+            .expect("now is always there")
     }
+}
+
+fn ms_rfc3339(ms: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .map(super::rfc3339)
+}
+
+/// Why a user with this record (None: no record at all) has no binding a
+/// push reaches, given the app's live certificates, its recently deleted
+/// ones (id -> ms) and the time. The newest cause wins: a binding still
+/// held but unusable (expired, certificate deleted), else the latest
+/// remembered ending, else an admin logout, else never reported.
+pub fn why_unreachable(
+    state: Option<&UserBindings>,
+    live_certs: &std::collections::HashSet<CertificateId>,
+    deleted_certs: &std::collections::HashMap<CertificateId, i64>,
+    now_ms: i64,
+) -> super::push::NoDeviceReason {
+    use super::push::NoDeviceReason;
+    let Some(state) = state else {
+        return NoDeviceReason::never_reported();
+    };
+    let reason = |code: &str, at_ms: Option<i64>, cert: CertificateId| NoDeviceReason {
+        code: code.into(),
+        at: at_ms.and_then(ms_rfc3339),
+        by: None,
+        device_id: None,
+        certificate_id: Some(cert.get()),
+    };
+    let now_secs = now_ms / 1000;
+    // Held bindings a push cannot use, newest first.
+    let held = state
+        .devices
+        .values()
+        .filter_map(|b| {
+            if !live_certs.contains(&b.certificate_id) {
+                let at = deleted_certs.get(&b.certificate_id).copied();
+                Some((
+                    at.unwrap_or(i64::MIN),
+                    reason("certificate_deleted", at, b.certificate_id),
+                ))
+            } else if !b.is_live(now_secs) {
+                let at = b.expires_at * 1000;
+                Some((at, reason("expired", Some(at), b.certificate_id)))
+            } else {
+                None
+            }
+        })
+        .max_by_key(|(at, _)| *at);
+    if let Some((_, r)) = held {
+        return r;
+    }
+    if let Some(e) = state.ended.iter().max_by_key(|e| e.at_ms) {
+        let mut r = reason(e.why.code(), Some(e.at_ms), e.certificate_id);
+        match &e.why {
+            EndReason::LoggedOutByDevice => r.by = Some("device".into()),
+            EndReason::LoggedOutByAdmin => r.by = Some("admin".into()),
+            EndReason::Kicked { by_device } => {
+                r.device_id = by_device.as_ref().map(|d| d.as_str().to_string())
+            }
+            _ => {}
+        }
+        return r;
+    }
+    if let Some(at) = state.logged_out_at_ms {
+        return NoDeviceReason {
+            code: "logged_out".into(),
+            at: ms_rfc3339(at),
+            by: Some("admin".into()),
+            device_id: None,
+            certificate_id: None,
+        };
+    }
+    NoDeviceReason::never_reported()
 }
 
 #[cfg(test)]

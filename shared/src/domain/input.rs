@@ -103,6 +103,17 @@ impl Obj {
         }
     }
 
+    pub fn opt_bool(&mut self, key: &str) -> Result<Option<bool>, ServiceError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(ServiceError::invalid(
+                self.name(key),
+                format!("must be a boolean, not {}", type_name(&other)),
+            )),
+        }
+    }
+
     pub fn req_str(&mut self, key: &str) -> Result<String, ServiceError> {
         self.opt_str(key)?
             .ok_or_else(|| ServiceError::invalid(self.name(key), "is required"))

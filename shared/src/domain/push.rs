@@ -55,6 +55,23 @@ pub fn text(field: &str, s: &str, max: usize) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A request id: 1 to 64 characters, no control characters.
+pub fn check_request_id(r: &str) -> Result<(), ServiceError> {
+    if r.is_empty() || char_len(r) > MAX_REQUEST_ID_CHARS {
+        return Err(ServiceError::invalid(
+            "request_id",
+            format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters"),
+        ));
+    }
+    if r.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "request_id",
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 impl PushRequest {
     pub fn parse(mut body: Obj) -> Result<Self, ServiceError> {
         body.deny_unknown(&[
@@ -115,18 +132,7 @@ impl PushRequest {
             .unwrap_or(DEFAULT_TTL_SECS);
         let request_id = body.opt_str("request_id")?;
         if let Some(r) = &request_id {
-            if r.is_empty() || char_len(r) > MAX_REQUEST_ID_CHARS {
-                return Err(ServiceError::invalid(
-                    "request_id",
-                    format!("must be 1 to {MAX_REQUEST_ID_CHARS} characters"),
-                ));
-            }
-            if r.chars().any(char::is_control) {
-                return Err(ServiceError::invalid(
-                    "request_id",
-                    "must not contain control characters",
-                ));
-            }
+            check_request_id(r)?;
         }
         let click_action = body
             .opt_obj("click_action")?
@@ -218,6 +224,45 @@ impl Delivery {
     }
 }
 
+/// Why a user had no device to push to (API.md "Delivery visibility":
+/// push-log reasons; also on every `no_device` line of a push's answer,
+/// an extension).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct NoDeviceReason {
+    /// never_reported, logged_out, kicked, token_moved, token_dead,
+    /// expired or certificate_deleted.
+    pub code: String,
+    /// When it happened (RFC 3339), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// logged_out: `device` or `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// kicked: the device whose login ended the binding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The certificate of the binding that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_id: Option<u64>,
+}
+
+impl NoDeviceReason {
+    pub fn never_reported() -> Self {
+        NoDeviceReason {
+            code: "never_reported".into(),
+            at: None,
+            by: None,
+            device_id: None,
+            certificate_id: None,
+        }
+    }
+}
+
+/// Per-device delivery state in a push record: `sent`, then `delivered`
+/// once the vendor's receipt names the device.
+pub const STATE_SENT: &str = "sent";
+pub const STATE_DELIVERED: &str = "delivered";
+
 /// One line of the report: a device of a user, or a user with none.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DeliveryOutcome {
@@ -228,6 +273,13 @@ pub struct DeliveryOutcome {
     pub device_id: Option<String>,
     #[serde(flatten)]
     pub delivery: Delivery,
+    /// `no_device` only: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<NoDeviceReason>,
+    /// Push records only (`GET /v1/pushes/...`, push log): `sent` or
+    /// `delivered` for a device vivo accepted the push for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_state: Option<String>,
 }
 
 impl DeliveryOutcome {
@@ -237,6 +289,8 @@ impl DeliveryOutcome {
             certificate_id: None,
             device_id: None,
             delivery: Delivery::new(DeliveryStatus::NoDevice, None),
+            reason: None,
+            delivery_state: None,
         }
     }
 
@@ -251,6 +305,8 @@ impl DeliveryOutcome {
             certificate_id: Some(cert.get()),
             device_id: device.map(|d| d.as_str().to_string()),
             delivery,
+            reason: None,
+            delivery_state: None,
         }
     }
 

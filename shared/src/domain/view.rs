@@ -19,6 +19,12 @@ pub struct CertificateView {
     pub push_mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
+    /// Extension: the full URL to register in the vivo console, present
+    /// only in the create or edit answer that set a new receipt secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -45,6 +51,8 @@ impl From<&Certificate> for CertificateView {
             category: c.category.as_str(),
             push_mode: c.push_mode.as_str(),
             default_title: c.default_title.clone(),
+            receipt_id: c.receipt.as_ref().map(|r| r.receipt_id.clone()),
+            receipt_url: None,
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }

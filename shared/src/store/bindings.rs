@@ -9,12 +9,12 @@ use super::item::{get_n, get_s, lost_race, n, opt_n, opt_s, s, sdk_err, Item};
 use super::keys::{self as k, D_CERT, D_DEVICE, D_EXPIRES, D_REPORTED, D_TOKEN};
 use super::Store;
 use super::StoreError;
+use crate::domain::binding::{EndReason, Ended};
 use crate::domain::{AppId, Binding, CertificateId, DeviceId, PushToken, UserBindings, UserId};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::{BTreeMap, HashMap};
 
-/// DynamoDB's BatchGetItem limit (the emulator does not enforce it).
-pub const BATCH_GET_MAX: usize = 100;
+pub use super::batch::BATCH_GET_MAX;
 /// DynamoDB's TransactWriteItems limit.
 pub const TRANSACT_MAX: usize = 100;
 
@@ -84,6 +84,57 @@ fn device_from_av(v: &AttributeValue) -> Result<Binding, StoreError> {
     })
 }
 
+fn ended_to_av(e: &Ended) -> AttributeValue {
+    let why = match &e.why {
+        EndReason::LoggedOutByDevice => "logout_device",
+        EndReason::LoggedOutByAdmin => "logout_admin",
+        EndReason::Kicked { .. } => "kicked",
+        EndReason::TokenMoved => "token_moved",
+        EndReason::TokenDead => "token_dead",
+        EndReason::Expired => "expired",
+    };
+    let mut m = HashMap::from([
+        (k::E_CERT.to_string(), n(e.certificate_id.get())),
+        (k::E_WHY.to_string(), s(why)),
+        (k::E_AT.to_string(), n(e.at_ms)),
+    ]);
+    if let Some(d) = &e.device_id {
+        m.insert(k::E_DEVICE.to_string(), s(d.as_str()));
+    }
+    if let EndReason::Kicked { by_device: Some(d) } = &e.why {
+        m.insert(k::E_BY_DEVICE.to_string(), s(d.as_str()));
+    }
+    AttributeValue::M(m)
+}
+
+fn ended_from_av(v: &AttributeValue) -> Result<Ended, StoreError> {
+    let corrupt = || StoreError::Corrupt("binding ending".into());
+    let m = v.as_m().map_err(|_| corrupt())?;
+    let device = |name: &str| {
+        opt_s(m, name)
+            .map(|d| DeviceId::parse("device_id", d))
+            .transpose()
+            .map_err(|_| corrupt())
+    };
+    let why = match get_s(m, k::E_WHY)? {
+        "logout_device" => EndReason::LoggedOutByDevice,
+        "logout_admin" => EndReason::LoggedOutByAdmin,
+        "kicked" => EndReason::Kicked {
+            by_device: device(k::E_BY_DEVICE)?,
+        },
+        "token_moved" => EndReason::TokenMoved,
+        "token_dead" => EndReason::TokenDead,
+        "expired" => EndReason::Expired,
+        _ => return Err(corrupt()),
+    };
+    Ok(Ended {
+        certificate_id: CertificateId::new(get_n(m, k::E_CERT)?).ok_or_else(corrupt)?,
+        device_id: device(k::E_DEVICE)?,
+        why,
+        at_ms: get_n(m, k::E_AT)?,
+    })
+}
+
 fn user_from_item(item: &Item) -> Result<UserBindings, StoreError> {
     let mut devices = BTreeMap::new();
     if let Some(AttributeValue::M(m)) = item.get(k::USER_DEVICES) {
@@ -102,7 +153,12 @@ fn user_from_item(item: &Item) -> Result<UserBindings, StoreError> {
             device_logouts.insert(key.clone(), at);
         }
     }
+    let ended = match item.get(k::USER_ENDED) {
+        Some(AttributeValue::L(l)) => l.iter().map(ended_from_av).collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
     Ok(UserBindings {
+        ended,
         version: get_n(item, k::USER_VERSION)?,
         devices,
         device_logouts,
@@ -147,54 +203,14 @@ impl Store {
         app: &AppId,
         users: &[UserId],
     ) -> Result<(HashMap<UserId, UserBindings>, usize), StoreError> {
-        let mut found = HashMap::new();
-        let mut requests = 0;
         let by_pk: HashMap<String, &UserId> =
             users.iter().map(|u| (k::user_pk(app, u), u)).collect();
-        for chunk in users.chunks(BATCH_GET_MAX) {
-            let mut keys: Vec<HashMap<String, AttributeValue>> =
-                chunk.iter().map(|u| Self::user_key(app, u)).collect();
-            let mut attempt = 0u32;
-            while !keys.is_empty() {
-                if attempt > 0 {
-                    // Unprocessed keys: DynamoDB asks for backoff before the retry.
-                    let ms = 20u64 << attempt.min(6);
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(StoreError::Corrupt(
-                        "BatchGetItem kept returning unprocessed keys".into(),
-                    ));
-                }
-                let ka = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut keys)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                requests += 1;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, ka)
-                    .send()
-                    .await
-                    .map_err(sdk_err("BatchGetItem user bindings"))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let pk = get_s(&item, k::PK)?;
-                    if let Some(user) = by_pk.get(pk) {
-                        found.insert((*user).clone(), user_from_item(&item)?);
-                    }
-                }
-                if let Some(mut left) = out.unprocessed_keys {
-                    if let Some(ka) = left.remove(&self.table) {
-                        keys = ka.keys;
-                    }
-                }
+        let keys = users.iter().map(|u| Self::user_key(app, u)).collect();
+        let (items, requests) = self.batch_get_counted(keys, None).await?;
+        let mut found = HashMap::new();
+        for item in items {
+            if let Some(user) = by_pk.get(get_s(&item, k::PK)?) {
+                found.insert((*user).clone(), user_from_item(&item)?);
             }
         }
         Ok((found, requests))
@@ -349,6 +365,12 @@ impl Store {
                             .collect(),
                     ),
                 );
+                if !state.ended.is_empty() {
+                    item.insert(
+                        k::USER_ENDED.into(),
+                        AttributeValue::L(state.ended.iter().map(ended_to_av).collect()),
+                    );
+                }
                 if let Some(at) = state.logged_out_at_ms {
                     item.insert(k::USER_LOGGED_OUT_AT.into(), n(at));
                 }

@@ -1,14 +1,36 @@
 //! Certificate items: one vendor credential set and its click behaviour,
-//! under the app's partition (`CERT#{id}`), listed with one Query.
+//! under the app's partition (`CERT#{id}`), listed with one Query. A
+//! certificate with receipts also has a lookup item under its receipt
+//! secret's hash, written in the same transaction. A deleted certificate
+//! leaves a tombstone (id and deletion time, nothing else) for a while.
 
-use super::item::{conditional, get_n, get_s, get_ts, key, n, opt_s, s, sdk_err, ts, Item};
+use super::item::{
+    conditional, get_n, get_s, get_ts, key, lost_race, n, opt_n, opt_s, s, sdk_err, ts, Item,
+};
 use super::keys as k;
 use super::{Store, StoreError};
 use crate::domain::{
-    AppId, Category, Certificate, CertificateId, ClickAction, PushMode, Secret, VivoCredentials,
+    AppId, Category, Certificate, CertificateId, ClickAction, PushMode, Receipts, Secret,
+    VivoCredentials,
 };
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
 use std::collections::HashMap;
+
+/// The certificates of an app as a push sees them: the live ones, and when
+/// each recently deleted one went (ms).
+#[derive(Clone, Debug, Default)]
+pub struct CertificateSet {
+    pub live: Vec<Certificate>,
+    pub deleted: HashMap<CertificateId, i64>,
+}
+
+/// How an edit changes the receipt lookup item.
+pub struct ReceiptChange<'a> {
+    /// The lookup to remove (the old secret's hash).
+    pub drop: Option<&'a str>,
+    /// Whether the certificate's (new) hash needs a lookup written.
+    pub put: bool,
+}
 
 impl Store {
     fn certificate_item(app: &AppId, c: &Certificate) -> Item {
@@ -41,7 +63,93 @@ impl Store {
         if let Some(t) = &c.default_title {
             item.insert(k::CERT_DEFAULT_TITLE.to_string(), s(t));
         }
+        if let Some(r) = &c.receipt {
+            item.insert(k::CERT_RECEIPT_ID.to_string(), s(&r.receipt_id));
+            item.insert(k::CERT_RECEIPT_HASH.to_string(), s(&r.secret_hash));
+        }
         item
+    }
+
+    fn receipt_lookup_put(&self, app: &AppId, c: &Certificate, hash: &str) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(key(k::receipt_pk(hash), k::RECEIPT_SK)))
+            .item(k::RECEIPT_APP, s(app.as_str()))
+            .item(k::CERT_ID, n(c.id.get()))
+            .build()
+            .expect("table and item set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    fn receipt_lookup_delete(&self, hash: &str) -> TransactWriteItem {
+        let del = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(k::receipt_pk(hash), k::RECEIPT_SK)))
+            .build()
+            .expect("table and key set");
+        TransactWriteItem::builder().delete(del).build()
+    }
+
+    /// Writes a certificate under `condition`, with its receipt lookup
+    /// changes in the same transaction (a plain PutItem when there are none).
+    async fn write_certificate(
+        &self,
+        app: &AppId,
+        c: &Certificate,
+        condition: &str,
+        receipt: ReceiptChange<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut extra = Vec::new();
+        if let (true, Some(r)) = (receipt.put, &c.receipt) {
+            extra.push(self.receipt_lookup_put(app, c, &r.secret_hash));
+        }
+        if let Some(old) = receipt.drop {
+            if c.receipt.as_ref().map(|r| r.secret_hash.as_str()) != Some(old) {
+                extra.push(self.receipt_lookup_delete(old));
+            }
+        }
+        if extra.is_empty() {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Self::certificate_item(app, c)))
+                .condition_expression(condition)
+                .expression_attribute_names("#pk", k::PK)
+                .expression_attribute_names("#del", k::CERT_DELETED_AT)
+                .send()
+                .await;
+            return conditional(res, "PutItem certificate");
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::certificate_item(app, c)))
+            .condition_expression(condition)
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#del", k::CERT_DELETED_AT)
+            .build()
+            .expect("table and item set");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(extra);
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let cancelled = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_transaction_canceled_exception());
+                if cancelled || lost_race(&e) {
+                    Ok(false)
+                } else {
+                    Err(sdk_err("TransactWriteItems certificate")(e))
+                }
+            }
+        }
     }
 
     pub(crate) fn certificate_from_item(item: &Item) -> Result<Certificate, StoreError> {
@@ -74,28 +182,48 @@ impl Store {
             push_mode: PushMode::parse("push_mode", get_s(item, k::CERT_PUSH_MODE)?)
                 .map_err(|_| corrupt("push mode"))?,
             default_title: opt_s(item, k::CERT_DEFAULT_TITLE).map(str::to_string),
+            receipt: match (
+                opt_s(item, k::CERT_RECEIPT_ID),
+                opt_s(item, k::CERT_RECEIPT_HASH),
+            ) {
+                (Some(id), Some(hash)) => Some(Receipts {
+                    receipt_id: id.to_string(),
+                    secret_hash: hash.to_string(),
+                }),
+                _ => None,
+            },
             created_at: get_ts(item, k::CREATED_AT)?,
             updated_at: get_ts(item, k::UPDATED_AT)?,
         })
     }
 
-    /// Stores a new certificate under a freshly allocated id.
+    /// Stores a new certificate under a freshly allocated id (and its
+    /// receipt lookup, when receipts are on).
     pub async fn put_new_certificate(
         &self,
         app: &AppId,
         c: &Certificate,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::certificate_item(app, c)))
-            // Protects: an allocated id is used by exactly one certificate.
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", k::PK)
-            .send()
-            .await
-            .map_err(sdk_err("PutItem certificate"))?;
-        Ok(())
+        // Protects: an allocated id is used by exactly one certificate.
+        let written = self
+            .write_certificate(
+                app,
+                c,
+                "attribute_not_exists(#pk) AND attribute_not_exists(#del)",
+                ReceiptChange {
+                    drop: None,
+                    put: true,
+                },
+            )
+            .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "certificate id {} was already in use",
+                c.id
+            )))
+        }
     }
 
     /// Replaces an existing certificate; false when it does not exist (a
@@ -104,17 +232,15 @@ impl Store {
         &self,
         app: &AppId,
         c: &Certificate,
+        receipt: ReceiptChange<'_>,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::certificate_item(app, c)))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", k::PK)
-            .send()
-            .await;
-        conditional(res, "PutItem certificate replace")
+        self.write_certificate(
+            app,
+            c,
+            "attribute_exists(#pk) AND attribute_not_exists(#del)",
+            receipt,
+        )
+        .await
     }
 
     pub async fn get_certificate(
@@ -133,13 +259,19 @@ impl Store {
             .map_err(sdk_err("GetItem certificate"))?;
         out.item
             .as_ref()
+            .filter(|item| !item.contains_key(k::CERT_DELETED_AT))
             .map(Self::certificate_from_item)
             .transpose()
     }
 
     /// All certificates of the app, by id.
     pub async fn list_certificates(&self, app: &AppId) -> Result<Vec<Certificate>, StoreError> {
-        let mut out = Vec::new();
+        Ok(self.certificate_set(app).await?.live)
+    }
+
+    /// The app's live certificates and its recent deletions, in one Query.
+    pub async fn certificate_set(&self, app: &AppId) -> Result<CertificateSet, StoreError> {
+        let mut out = CertificateSet::default();
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -157,7 +289,14 @@ impl Store {
                 .await
                 .map_err(sdk_err("Query certificates"))?;
             for item in page.items() {
-                out.push(Self::certificate_from_item(item)?);
+                match opt_n::<i64>(item, k::CERT_DELETED_AT)? {
+                    Some(at) => {
+                        let id = CertificateId::new(get_n(item, k::CERT_ID)?)
+                            .ok_or_else(|| StoreError::Corrupt("tombstone id".into()))?;
+                        out.deleted.insert(id, at);
+                    }
+                    None => out.live.push(Self::certificate_from_item(item)?),
+                }
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -167,21 +306,76 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes a certificate; false when it did not exist.
+    /// Deletes a certificate, leaving a tombstone with its id and the time
+    /// (no credentials); false when it did not exist. Its receipt lookup
+    /// goes too.
     pub async fn delete_certificate(
         &self,
         app: &AppId,
         id: CertificateId,
+        now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let out = self
+        let res = self
             .client
-            .delete_item()
+            .put_item()
             .table_name(&self.table)
-            .set_key(Some(key(k::app_pk(app), &k::cert_sk(id))))
+            .set_item(Some(key(k::app_pk(app), &k::cert_sk(id))))
+            .item(k::CERT_ID, n(id.get()))
+            .item(k::CERT_DELETED_AT, n(now_ms))
+            .item(k::EXPIRES_AT, n(now_ms / 1000 + k::CERT_TOMBSTONE_SECS))
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#del)")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#del", k::CERT_DELETED_AT)
             .return_values(ReturnValue::AllOld)
             .send()
+            .await;
+        let old = match res {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(e) if lost_race(&e) => return Ok(false),
+            Err(e) => return Err(sdk_err("PutItem certificate tombstone")(e)),
+        };
+        if let Some(hash) = opt_s(&old, k::CERT_RECEIPT_HASH) {
+            // A lookup left behind (this call failing) is harmless: the
+            // receipt route checks that the certificate still holds it.
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(k::receipt_pk(hash), k::RECEIPT_SK)))
+                .send()
+                .await
+                .map_err(sdk_err("DeleteItem receipt lookup"))?;
+        }
+        Ok(true)
+    }
+
+    /// The app and certificate a receipt secret's hash names, if the
+    /// certificate still holds that secret.
+    pub async fn receipt_target(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<(AppId, Certificate)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k::receipt_pk(secret_hash), k::RECEIPT_SK)))
+            .send()
             .await
-            .map_err(sdk_err("DeleteItem certificate"))?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+            .map_err(sdk_err("GetItem receipt lookup"))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let app = AppId::parse("app_id", get_s(&item, k::RECEIPT_APP)?)
+            .map_err(|_| StoreError::Corrupt("receipt lookup app".into()))?;
+        let id = CertificateId::new(get_n(&item, k::CERT_ID)?)
+            .ok_or_else(|| StoreError::Corrupt("receipt lookup certificate".into()))?;
+        let cert = self.get_certificate(&app, id).await?;
+        Ok(cert
+            .filter(|c| {
+                c.receipt
+                    .as_ref()
+                    .is_some_and(|r| r.secret_hash == secret_hash)
+            })
+            .map(|c| (app, c)))
     }
 }

@@ -10,8 +10,12 @@
 //! | certificate       | `APP#{app}`                          | `CERT#{id:016}` |
 //! | user's bindings   | `USER#{app}#{user}`                  | `#BINDINGS`  |
 //! | token owner       | `TOKEN#{app}#{cert}#{sha256(token)}` | `#OWNER`     |
-//! | push request      | `PUSH#{app}#{request_id}`            | `#REQUEST`   |
-//! | push result part  | `PUSH#{app}#{request_id}`            | `#RESULT#{n:03}` |
+//! | push record       | `PUSH#{app}#{push_ref}`              | `#REQUEST`   |
+//! | push result part  | `PUSH#{app}#{push_ref}`              | `#RESULT#{n:03}` |
+//! | user's push log   | `USER#{app}#{user}`                  | `LOG#{ms:013}#{push_ref[..8]}` |
+//! | daily statistics  | `STATS#{app}`                        | `{YYYY-MM-DD}#ALL`, `{YYYY-MM-DD}#C{cert:016}` |
+//! | raw receipt       | `RECEIPTS#{app}`                     | `RAW#{sha256(body)[..32]}` |
+//! | receipt URL       | `RECEIPT#{sha256(secret)}`           | `#RECEIPT`   |
 //! | vendor auth token | `VENDOR#{vendor}#{account}`          | `#AUTH`      |
 //! | vendor pause      | `VENDOR#{vendor}#{account}`          | `PAUSE#{scope}` |
 //!
@@ -48,6 +52,23 @@ pub const CERT_CLICK_TARGET: &str = "click_target";
 pub const CERT_CATEGORY: &str = "category";
 pub const CERT_PUSH_MODE: &str = "push_mode";
 pub const CERT_DEFAULT_TITLE: &str = "default_title";
+pub const CERT_RECEIPT_ID: &str = "receipt_id";
+/// SHA-256 of the receipt URL's secret (the secret itself is never stored).
+pub const CERT_RECEIPT_HASH: &str = "receipt_secret_hash";
+/// A deleted certificate leaves a tombstone (id and time only, no
+/// credentials) for the push log's `certificate_deleted` reason.
+pub const CERT_DELETED_AT: &str = "deleted_at_ms";
+/// How long a tombstone is kept: the longest push record retention.
+pub const CERT_TOMBSTONE_SECS: i64 = 31 * 86_400;
+
+/// The receipt route's lookup: the secret's hash names the app and
+/// certificate (`RECEIPT#{sha256(secret)}`, sk `#RECEIPT`).
+pub const RECEIPT_SK: &str = "#RECEIPT";
+pub const RECEIPT_APP: &str = "app_id";
+
+pub fn receipt_pk(secret_hash: &str) -> String {
+    format!("RECEIPT#{secret_hash}")
+}
 
 pub const APP_SK: &str = "#APP";
 pub const CERT_SK_PREFIX: &str = "CERT#";
@@ -68,6 +89,14 @@ pub const USER_LOGGED_OUT_AT: &str = "logged_out_at_ms";
 pub const USER_DEVICE_LOGOUTS: &str = "device_logouts";
 pub const USER_LOGOUTS_FLOOR: &str = "logouts_floor_ms";
 pub const USER_ID: &str = "user_id";
+/// The user's remembered binding endings (a list, bounded).
+pub const USER_ENDED: &str = "ended";
+// Names inside one ending.
+pub const E_CERT: &str = "c";
+pub const E_DEVICE: &str = "d";
+pub const E_WHY: &str = "w";
+pub const E_BY_DEVICE: &str = "b";
+pub const E_AT: &str = "a";
 
 // Names inside one entry of the `devices` map (short: a user item holds up
 // to 10 entries and is read 100 at a time).
@@ -91,7 +120,56 @@ pub fn token_pk(app: &AppId, cert: CertificateId, token: &str) -> String {
     format!("TOKEN#{app}#{}#{digest}", cert.get())
 }
 
+/// A push's reference: the first 128 bits of SHA-256 of its request id, in
+/// hex. Keys hold it instead of the request id (bounded length, any
+/// characters), and vivo receipts bring it back in `callback.param`.
+pub fn push_ref(request_id: &str) -> String {
+    hex::encode(Sha256::digest(request_id.as_bytes()))[..32].to_string()
+}
+
+/// A device's reference in a push record: the first 64 bits of SHA-256 of
+/// its token, in hex. Receipts name tokens (regIds); records never hold
+/// whole tokens.
+pub fn token_ref(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))[..16].to_string()
+}
+
 pub const PUSH_SK: &str = "#REQUEST";
+pub const PUSH_REQUEST_ID: &str = "request_id";
+pub const PUSH_AT: &str = "pushed_at_ms";
+/// Until when (epoch seconds) the request id makes a repeat a duplicate
+/// (24 h); the record itself lives until `expires_at` (the retention).
+pub const PUSH_IDEM_UNTIL: &str = "idempotent_until";
+/// String set of the token refs vivo's receipts reported delivered.
+pub const PUSH_DELIVERED: &str = "delivered";
+pub const PUSH_LAST_RECEIPT: &str = "last_receipt_at_ms";
+
+pub const LOG_SK_PREFIX: &str = "LOG#";
+pub const LOG_OUTCOMES: &str = "outcomes";
+pub const LOG_PUSH_REF: &str = "push_ref";
+
+pub fn log_sk(pushed_at_ms: i64, push_ref: &str) -> String {
+    format!("{LOG_SK_PREFIX}{pushed_at_ms:013}#{}", &push_ref[..8])
+}
+
+pub fn stats_pk(app: &AppId) -> String {
+    format!("STATS#{app}")
+}
+
+/// `date` is `YYYY-MM-DD`; None: the app's whole row for the day.
+pub fn stats_sk(date: &str, cert: Option<CertificateId>) -> String {
+    match cert {
+        None => format!("{date}#ALL"),
+        Some(c) => format!("{date}#C{:016}", c.get()),
+    }
+}
+
+pub fn raw_receipts_pk(app: &AppId) -> String {
+    format!("RECEIPTS#{app}")
+}
+pub const RAW_RECEIPT_SK_PREFIX: &str = "RAW#";
+pub const RAW_RECEIPT_BODY: &str = "body";
+pub const RECEIVED_AT: &str = "received_at_ms";
 pub const PUSH_STATE: &str = "state";
 pub const PUSH_RESULT: &str = "result";
 pub const PUSH_FINGERPRINT: &str = "fingerprint";
@@ -105,8 +183,9 @@ pub fn push_result_part_sk(i: usize) -> String {
     format!("#RESULT#{i:03}")
 }
 
-pub fn push_pk(app: &AppId, request_id: &str) -> String {
-    format!("PUSH#{app}#{request_id}")
+/// `push_ref`: see [`push_ref`].
+pub fn push_pk(app: &AppId, push_ref: &str) -> String {
+    format!("PUSH#{app}#{push_ref}")
 }
 
 /// One partition per vendor account. `account` is the vendor's own

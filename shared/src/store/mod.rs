@@ -4,13 +4,17 @@
 //! [`item`] helpers. Only this module touches the AWS SDK.
 
 mod apps;
+mod batch;
 pub mod bindings;
-mod certificates;
+pub mod certificates;
 pub mod dynamo;
 pub mod item;
 pub mod keys;
 pub mod pushes;
+pub mod pushlog;
+pub mod receipts;
 pub mod schema;
+pub mod stats;
 pub mod vendor;
 
 pub use dynamo::Store;

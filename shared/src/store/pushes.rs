@@ -1,39 +1,74 @@
 //! Push records: the idempotency claim of a request id and, once done, the
 //! push's report (stored deflate-compressed: a 1000-user report is JSON of
-//! a few hundred KB, the item limit 400 KB).
+//! a few hundred KB, the item limit 400 KB), kept for the retention period
+//! with the set of devices vivo's receipts reported delivered.
+//!
+//! One item per push, keyed by the push's reference (a digest of its
+//! request id, see [`k::push_ref`]): a receipt that brings the reference
+//! back finds the record without an index.
 
-use super::item::{conditional, get_n, get_s, key, lost_race, n, s, sdk_err};
+use super::item::{conditional, get_n, get_s, key, lost_race, n, opt_n, opt_s, s, sdk_err, Item};
 use super::keys as k;
+use super::stats::StatsAdd;
 use super::Store;
 use super::StoreError;
 use crate::domain::{AppId, DispatchReport};
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::io::{Read, Write};
 
-fn compress(report: &DispatchReport) -> Vec<u8> {
-    let json = serde_json::to_vec(report).expect("report serializes");
+/// What a push record stores: the report as answered, and per result line
+/// the device's token reference (None for `no_device` lines), so receipts
+/// (which name tokens) can be matched to lines without storing tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredPush {
+    pub report: DispatchReport,
+    pub refs: Vec<Option<String>>,
+    pub pushed_at_ms: i64,
+}
+
+/// Records written before token references existed hold the bare report.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredShape {
+    Current(StoredPush),
+    Bare(DispatchReport),
+}
+
+fn compress(stored: &StoredPush) -> Vec<u8> {
+    let json = serde_json::to_vec(stored).expect("record serializes");
     let mut enc = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(&json).expect("write to memory");
     enc.finish().expect("finish in memory")
 }
 
-fn decompress(bytes: &[u8]) -> Result<DispatchReport, StoreError> {
+fn decompress(bytes: &[u8]) -> Result<StoredPush, StoreError> {
     let mut json = Vec::new();
     DeflateDecoder::new(bytes)
         .read_to_end(&mut json)
         .map_err(|_| StoreError::Corrupt("stored push result is not deflate".into()))?;
-    serde_json::from_slice(&json)
-        .map_err(|e| StoreError::Corrupt(format!("stored push result: {e}")))
+    match serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(format!("stored push result: {e}")))?
+    {
+        StoredShape::Current(s) => Ok(s),
+        StoredShape::Bare(report) => Ok(StoredPush {
+            refs: vec![None; report.results.len()],
+            report,
+            pushed_at_ms: 0,
+        }),
+    }
 }
 
 /// The most compressed result one item holds: DynamoDB's item limit is
 /// 400 KB (names and the other attributes included), which the emulator
-/// does not enforce. A larger result (1000 users with 10 devices of long,
-/// varied ids) is split over part items `#RESULT#{n}` of this size.
-pub const MAX_STORED_RESULT_BYTES: usize = 350 * 1024;
+/// does not enforce, and the record also carries the delivered set (up to
+/// 10 000 refs of 16 characters). A larger result (1000 users with 10
+/// devices of long, varied ids) is split over part items `#RESULT#{n}`.
+pub const MAX_STORED_RESULT_BYTES: usize = 200 * 1024;
 
 /// A request id is remembered this long (API.md: idempotent for 24 h).
 pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
@@ -44,14 +79,21 @@ pub enum PushState {
     /// had begun calling the vendor, so a takeover must not send again.
     Pending { claimed_at_ms: i64, sending: bool },
     /// Finished; the stored answer.
-    Done { report: Box<DispatchReport> },
+    Done { stored: Box<StoredPush> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PushRecord {
+    pub request_id: String,
     pub fingerprint: String,
     pub state: PushState,
+    /// Epoch seconds: a repeat of the request id before it is a duplicate.
+    pub idempotent_until: i64,
+    /// Epoch seconds: the record's retention.
     pub expires_at: i64,
+    /// Token refs vivo reported delivered.
+    pub delivered: HashSet<String>,
+    pub last_receipt_at_ms: Option<i64>,
 }
 
 pub enum Claim {
@@ -61,56 +103,72 @@ pub enum Claim {
     Taken(PushRecord),
 }
 
+/// How a push record is written at the end: with the statistics of the
+/// push in the same request.
+pub struct Completion<'a> {
+    pub request_id: &'a str,
+    pub stored: &'a StoredPush,
+    pub now_secs: i64,
+    pub retention_secs: i64,
+    pub stats: &'a [StatsAdd],
+}
+
 impl Store {
-    fn push_key(app: &AppId, request_id: &str) -> [(String, AttributeValue); 2] {
-        [
-            (k::PK.to_string(), s(k::push_pk(app, request_id))),
-            (k::SK.to_string(), s(k::PUSH_SK)),
-        ]
+    fn push_key(app: &AppId, request_id: &str) -> Item {
+        key(k::push_pk(app, &k::push_ref(request_id)), k::PUSH_SK)
     }
 
     /// Claims `request_id` before anything is sent. The condition protects
     /// "a request id sends at most once in 24 h": it succeeds only when no
-    /// live record exists (an expired one is treated as absent, as
-    /// DynamoDB deletes expired items lazily).
+    /// claim of the last 24 h exists (an older record, or one that only
+    /// holds receipts, is replaced).
     pub async fn claim_push(
         &self,
         app: &AppId,
         request_id: &str,
         fingerprint: &str,
         now_ms: i64,
+        retention_secs: i64,
     ) -> Result<Claim, StoreError> {
         let now_secs = now_ms / 1000;
-        let [pk, sk] = Self::push_key(app, request_id);
         let res = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(pk.0, pk.1)
-            .item(sk.0, sk.1)
+            .set_item(Some(Self::push_key(app, request_id)))
+            .item(k::PUSH_REQUEST_ID, s(request_id))
             .item(k::PUSH_STATE, s("pending"))
             .item(k::PUSH_FINGERPRINT, s(fingerprint))
             .item(k::PUSH_CLAIMED_AT, n(now_ms))
-            .item(k::EXPIRES_AT, n(now_secs + IDEMPOTENCY_SECS))
-            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-            .expression_attribute_names("#pk", k::PK)
+            .item(k::PUSH_AT, n(now_ms))
+            .item(k::PUSH_IDEM_UNTIL, n(now_secs + IDEMPOTENCY_SECS))
+            .item(
+                k::EXPIRES_AT,
+                n(now_secs + retention_secs.max(IDEMPOTENCY_SECS)),
+            )
+            .condition_expression("attribute_not_exists(#st) OR #idem <= :now OR #exp <= :now")
+            .expression_attribute_names("#st", k::PUSH_STATE)
+            .expression_attribute_names("#idem", k::PUSH_IDEM_UNTIL)
             .expression_attribute_names("#exp", k::EXPIRES_AT)
             .expression_attribute_values(":now", n(now_secs))
             .send()
             .await;
         match res {
             Ok(_) => Ok(Claim::Claimed),
-            Err(e) if lost_race(&e) => {
-                match self.get_push(app, request_id, now_secs).await? {
-                    Some(rec) => Ok(Claim::Taken(rec)),
-                    // Expired between the two calls: claim again.
-                    None => Box::pin(self.claim_push(app, request_id, fingerprint, now_ms)).await,
+            Err(e) if lost_race(&e) => match self.get_push(app, request_id, now_secs).await? {
+                Some(rec) if rec.idempotent_until > now_secs => Ok(Claim::Taken(rec)),
+                // Out of its 24 h between the two calls: claim again.
+                _ => {
+                    Box::pin(self.claim_push(app, request_id, fingerprint, now_ms, retention_secs))
+                        .await
                 }
-            }
+            },
             Err(e) => Err(sdk_err("PutItem push claim")(e)),
         }
     }
 
+    /// The push record of `request_id`, within its retention; None also
+    /// for an item that only holds receipts (no push ever claimed it).
     pub async fn get_push(
         &self,
         app: &AppId,
@@ -121,7 +179,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .set_key(Some(Self::push_key(app, request_id)))
             .consistent_read(true)
             .send()
             .await
@@ -130,18 +188,18 @@ impl Store {
             return Ok(None);
         };
         let expires_at: i64 = get_n(&item, k::EXPIRES_AT)?;
-        if expires_at <= now_secs {
+        if expires_at <= now_secs || !item.contains_key(k::PUSH_STATE) {
             return Ok(None);
         }
         let state = match get_s(&item, k::PUSH_STATE)? {
             "done" => match (item.get(k::PUSH_RESULT), item.get(k::PUSH_RESULT_PARTS)) {
                 (Some(AttributeValue::B(b)), _) => PushState::Done {
-                    report: Box::new(decompress(b.as_ref())?),
+                    stored: Box::new(decompress(b.as_ref())?),
                 },
                 (None, Some(_)) => {
                     let parts: usize = get_n(&item, k::PUSH_RESULT_PARTS)?;
                     PushState::Done {
-                        report: Box::new(decompress(
+                        stored: Box::new(decompress(
                             &self.result_parts(app, request_id, parts).await?,
                         )?),
                     }
@@ -154,9 +212,15 @@ impl Store {
             },
         };
         Ok(Some(PushRecord {
+            request_id: opt_s(&item, k::PUSH_REQUEST_ID)
+                .unwrap_or(request_id)
+                .to_string(),
             fingerprint: get_s(&item, k::PUSH_FINGERPRINT)?.to_string(),
             state,
+            idempotent_until: opt_n(&item, k::PUSH_IDEM_UNTIL)?.unwrap_or(expires_at),
             expires_at,
+            delivered: delivered_set(&item),
+            last_receipt_at_ms: opt_n(&item, k::PUSH_LAST_RECEIPT)?,
         }))
     }
 
@@ -174,7 +238,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .set_key(Some(Self::push_key(app, request_id)))
             .update_expression("SET #at = :now")
             .condition_expression("#st = :pending AND #at = :seen")
             .expression_attribute_names("#at", k::PUSH_CLAIMED_AT)
@@ -201,7 +265,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .set_key(Some(Self::push_key(app, request_id)))
             .update_expression("SET #send = :now")
             .condition_expression("#st = :pending AND #at = :seen")
             .expression_attribute_names("#send", k::PUSH_SENDING_AT)
@@ -229,7 +293,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .set_key(Some(Self::push_key(app, request_id)))
             .condition_expression("#st = :pending AND #at = :seen")
             .expression_attribute_names("#at", k::PUSH_CLAIMED_AT)
             .expression_attribute_names("#st", k::PUSH_STATE)
@@ -240,29 +304,24 @@ impl Store {
         conditional(res, "DeleteItem push claim")
     }
 
-    /// Stores the answer; repeats within 24 h of now get it back.
-    pub async fn complete_push(
-        &self,
-        app: &AppId,
-        request_id: &str,
-        report: &DispatchReport,
-        now_secs: i64,
-    ) -> Result<(), StoreError> {
-        let result = compress(report);
-        let expires = now_secs + IDEMPOTENCY_SECS;
+    /// Stores the answer (repeats within 24 h of the claim get it back; the
+    /// record is kept for the retention) and adds the push's statistics, in
+    /// one TransactWriteItems. An UpdateItem, never a replace: receipts that
+    /// arrived while the push was still sending are kept.
+    pub async fn complete_push(&self, app: &AppId, c: Completion<'_>) -> Result<(), StoreError> {
+        let result = compress(c.stored);
+        let expires = c.now_secs + c.retention_secs.max(IDEMPOTENCY_SECS);
         let (name, value) = if result.len() <= MAX_STORED_RESULT_BYTES {
             (k::PUSH_RESULT, AttributeValue::B(Blob::new(result)))
         } else {
             // Parts first: the record says done only once all are stored.
             let chunks: Vec<&[u8]> = result.chunks(MAX_STORED_RESULT_BYTES).collect();
+            let pk = k::push_pk(app, &k::push_ref(c.request_id));
             for (i, chunk) in chunks.iter().enumerate() {
                 self.client
                     .put_item()
                     .table_name(&self.table)
-                    .set_item(Some(key(
-                        k::push_pk(app, request_id),
-                        &k::push_result_part_sk(i),
-                    )))
+                    .set_item(Some(key(pk.clone(), &k::push_result_part_sk(i))))
                     .item(k::PUSH_RESULT, AttributeValue::B(Blob::new(chunk.to_vec())))
                     .item(k::EXPIRES_AT, n(expires))
                     .send()
@@ -271,10 +330,9 @@ impl Store {
             }
             (k::PUSH_RESULT_PARTS, n(chunks.len()))
         };
-        self.client
-            .update_item()
+        let record = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(Self::push_key(app, request_id).into_iter().collect()))
+            .set_key(Some(Self::push_key(app, c.request_id)))
             .update_expression("SET #st = :done, #res = :res, #exp = :exp")
             .expression_attribute_names("#st", k::PUSH_STATE)
             .expression_attribute_names("#res", name)
@@ -282,10 +340,77 @@ impl Store {
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":res", value)
             .expression_attribute_values(":exp", n(expires))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().update(record).build()];
+        for add in c.stats {
+            items.push(self.stats_update(app, add)?);
+        }
+        self.transact(items, "TransactWriteItems push result").await
+    }
+
+    /// Adds the token refs a receipt reported delivered to the push's
+    /// record and answers which of them are new (so a redelivered receipt
+    /// counts nothing twice). A receipt may overtake the push's own
+    /// completion: the record item is then created or merged, never
+    /// replaced, and expires with the retention.
+    pub async fn add_delivered(
+        &self,
+        app: &AppId,
+        push_ref: &str,
+        refs: &HashSet<String>,
+        now_ms: i64,
+        retention_secs: i64,
+    ) -> Result<HashSet<String>, StoreError> {
+        if refs.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k::push_pk(app, push_ref), k::PUSH_SK)))
+            .update_expression("ADD #dlv :refs SET #lr = :now, #exp = if_not_exists(#exp, :exp)")
+            .expression_attribute_names("#dlv", k::PUSH_DELIVERED)
+            .expression_attribute_names("#lr", k::PUSH_LAST_RECEIPT)
+            .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_values(
+                ":refs",
+                AttributeValue::Ss(refs.iter().cloned().collect()),
+            )
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":exp", n(now_ms / 1000 + retention_secs))
+            .return_values(ReturnValue::UpdatedOld)
             .send()
             .await
-            .map_err(sdk_err("UpdateItem push result"))?;
-        Ok(())
+            .map_err(sdk_err("UpdateItem push delivered"))?;
+        let old = delivered_set(&out.attributes.unwrap_or_default());
+        Ok(refs.difference(&old).cloned().collect())
+    }
+
+    /// The delivered sets of several pushes (by reference), for the push
+    /// log: one BatchGetItem per 100.
+    pub async fn delivered_of(
+        &self,
+        app: &AppId,
+        push_refs: &[String],
+    ) -> Result<std::collections::HashMap<String, HashSet<String>>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        let keys: Vec<Item> = push_refs
+            .iter()
+            .map(|r| key(k::push_pk(app, r), k::PUSH_SK))
+            .collect();
+        let by_pk: std::collections::HashMap<String, &String> =
+            push_refs.iter().map(|r| (k::push_pk(app, r), r)).collect();
+        for item in self
+            .batch_get(keys, Some(format!("{}, {}", k::PK, k::PUSH_DELIVERED)))
+            .await?
+        {
+            if let Some(r) = by_pk.get(get_s(&item, k::PK)?) {
+                out.insert((*r).clone(), delivered_set(&item));
+            }
+        }
+        Ok(out)
     }
 
     /// The compressed result of a push stored in `parts` part items.
@@ -296,15 +421,13 @@ impl Store {
         parts: usize,
     ) -> Result<Vec<u8>, StoreError> {
         let mut out = Vec::new();
+        let pk = k::push_pk(app, &k::push_ref(request_id));
         for i in 0..parts {
             let item = self
                 .client
                 .get_item()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    k::push_pk(app, request_id),
-                    &k::push_result_part_sk(i),
-                )))
+                .set_key(Some(key(pk.clone(), &k::push_result_part_sk(i))))
                 .consistent_read(true)
                 .send()
                 .await
@@ -317,5 +440,12 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+fn delivered_set(item: &Item) -> HashSet<String> {
+    match item.get(k::PUSH_DELIVERED) {
+        Some(AttributeValue::Ss(v)) => v.iter().cloned().collect(),
+        _ => HashSet::new(),
     }
 }

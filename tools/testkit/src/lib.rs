@@ -131,6 +131,7 @@ pub fn config(table: &str, vivo_base_url: &str) -> Config {
         push_deadline: Duration::from_secs(15),
         push_concurrency: 4,
         default_binding_ttl_days: 30,
+        record_retention_days: offpush::config::DEFAULT_RECORD_RETENTION_DAYS,
     }
 }
 
@@ -172,6 +173,7 @@ impl TestEnv {
             category: Category::Im,
             push_mode: mode,
             default_title: None,
+            receipt: None,
             created_at: now,
             updated_at: now,
         };
@@ -195,10 +197,16 @@ impl TestEnv {
             .await
             .unwrap()
             .unwrap();
+        let old_hash = cert.receipt.as_ref().map(|r| r.secret_hash.clone());
         edit(&mut cert);
+        let new_hash = cert.receipt.as_ref().map(|r| r.secret_hash.clone());
+        let change = offpush::store::certificates::ReceiptChange {
+            drop: old_hash.as_deref(),
+            put: new_hash.is_some() && new_hash != old_hash,
+        };
         assert!(self
             .store
-            .replace_certificate(&self.app.id, &cert)
+            .replace_certificate(&self.app.id, &cert, change)
             .await
             .unwrap());
     }
