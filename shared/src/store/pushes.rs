@@ -380,7 +380,11 @@ impl Store {
             )
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":exp", n(now_ms / 1000 + retention_secs))
-            .return_values(ReturnValue::UpdatedOld)
+            // ALL_OLD, not UPDATED_OLD: both give the old set on DynamoDB
+            // (return values cost no capacity), but the emulator answers
+            // UPDATED_OLD of an ADD with nothing, which would count a
+            // redelivered receipt again.
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map_err(sdk_err("UpdateItem push delivered"))?;

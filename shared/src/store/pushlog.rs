@@ -30,17 +30,27 @@ struct Lines {
 /// Most entries one read answers.
 pub const MAX_LOG_PAGE: usize = 100;
 
-/// Whether a cursor is one this API handed out (an entry's sort key).
-pub fn valid_cursor(c: &str) -> bool {
-    let Some(rest) = c.strip_prefix(k::LOG_SK_PREFIX) else {
-        return false;
-    };
-    let (ms, r) = rest.split_at(rest.len().min(13));
-    ms.len() == 13
+/// A page cursor as the API shows it: `{ms}.{ref8}` (URL-safe), the sort
+/// key of the last entry answered.
+fn cursor_of(sk: &str) -> Option<String> {
+    let rest = sk.strip_prefix(k::LOG_SK_PREFIX)?;
+    let (ms, r) = rest.split_once('#')?;
+    Some(format!("{ms}.{r}"))
+}
+
+/// The sort key a cursor stands for, if it is one this API handed out.
+pub fn cursor_sk(c: &str) -> Option<String> {
+    let (ms, r) = c.split_once('.')?;
+    let ok = ms.len() == 13
         && ms.bytes().all(|b| b.is_ascii_digit())
-        && r.len() == 9
-        && r.starts_with('#')
-        && r[1..].bytes().all(|b| b.is_ascii_hexdigit())
+        && r.len() == 8
+        && r.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| format!("{}{ms}#{r}", k::LOG_SK_PREFIX))
+}
+
+/// Whether a cursor is one this API handed out.
+pub fn valid_cursor(c: &str) -> bool {
+    cursor_sk(c).is_some()
 }
 
 impl Store {
@@ -90,10 +100,10 @@ impl Store {
     ) -> Result<(Vec<LogEntry>, Option<String>), StoreError> {
         let limit = limit.clamp(1, MAX_LOG_PAGE);
         let mut out = Vec::new();
-        let mut start: Option<Item> = before.map(|c| {
+        let mut start: Option<Item> = before.and_then(cursor_sk).map(|sk| {
             Item::from([
                 (k::PK.to_string(), s(k::user_pk(app, user))),
-                (k::SK.to_string(), s(c)),
+                (k::SK.to_string(), s(sk)),
             ])
         });
         loop {
@@ -131,7 +141,7 @@ impl Store {
             match last {
                 Some(key) if out.len() < limit => start = Some(key),
                 Some(key) => {
-                    return Ok((out, get_s(&key, k::SK).ok().map(str::to_string)));
+                    return Ok((out, get_s(&key, k::SK).ok().and_then(cursor_of)));
                 }
                 None => return Ok((out, None)),
             }
@@ -145,15 +155,19 @@ mod tests {
 
     #[test]
     fn cursors_are_log_sort_keys_only() {
-        let c = k::log_sk(1_764_547_200_000, "0123456789abcdef0123456789abcdef");
+        let sk = k::log_sk(1_764_547_200_000, "0123456789abcdef0123456789abcdef");
+        let c = cursor_of(&sk).unwrap();
+        assert_eq!(c, "1764547200000.01234567");
         assert!(valid_cursor(&c), "{c}");
+        assert_eq!(cursor_sk(&c).as_deref(), Some(sk.as_str()));
         for bad in [
             "",
-            "LOG#",
-            "LOG#123#01234567",
+            ".",
+            "LOG#1764547200000#01234567",
             "#BINDINGS",
-            "LOG#1764547200000#0123456z",
-            &format!("{c}0"),
+            "1764547200000.0123456z",
+            "176454720000.01234567",
+            "1764547200000.012345678",
         ] {
             assert!(!valid_cursor(bad), "{bad}");
         }
