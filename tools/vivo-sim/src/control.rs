@@ -18,6 +18,13 @@
 //! | `GET /_sim/usage?app_id=1` | `{"operational":n,"system":n,"list_payloads":n}` counted today (`Simulator::usage`) |
 //! | `POST /_sim/rules` | `{"operational_window":true,"content_rules":true}` (`Simulator::set_rules`; replaces all rules, a missing one is off) |
 //! | `GET /_sim/rules` | the rules in the form `POST` takes, every field present |
+//! | `POST /_sim/receipts` | `{"app_id":1,"receipt_id":"..","url":"http://.."}` registers a receipt URL (`Simulator::set_receipt_url`; `receipt_id` 1..=64 characters, `url` absolute http(s)); `"url":null` removes it (`url` must be present) |
+//! | `GET /_sim/receipts` | `[{"app_id":1,"receipt_id":"..","url":".."}]`, by app id then receipt id |
+//! | `POST /_sim/receipt-settings` | `{"delay_ms":N,"redeliver":bool,"retries":N,"backoff_ms":N}` (`Simulator::set_receipt_settings`); a missing field keeps its value; `delay_ms` <= 3600000, `retries` <= 10, `backoff_ms` <= 60000 |
+//! | `GET /_sim/receipt-settings` | the settings in the form `POST` takes, every field present |
+//! | `GET /_sim/receipt-pending` | JSON array of queued receipts (fields as `PendingReceipt`) |
+//! | `POST /_sim/receipt-flush` | sends the queued receipts now; answers once every receipt POST has finished (`Simulator::flush_receipts`) |
+//! | `GET /_sim/receipt-log` | JSON array of receipt POST attempts (fields as `ReceiptPost`: `url`, `body`, `status`, `error`, `attempt`, `redelivery`, `outcome` = `delivered`/`retrying`/`dropped`, `sent_ms`, `answered_ms`) |
 //!
 //! Bodies are read as JSON objects whatever the `Content-Type`. Mistakes answer 400
 //! `{"error":".."}`; successes `{"ok":true}`. Control calls are not recorded.
@@ -36,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::receipts::{self, ReceiptSettings};
 use crate::{CallAction, Quotas, RegIdVerdict, Rules, SimApp, SimClock, SimState};
 
 type Shared = State<Arc<SimState>>;
@@ -55,6 +63,14 @@ pub(crate) fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/quotas", get(quotas).post(set_quotas))
         .route("/_sim/usage", get(usage))
         .route("/_sim/rules", get(rules).post(set_rules))
+        .route("/_sim/receipts", get(receipt_urls).post(set_receipt_url))
+        .route(
+            "/_sim/receipt-settings",
+            get(receipt_settings).post(set_receipt_settings),
+        )
+        .route("/_sim/receipt-pending", get(receipt_pending))
+        .route("/_sim/receipt-flush", post(receipt_flush))
+        .route("/_sim/receipt-log", get(receipt_log))
 }
 
 fn ok() -> Response {
@@ -321,4 +337,106 @@ async fn set_rules(State(state): Shared, ControlBody(rules): ControlBody<Rules>)
     tracing::info!(?rules, "rules set");
     state.lock().rules = rules;
     ok()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptUrlBody {
+    app_id: u64,
+    receipt_id: String,
+    /// Required, null to remove: `deserialize_with` makes a missing field an error.
+    #[serde(deserialize_with = "Option::deserialize")]
+    url: Option<String>,
+}
+
+async fn set_receipt_url(
+    State(state): Shared,
+    ControlBody(body): ControlBody<ReceiptUrlBody>,
+) -> Response {
+    if let Err(error) = receipts::check_receipt_id(&body.receipt_id) {
+        return bad_request(error);
+    }
+    if let Some(url) = &body.url {
+        if let Err(error) = receipts::check_url(url) {
+            return bad_request(error);
+        }
+    }
+    tracing::info!(
+        app_id = body.app_id,
+        receipt_id = %body.receipt_id,
+        url = ?body.url,
+        "receipt URL set"
+    );
+    state
+        .lock()
+        .receipts
+        .set_url(body.app_id, &body.receipt_id, body.url.as_deref());
+    ok()
+}
+
+async fn receipt_urls(State(state): Shared) -> Response {
+    Json(state.lock().receipts.urls()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptSettingsBody {
+    delay_ms: Option<u64>,
+    redeliver: Option<bool>,
+    retries: Option<u32>,
+    backoff_ms: Option<u64>,
+}
+
+fn settings_json(settings: ReceiptSettings) -> Value {
+    json!({
+        "delay_ms": u64::try_from(settings.delay.as_millis()).unwrap_or(u64::MAX),
+        "redeliver": settings.redeliver,
+        "retries": settings.retries,
+        "backoff_ms": u64::try_from(settings.retry_backoff.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+async fn receipt_settings(State(state): Shared) -> Response {
+    Json(settings_json(state.lock().receipts.settings)).into_response()
+}
+
+async fn set_receipt_settings(
+    State(state): Shared,
+    ControlBody(body): ControlBody<ReceiptSettingsBody>,
+) -> Response {
+    if body.delay_ms.is_some_and(|ms| ms > 3_600_000) {
+        return bad_request("delay_ms must be at most 3600000");
+    }
+    if body.retries.is_some_and(|n| n > 10) {
+        return bad_request("retries must be at most 10");
+    }
+    if body.backoff_ms.is_some_and(|ms| ms > 60_000) {
+        return bad_request("backoff_ms must be at most 60000");
+    }
+    let mut inner = state.lock();
+    let old = inner.receipts.settings;
+    let settings = ReceiptSettings {
+        delay: body.delay_ms.map_or(old.delay, Duration::from_millis),
+        redeliver: body.redeliver.unwrap_or(old.redeliver),
+        retries: body.retries.unwrap_or(old.retries),
+        retry_backoff: body
+            .backoff_ms
+            .map_or(old.retry_backoff, Duration::from_millis),
+    };
+    tracing::info!(?settings, "receipt settings set");
+    inner.receipts.set_settings(settings);
+    ok()
+}
+
+async fn receipt_pending(State(state): Shared) -> Response {
+    Json(state.lock().receipts.pending()).into_response()
+}
+
+async fn receipt_flush(State(state): Shared) -> Response {
+    receipts::flush(&state).await;
+    ok()
+}
+
+async fn receipt_log(State(state): Shared) -> Response {
+    Json(state.lock().receipts.log()).into_response()
 }

@@ -69,7 +69,7 @@
 //! | 10060 | sim  | send, saveListPayload, pushToList | `pushMode` present and not 0 or 1 |
 //! | 10061 | sim  | pushToList | `regIds` (or `aliases`) not an array of non-empty strings, or fewer than 2, or more than 1000 entries |
 //! | 10062 | sim  | pushToList | `taskId` missing, not a string, unknown, or created by another app |
-//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object or `extra.callback` over 128 / `extra["callback.param"]` over 192 characters, `sendOnline`/`foregroundShow` not booleans |
+//! | 10063 | sim  | send, saveListPayload | another optional field malformed: `classification` not 0/1, `networkType` not -1/1 (integer or the strings `"-1"`/`"1"`), `notifyId` not in 1..=2147483647, `profileId` not a string or over 64 characters (send), `extra` not an object, or `extra.callback` (over 128), `extra["callback.param"]` (over 192) or `extra["callback.id"]` (over 64, [`MAX_RECEIPT_ID_CHARS`]) not a string or too long, `sendOnline`/`foregroundShow` not booleans |
 //! | 10070 | vivo | send, pushToList | operational message ([`MessageClass`]) while the app's operational total for today is used up ([`Simulator::set_quotas`]; default unlimited; test pushes exempt) |
 //! | 10071 | vivo | send, pushToList | only with [`Rules::operational_window`] (default off): operational message while vivo's clock is outside 07:00:00.000-22:59:59.999 UTC+8 (test pushes included) |
 //! | 10073 | vivo | send, pushToList | system message while the app's system total for today is used up (default unlimited; test pushes exempt) |
@@ -103,6 +103,38 @@
 //! | 400  | body is not a JSON object |
 //! | 413  | body over 4 MiB |
 //! | any  | [`CallAction::HttpStatus`]: plain text, 500 with vivo's body `Internet server error!`, others with the reason phrase; a number that is not an HTTP status (outside 100..=999) answers 500 |
+//!
+//! # Delivery receipts
+//!
+//! As vivo's console does (VIVO_API.md §1.8), an app registers receipt URLs
+//! under receipt ids ([`Simulator::set_receipt_url`], `POST /_sim/receipts`,
+//! `--receipt`); unlike vivo, a URL takes effect at once (not after an hour).
+//!
+//! - Every delivery (see [`Delivery`]: an accepted send, or a pushToList
+//!   target not answered as invalid; test pushes only to test devices) queues
+//!   one receipt entry (taskId, `callback.param`, regId) when its message's
+//!   `extra["callback.id"]` is registered for the sending app: send uses its
+//!   own `extra`, pushToList that of the saveListPayload body (under the
+//!   list's taskId). An unregistered `callback.id` queues nothing, even with a
+//!   `callback` URL (`callback.id` wins). Without `callback.id`, the legacy
+//!   `extra.callback` URL is honoured for formal single pushes only (send with
+//!   `pushMode` 0), as the older doc says.
+//! - A background task flushes the queue [`ReceiptSettings::delay`] (default
+//!   1 s, zero allowed) after the first entry queued since the last flush,
+//!   sending everything queued by then: one POST per URL, in vivo's legacy
+//!   shape `{"<taskId>":{"param":"<callback.param>","targets":"r1,r2"}}`
+//!   (`param` is `""` when none was sent), at most [`MAX_RECEIPT_TARGETS`]
+//!   targets per taskId per POST (more go in further POSTs).
+//!   [`Simulator::flush_receipts`] sends at once and waits for the answers.
+//! - A failed POST (no answer within 5 s, or a non-2xx status) is retried
+//!   [`ReceiptSettings::retries`] times (default 3) after
+//!   [`ReceiptSettings::retry_backoff`] (default 200 ms, doubling), then
+//!   dropped. With [`ReceiptSettings::redeliver`], an accepted POST is sent
+//!   once more. Every attempt is recorded ([`Simulator::receipt_log`],
+//!   `GET /_sim/receipt-log`).
+//! - [`Simulator::shutdown`] sends what is queued once (no retries) and waits
+//!   at most 5 s for receipt POSTs in flight; dropping the last clone drops
+//!   them the same way without waiting.
 //!
 //! # Content rules
 //!
@@ -163,11 +195,19 @@
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
 //!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
-//!   drops quotas (unlimited again) and their counters.
+//!   drops quotas (unlimited again) and their counters, queued receipts and
+//!   the receipt log (receipt POSTs in flight still go, unrecorded). Receipt
+//!   URLs and receipt settings are kept, like apps.
 
 mod control;
+mod receipts;
 mod server;
 mod vivo;
+
+pub use receipts::{
+    InvalidReceipt, PendingReceipt, ReceiptOutcome, ReceiptPost, ReceiptSettings, ReceiptUrl,
+    MAX_RECEIPT_ID_CHARS, MAX_RECEIPT_TARGETS,
+};
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -176,7 +216,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// An app known to the simulator, as registered in the vivo console.
@@ -378,6 +418,9 @@ struct ServerGuard {
     addr: SocketAddr,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Turns true to stop the receipt task (as does dropping it).
+    receipts_stop: watch::Sender<bool>,
+    receipts_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ServerGuard {
@@ -391,6 +434,16 @@ impl ServerGuard {
 impl Drop for ServerGuard {
     fn drop(&mut self) {
         self.signal_stop();
+        self.receipts_stop.send_replace(true);
+    }
+}
+
+/// Waits up to `limit` for a task, then aborts it.
+async fn join_or_abort(task: Option<JoinHandle<()>>, limit: Duration) {
+    if let Some(mut task) = task {
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            task.abort();
+        }
     }
 }
 
@@ -404,6 +457,8 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(SimState::new(config));
+        let (receipts_stop, receipts_stopped) = watch::channel(false);
+        let receipts_task = tokio::spawn(receipts::run(state.clone(), receipts_stopped));
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -422,6 +477,8 @@ impl Simulator {
                 addr,
                 stop: Mutex::new(Some(stop)),
                 task: Mutex::new(Some(task)),
+                receipts_stop,
+                receipts_task: Mutex::new(Some(receipts_task)),
             }),
         })
     }
@@ -528,24 +585,99 @@ impl Simulator {
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
-    /// stored list payloads, quotas and their counters; sets the clock back to
-    /// real and the opt-in rules off; keeps apps and auth tokens.
+    /// stored list payloads, quotas and their counters, queued receipts and
+    /// the receipt log; sets the clock back to real and the opt-in rules off;
+    /// keeps apps, auth tokens, receipt URLs and receipt settings.
     pub fn reset(&self) {
         self.state.lock().reset();
     }
 
-    /// Stops the server (for every clone) and waits for it to finish.
+    /// Registers a receipt URL for an app, as vivo's console does: messages
+    /// of that app whose `extra["callback.id"]` is `receipt_id` get their
+    /// receipts POSTed to `url` (replacing an earlier URL for that id).
+    /// `receipt_id`: 1..=[`MAX_RECEIPT_ID_CHARS`] characters; `url`: an
+    /// absolute `http(s)://` URL.
+    pub fn set_receipt_url(
+        &self,
+        app_id: u64,
+        receipt_id: &str,
+        url: &str,
+    ) -> Result<(), InvalidReceipt> {
+        receipts::check_receipt_id(receipt_id)?;
+        receipts::check_url(url)?;
+        self.state
+            .lock()
+            .receipts
+            .set_url(app_id, receipt_id, Some(url));
+        Ok(())
+    }
+
+    /// Forgets a receipt id of an app (receipts already queued still go).
+    pub fn remove_receipt_url(&self, app_id: u64, receipt_id: &str) {
+        self.state.lock().receipts.set_url(app_id, receipt_id, None);
+    }
+
+    /// The registered receipt URLs, by app id then receipt id.
+    pub fn receipt_urls(&self) -> Vec<ReceiptUrl> {
+        self.state.lock().receipts.urls()
+    }
+
+    /// Replaces the receipt settings (default [`ReceiptSettings::default`]).
+    pub fn set_receipt_settings(&self, settings: ReceiptSettings) {
+        self.state.lock().receipts.set_settings(settings);
+    }
+
+    pub fn receipt_settings(&self) -> ReceiptSettings {
+        self.state.lock().receipts.settings
+    }
+
+    /// Sets only [`ReceiptSettings::delay`] (zero: receipts go at once).
+    pub fn set_receipt_delay(&self, delay: Duration) {
+        let mut inner = self.state.lock();
+        let settings = ReceiptSettings {
+            delay,
+            ..inner.receipts.settings
+        };
+        inner.receipts.set_settings(settings);
+    }
+
+    /// Sets only [`ReceiptSettings::redeliver`].
+    pub fn set_receipt_redeliver(&self, redeliver: bool) {
+        let mut inner = self.state.lock();
+        let settings = ReceiptSettings {
+            redeliver,
+            ..inner.receipts.settings
+        };
+        inner.receipts.set_settings(settings);
+    }
+
+    /// Receipts queued and not yet sent, in delivery order.
+    pub fn pending_receipts(&self) -> Vec<PendingReceipt> {
+        self.state.lock().receipts.pending()
+    }
+
+    /// Every receipt POST attempt so far, in the order they finished.
+    pub fn receipt_log(&self) -> Vec<ReceiptPost> {
+        self.state.lock().receipts.log()
+    }
+
+    /// Sends the queued receipts now (whatever the delay) and waits until
+    /// every receipt POST, retries and redeliveries included, has finished;
+    /// returns at once after shutdown.
+    pub async fn flush_receipts(&self) {
+        receipts::flush(&self.state).await;
+    }
+
+    /// Stops the server (for every clone) and waits for it to finish; then
+    /// sends the queued receipts once (no retries, no redelivery), waits up
+    /// to 5 s for receipt POSTs in flight and drops the rest.
     pub async fn shutdown(self) {
         self.server.signal_stop();
         let task = lock(&self.server.task).take();
-        if let Some(mut task) = task {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
+        join_or_abort(task, Duration::from_secs(5)).await;
+        self.server.receipts_stop.send_replace(true);
+        let task = lock(&self.server.receipts_task).take();
+        join_or_abort(task, Duration::from_secs(15)).await;
     }
 }
 
@@ -637,6 +769,7 @@ pub(crate) struct Inner {
     pub(crate) rules: Rules,
     quotas: HashMap<u64, Quotas>,
     usage: HashMap<u64, DayUsage>,
+    receipts: receipts::Receipts,
 }
 
 /// An app's usage on one vivo day (days since the epoch, UTC+8).
@@ -732,6 +865,7 @@ impl Inner {
         self.rules = Rules::default();
         self.quotas.clear();
         self.usage.clear();
+        self.receipts.reset();
     }
 
     pub(crate) fn set_quotas(&mut self, app_id: u64, quotas: Quotas) {

@@ -3,7 +3,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::{
-    sign, Delivery, Inner, IssuedToken, MessageClass, RegIdVerdict, StoredTask, TOKEN_LIFETIME,
+    sign, Delivery, Inner, IssuedToken, MessageClass, RegIdVerdict, StoredTask,
+    MAX_RECEIPT_ID_CHARS, TOKEN_LIFETIME,
 };
 
 pub(crate) const AUTH: &str = "/message/auth";
@@ -206,6 +207,9 @@ impl Inner {
             });
         }
         let task_id = self.new_task_id();
+        // The legacy per-message `callback` serves formal single pushes only
+        // (VIVO_API.md §1.8).
+        self.queue_receipt(token_app, body, &task_id, &target, push_mode == 0);
         self.deliveries.push(Delivery {
             app_id: token_app,
             reg_id: target,
@@ -273,6 +277,8 @@ impl Inner {
                 Some(status) => invalid_users.push(json!({ "status": status, "userid": target })),
                 None => {
                     delivered += 1;
+                    // List pushes: `callback.id` receipts only (VIVO_API.md §1.8).
+                    self.queue_receipt(token_app, &stored_fields, &task_id, &target, false);
                     self.deliveries.push(Delivery {
                         app_id: token_app,
                         reg_id: target,
@@ -669,7 +675,13 @@ fn check_other_fields(body: &Map<String, Value>, kind: Kind) -> Checked {
         let Some(extra) = extra.as_object() else {
             return bad("extra不合法");
         };
-        for (field, max) in [("callback", 128), ("callback.param", 192)] {
+        // `callback` at most 128 and `callback.param` at most 192 (the newer
+        // limit, VIVO_API.md §1.3); `callback.id` is the simulator's bound.
+        for (field, max) in [
+            ("callback", 128),
+            ("callback.param", 192),
+            ("callback.id", MAX_RECEIPT_ID_CHARS),
+        ] {
             match extra.get(field) {
                 None => {}
                 Some(Value::String(s)) if chars(s) <= max => {}
