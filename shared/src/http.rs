@@ -38,7 +38,11 @@ pub const RECEIPT_PATH_PREFIX: &str = "/v1/receipts/vivo/";
 
 /// The path as logs may show it: a receipt URL's secret is masked.
 pub fn loggable_path(req: &Request) -> String {
-    let p = path(req);
+    mask_path(path(req))
+}
+
+/// `p` with a receipt URL's secret masked.
+pub fn mask_path(p: &str) -> String {
     match p.strip_prefix(RECEIPT_PATH_PREFIX) {
         Some(_) => format!("{RECEIPT_PATH_PREFIX}****"),
         None => p.to_string(),
@@ -58,9 +62,10 @@ pub fn public_base_url(req: &Request) -> String {
     let host = header(req, "host").unwrap_or("localhost");
     let local = host.starts_with("localhost") || host.starts_with("127.0.0.1");
     let scheme = header(req, "x-forwarded-proto").unwrap_or(if local { "http" } else { "https" });
-    let stage = match req.request_context() {
-        lambda_http::request::RequestContext::ApiGatewayV2(c) => c.stage.unwrap_or_default(),
-        #[allow(unreachable_patterns)]
+    let stage = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => {
+            c.stage.clone().unwrap_or_default()
+        }
         _ => String::new(),
     };
     let stage = if stage.is_empty() || stage == "$default" {
@@ -242,6 +247,41 @@ mod tests {
 
     fn req(uri: &str) -> Request {
         http::Request::builder().uri(uri).body(Body::Empty).unwrap()
+    }
+
+    fn with_host(host: &str, proto: Option<&str>) -> Request {
+        let mut b = http::Request::builder()
+            .uri("/v1/certificates")
+            .header("host", host);
+        if let Some(p) = proto {
+            b = b.header("x-forwarded-proto", p);
+        }
+        b.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn handed_out_urls_use_the_callers_host_and_scheme() {
+        assert_eq!(
+            public_base_url(&with_host("abc.execute-api.eu-west-1.amazonaws.com", None)),
+            "https://abc.execute-api.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            public_base_url(&with_host("localhost:3000", None)),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            public_base_url(&with_host("push.example.com", Some("http"))),
+            "http://push.example.com"
+        );
+    }
+
+    #[test]
+    fn receipt_secrets_never_reach_a_log_line() {
+        assert_eq!(
+            mask_path("/v1/receipts/vivo/AbCdEfGh"),
+            "/v1/receipts/vivo/****"
+        );
+        assert_eq!(mask_path("/v1/push"), "/v1/push");
     }
 
     #[test]

@@ -657,3 +657,112 @@ async fn a_default_title_is_stored_shown_and_replaced() {
     assert_eq!(s, 200, "{edited}");
     assert!(edited.get("default_title").is_none(), "{edited}");
 }
+
+/// The secret at the end of a receipt URL.
+fn url_secret(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_receipt_url_is_shown_once_kept_rotated_and_dropped() {
+    let env = TestEnv::new("receipt-url").await;
+    let mut body = cert_body();
+    body["receipt_id"] = json!("5001");
+    let (s, created) = create(&env, &body).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["receipt_id"], "5001");
+    let url = created["receipt_url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("http") && url.contains("/v1/receipts/vivo/"),
+        "{url}"
+    );
+    let secret = url_secret(&url);
+    assert_eq!(secret.len(), 43);
+    let hash = offpush::domain::ReceiptSecret::from_path(&secret)
+        .unwrap()
+        .hash();
+    let id = created["id"].as_u64().unwrap();
+    let found = env.store.receipt_target(&hash).await.unwrap().unwrap();
+    assert_eq!(found.1.id.get(), id);
+    // Read and list never show it again.
+    let (_, got) = call(&env, "GET", &format!("/v1/certificates/{id}"), None).await;
+    assert!(got.get("receipt_url").is_none(), "{got}");
+    assert_eq!(got["receipt_id"], "5001");
+    let (_, list) = call(&env, "GET", "/v1/certificates", None).await;
+    assert!(!list.to_string().contains(&secret));
+    // An edit that keeps receipt_id keeps the URL, and does not show it.
+    let (s, edited) = call(&env, "PUT", &format!("/v1/certificates/{id}"), Some(&body)).await;
+    assert_eq!(s, 200, "{edited}");
+    assert!(edited.get("receipt_url").is_none(), "{edited}");
+    assert!(env.store.receipt_target(&hash).await.unwrap().is_some());
+    // Rotation: a new URL, the old one stops working.
+    let mut rotate = body.clone();
+    rotate["rotate_receipt_url"] = json!(true);
+    let (s, rotated) = call(
+        &env,
+        "PUT",
+        &format!("/v1/certificates/{id}"),
+        Some(&rotate),
+    )
+    .await;
+    assert_eq!(s, 200, "{rotated}");
+    let new_secret = url_secret(rotated["receipt_url"].as_str().unwrap());
+    assert_ne!(new_secret, secret);
+    assert!(env.store.receipt_target(&hash).await.unwrap().is_none());
+    let new_hash = offpush::domain::ReceiptSecret::from_path(&new_secret)
+        .unwrap()
+        .hash();
+    assert!(env.store.receipt_target(&new_hash).await.unwrap().is_some());
+    // Receipts off: the URL goes.
+    let (s, off) = call(
+        &env,
+        "PUT",
+        &format!("/v1/certificates/{id}"),
+        Some(&cert_body()),
+    )
+    .await;
+    assert_eq!(s, 200, "{off}");
+    assert!(off.get("receipt_id").is_none() && off.get("receipt_url").is_none());
+    assert!(env.store.receipt_target(&new_hash).await.unwrap().is_none());
+    // On again, then the certificate is deleted: its URL goes with it.
+    let (_, on) = call(&env, "PUT", &format!("/v1/certificates/{id}"), Some(&body)).await;
+    let last =
+        offpush::domain::ReceiptSecret::from_path(&url_secret(on["receipt_url"].as_str().unwrap()))
+            .unwrap()
+            .hash();
+    let (s, _) = call(&env, "DELETE", &format!("/v1/certificates/{id}"), None).await;
+    assert_eq!(s, 204);
+    assert!(env.store.receipt_target(&last).await.unwrap().is_none());
+    let (s, _) = call(&env, "GET", &format!("/v1/certificates/{id}"), None).await;
+    assert_eq!(s, 404, "a tombstone reads as not found");
+    let (s, _) = call(&env, "PUT", &format!("/v1/certificates/{id}"), Some(&body)).await;
+    assert_eq!(s, 404, "an edit never resurrects a deleted id");
+    let (s, _) = call(&env, "DELETE", &format!("/v1/certificates/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (_, list) = call(&env, "GET", "/v1/certificates", None).await;
+    assert_eq!(list["certificates"], json!([]));
+}
+
+#[tokio::test]
+async fn receipt_settings_are_checked() {
+    let env = TestEnv::new("receipt-input").await;
+    for (extra, field) in [
+        (json!({"receipt_id": ""}), "receipt_id"),
+        (json!({"receipt_id": "a b"}), "receipt_id"),
+        (json!({"receipt_id": "x".repeat(65)}), "receipt_id"),
+        (json!({"receipt_id": 5001}), "receipt_id"),
+        (json!({"rotate_receipt_url": true}), "rotate_receipt_url"),
+        (
+            json!({"receipt_id": "5001", "rotate_receipt_url": "yes"}),
+            "rotate_receipt_url",
+        ),
+    ] {
+        let mut body = cert_body();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let got = create(&env, &body).await;
+        assert_error(&got, 400, "invalid_argument", Some(field));
+    }
+    assert_eq!(count(&env).await, 0);
+}

@@ -90,7 +90,7 @@ pub async fn write_push_log(ctx: &Context, app: &App, req: &PushRequest, stored:
 pub const METRICS_NAMESPACE: &str = "offpush";
 
 /// One Embedded Metric Format line: CloudWatch turns it into metrics per
-/// app (dimension `App`), no API call needed. Written straight to stdout,
+/// app (dimension `App`) and app-wide, no API call needed. Written straight to stdout,
 /// outside the log formatter, as EMF requires.
 pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], vendor_ms: Option<u64>) -> String {
     let mut metrics: Vec<serde_json::Value> = counts
@@ -112,7 +112,8 @@ pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], vendor_ms: Option<u64>)
             "Timestamp": offpush::clock::now_ms(),
             "CloudWatchMetrics": [{
                 "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["App"]],
+                // Per app, and app-wide (the empty set) for template.yaml's alarms.
+                "Dimensions": [["App"], []],
                 "Metrics": metrics,
             }],
         }),
@@ -227,7 +228,7 @@ mod tests {
         assert_eq!(v["VivoLatency"], 42);
         let cw = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], METRICS_NAMESPACE);
-        assert_eq!(cw["Dimensions"], serde_json::json!([["App"]]));
+        assert_eq!(cw["Dimensions"], serde_json::json!([["App"], []]));
         let names: Vec<&str> = cw["Metrics"]
             .as_array()
             .unwrap()

@@ -71,6 +71,18 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/v1/users/{user_id}/logout", Function::TokenReport),
     ("GET", "/v1/users/{user_id}/devices", Function::TokenReport),
     ("POST", "/v1/push", Function::PushDispatch),
+    ("GET", "/v1/pushes/{request_id}", Function::PushDispatch),
+    ("GET", "/v1/stats", Function::PushDispatch),
+    (
+        "GET",
+        "/v1/users/{user_id}/push-log",
+        Function::PushDispatch,
+    ),
+    (
+        "POST",
+        "/v1/receipts/vivo/{receipt_secret}",
+        Function::PushDispatch,
+    ),
 ];
 
 /// A matched route.
@@ -339,8 +351,8 @@ async fn serve_one(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
-    let Some(route) = route(&parts.method, &path) else {
+    let path = offpush::http::mask_path(parts.uri.path());
+    let Some(route) = route(&parts.method, parts.uri.path()) else {
         tracing::info!(%method, %path, status = 404, "no such route");
         return error(&offpush::http::route_not_found());
     };
@@ -453,6 +465,25 @@ mod tests {
                 "GET /v1/users/{user_id}/devices",
             ),
             ("POST", "/v1/push", PushDispatch, "POST /v1/push"),
+            (
+                "GET",
+                "/v1/pushes/msg-1",
+                PushDispatch,
+                "GET /v1/pushes/{request_id}",
+            ),
+            ("GET", "/v1/stats", PushDispatch, "GET /v1/stats"),
+            (
+                "GET",
+                "/v1/users/alice/push-log",
+                PushDispatch,
+                "GET /v1/users/{user_id}/push-log",
+            ),
+            (
+                "POST",
+                "/v1/receipts/vivo/abc",
+                PushDispatch,
+                "POST /v1/receipts/vivo/{receipt_secret}",
+            ),
         ];
         for (method, path, function, key) in cases {
             let r = route(&m(method), path).unwrap_or_else(|| panic!("{method} {path}"));
