@@ -84,18 +84,4 @@ impl Config {
     }
 }
 
-/// Logs as JSON lines on Lambda (CloudWatch), compact text elsewhere;
-/// level from `RUST_LOG` (default info).
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().without_time().try_init()
-    } else {
-        builder.compact().try_init()
-    };
-    let _ = result;
-}
+pub use crate::logs::init_tracing;

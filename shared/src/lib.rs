@@ -12,7 +12,7 @@
 //! - [`auth`]: JWT HS256 verify/mint; [`access`]: a request's caller.
 //! - [`http`]: lambda_http glue and the error-to-response mapping.
 //! - [`config`]: environment read once per cold start; [`error`]: the
-//!   service error.
+//!   service error; [`logs`]: the log filter, with noisy dependencies pinned.
 
 pub mod access;
 pub mod auth;
@@ -24,6 +24,7 @@ pub mod context;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod logs;
 pub mod store;
 
 pub mod vivo;

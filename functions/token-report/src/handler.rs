@@ -1,6 +1,8 @@
 //! HTTP for token reporting:
 //! PUT/DELETE `/v1/push-token` (the caller's own devices),
 //! POST `/v1/users/{user_id}/logout` and GET `/v1/users/{user_id}/devices` (admin).
+//! It also serves the HTTP API's `$default` route (template.yaml): any request
+//! that matches no route is a 404 `not_found`, before any authentication.
 
 use crate::service::{self, DeviceSelector, Report, ReportOutcome};
 use offpush::domain::input::parse_body;
@@ -15,10 +17,13 @@ pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
     let started_ms = service::now_ms();
-    let (caller, app) =
-        access::authenticate(&ctx.store, http::header(req, "authorization")).await?;
     let segments: Vec<&str> = http::path(req).trim_start_matches('/').split('/').collect();
     let method = req.method().as_str();
+    if !is_route(method, &segments) {
+        return Err(http::route_not_found());
+    }
+    let (caller, app) =
+        access::authenticate(&ctx.store, http::header(req, "authorization")).await?;
     match (method, segments.as_slice()) {
         ("PUT", ["v1", "push-token"]) => {
             caller.require_user()?;
@@ -78,6 +83,17 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         }
         _ => Err(http::route_not_found()),
     }
+}
+
+/// The routes below (template.yaml's events of this function); anything else
+/// reached this function through the `$default` route.
+fn is_route(method: &str, segments: &[&str]) -> bool {
+    matches!(
+        (method, segments),
+        ("PUT" | "DELETE", ["v1", "push-token"])
+            | ("POST", ["v1", "users", _, "logout"])
+            | ("GET", ["v1", "users", _, "devices"])
+    )
 }
 
 fn user_in_path(raw: &str) -> Result<UserId, ServiceError> {

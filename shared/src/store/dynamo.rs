@@ -93,6 +93,23 @@ impl Store {
         &self.table
     }
 
+    /// This store with a client of its own that records in `log` the IAM
+    /// actions of every request it sends (same table, endpoint, region and
+    /// credentials). For tests comparing a function's requests with its
+    /// policy; deployed functions never record.
+    pub fn recording(&self, log: &super::actions::ActionLog) -> Store {
+        let conf = self
+            .client
+            .config()
+            .to_builder()
+            .interceptor(log.clone())
+            .build();
+        Store {
+            client: Client::from_conf(conf),
+            ..self.clone()
+        }
+    }
+
     /// Creates the table from [`schema`] and turns TTL on. For local runs and
     /// tests; deployed stacks get the table from template.yaml.
     pub async fn create_table(&self) -> Result<(), StoreError> {

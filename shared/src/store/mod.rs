@@ -3,6 +3,7 @@
 //! certificates, [`bindings`], [`pushes`], [`vendor`] state) over shared
 //! [`item`] helpers. Only this module touches the AWS SDK.
 
+pub mod actions;
 mod apps;
 mod batch;
 pub mod bindings;

@@ -5,8 +5,9 @@
 //! and the Lambda runtime would do to it, and no more:
 //!
 //! 1. [`route`]: the route table of template.yaml / API.md picks the function
-//!    (method and path; anything else is a 404 `not_found`, as an HTTP API
-//!    answers an unrouted request).
+//!    (method and path; anything else is a 404 `not_found`, the answer of the
+//!    token-report function that template.yaml's `$default` route sends
+//!    unrouted requests to).
 //! 2. The body is read whole, at most [`MAX_BODY_BYTES`] (more is a 413
 //!    `payload_too_large`).
 //! 3. [`to_lambda_request`]: the same `lambda_http::Request` lambda_http

@@ -1,11 +1,16 @@
-//! The whole story at debug level, with every log line captured: no vivo
-//! AppSecret, signing secret, JWT, vivo authToken or whole push token may
-//! appear in any of them.
+//! The whole story at TRACE, through the functions' own log filter
+//! (`offpush::logs`: the dependencies that print raw events, DynamoDB items
+//! or HTTP traffic stay pinned at info), with every log line captured: no
+//! vivo AppSecret, signing secret, JWT, vivo authToken or whole push token
+//! may appear in any of them.
 
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use testkit::*;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -24,9 +29,12 @@ impl Write for Capture {
 async fn no_secret_reaches_a_log_line() {
     let capture = Capture::default();
     let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_filter(offpush::logs::filter("trace").unwrap()),
+        )
         .init();
     let env = TestEnv::new("secrets").await;
     let admin = env.app.admin_token();

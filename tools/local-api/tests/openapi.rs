@@ -132,7 +132,8 @@ fn spec_routes(doc: &Value) -> Vec<Route> {
         .collect()
 }
 
-/// `Resources.*.Properties.Events.*` of type HttpApi: (Method, Path).
+/// `Resources.*.Properties.Events.*` of type HttpApi: (Method, Path), but
+/// the `$default` route (an event with neither).
 fn template_routes() -> Vec<Route> {
     let template = load("template.yaml");
     let resources = template
@@ -155,6 +156,11 @@ fn template_routes() -> Vec<Route> {
             let props = event
                 .get("Properties")
                 .unwrap_or_else(|| panic!("event {name:?} has no Properties"));
+            if props.get("Method").is_none() && props.get("Path").is_none() {
+                // The $default route: unrouted requests, answered 404 (API.md
+                // "Errors"), not an operation.
+                continue;
+            }
             let method = props
                 .get("Method")
                 .map(str_of)

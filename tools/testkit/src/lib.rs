@@ -1,6 +1,8 @@
 //! Test support for the function crates: a fresh table on the DynamoDB
 //! emulator per test, an app with its signing secret, JWTs, a vivo
-//! simulator per test, and `events/*.json` loaded as lambda_http requests.
+//! simulator per test, and `events/*.json` loaded as lambda_http requests;
+//! [`iam`]: template.yaml's policies against the actions a function's code
+//! sent.
 //!
 //! The emulator is the one `scripts/test.sh` starts; its address comes from
 //! `AWS_ENDPOINT_URL_DYNAMODB`. Nothing here replaces the store: every test
@@ -10,11 +12,14 @@ use lambda_http::{Body, Request, Response};
 use offpush::auth;
 use offpush::config::Config;
 use offpush::domain::{App, AppId, AppSettings, Secret};
+use offpush::store::actions::ActionLog;
 use offpush::store::Store;
 use offpush::Context;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+pub mod iam;
+
 pub use vivo_sim::{CallAction, RegIdVerdict, SimApp, SimConfig, Simulator};
 
 /// The vivo credentials the simulator knows in every test (the published
@@ -50,10 +55,15 @@ pub fn now_ms() -> i64 {
 }
 
 pub struct TestEnv {
+    /// The tests' own store (set-up and checks): not recorded in `actions`.
     pub store: Store,
     pub sim: Simulator,
+    /// The handlers' context: its store records in `actions`.
     pub ctx: Context,
     pub app: TestApp,
+    /// The IAM actions of every DynamoDB request sent through `ctx` (the
+    /// handlers', and the helpers that go through them such as `bind`).
+    pub actions: ActionLog,
 }
 
 #[derive(Clone)]
@@ -288,12 +298,17 @@ impl TestEnv {
         })
         .await
         .expect("simulator starts");
-        let ctx = Context::new(store.clone(), &config(store.table(), &sim.base_url()));
+        let actions = ActionLog::new();
+        let ctx = Context::new(
+            store.recording(&actions),
+            &config(store.table(), &sim.base_url()),
+        );
         TestEnv {
             store,
             sim,
             ctx,
             app,
+            actions,
         }
     }
 

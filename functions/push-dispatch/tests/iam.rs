@@ -1,0 +1,172 @@
+//! The function's IAM policy in template.yaml is exactly what its code
+//! sends: pushes through the handler on a recording store cover a first
+//! push (vivo auth shared through the table), its duplicate and a
+//! conflicting reuse of its request_id, a list push, a dead token and its
+//! cleanup, a refused authToken (dropped, re-auth), a vivo quota pause, the
+//! take-over of a stale claim that never sent and of one that died while
+//! sending, a user without devices and a refused caller. The DynamoDB
+//! actions their requests needed are compared with the policy's
+//! (testkit::iam).
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue as A;
+use common::*;
+use offpush::store::keys;
+use serde_json::{json, Value};
+use testkit::iam::assert_policy_matches;
+use vivo_sim::CallAction;
+
+const SEND: &str = "/message/send";
+
+fn code(c: i64) -> CallAction {
+    CallAction::Result {
+        code: c,
+        desc: format!("scripted {c}"),
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// The push record of `request_id` as a call that died leaves it: pending,
+/// claimed two minutes ago, no result; `sending`: it had begun sending.
+async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
+    let stale = A::N(((now() - 120) * 1000).to_string());
+    let (set, remove) = if sending {
+        ("SET #st = :p, #at = :at, #send = :at", "REMOVE #res")
+    } else {
+        ("SET #st = :p, #at = :at", "REMOVE #res, #send")
+    };
+    raw_client()
+        .await
+        .update_item()
+        .table_name(env.store.table())
+        .key(
+            "pk",
+            A::S(keys::push_pk(&env.app.id, &keys::push_ref(request_id))),
+        )
+        .key("sk", A::S(keys::PUSH_SK.into()))
+        .update_expression(format!("{set} {remove}"))
+        .expression_attribute_names("#st", keys::PUSH_STATE)
+        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
+        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
+        .expression_attribute_names("#res", keys::PUSH_RESULT)
+        .expression_attribute_values(":p", A::S("pending".into()))
+        .expression_attribute_values(":at", stale)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn body(to: &[&str], request_id: &str) -> Value {
+    json!({"to": to, "desc": "hi", "request_id": request_id})
+}
+
+async fn ok(env: &TestEnv, body: &Value) -> Value {
+    let (s, r) = push(env, body).await;
+    assert_eq!(s, 200, "{body}: {r}");
+    r
+}
+
+#[tokio::test]
+async fn the_policy_grants_exactly_what_the_pushes_send() {
+    let (env, app) = setup("iam-push-dispatch").await;
+    for (user, token) in [
+        ("alice", "regid-a"),
+        ("bob", "regid-b"),
+        ("carol", "regid-c"),
+    ] {
+        bind(&env, &app, user, token, None).await;
+    }
+    // The bindings went through token reporting's rules: not this function.
+    env.actions.clear();
+
+    let r = ok(&env, &body(&["alice"], "r1")).await;
+    assert_eq!(status_of(&r, "alice"), "sent");
+    let r = ok(&env, &body(&["alice"], "r1")).await;
+    assert_eq!(r["duplicate"], true);
+    let (s, _) = push(&env, &body(&["bob"], "r1")).await;
+    assert_eq!(s, 409, "a request_id reused for another push");
+
+    let r = ok(&env, &body(&["alice", "bob"], "r2")).await;
+    assert_eq!(r["summary"]["sent"], 2, "{r}");
+
+    env.sim
+        .set_reg_id("regid-c", RegIdVerdict::Invalid { status: 2 });
+    let r = ok(&env, &body(&["carol"], "r3")).await;
+    assert_eq!(status_of(&r, "carol"), "token_invalid");
+    assert!(live_tokens(&env, "carol").await.is_empty(), "cleaned up");
+
+    env.sim.script_next(SEND, code(10000));
+    let r = ok(&env, &body(&["alice"], "r4")).await;
+    assert_eq!(status_of(&r, "alice"), "sent", "after a re-auth");
+
+    let r = ok(&env, &body(&["nobody"], "r5")).await;
+    assert_eq!(status_of(&r, "nobody"), "no_device");
+
+    ok(&env, &body(&["bob"], "r6")).await;
+    make_stale(&env, "r6", false).await;
+    let r = ok(&env, &body(&["bob"], "r6")).await;
+    assert_eq!(status_of(&r, "bob"), "sent", "taken over and sent");
+    ok(&env, &body(&["bob"], "r7")).await;
+    make_stale(&env, "r7", true).await;
+    ok(&env, &body(&["bob"], "r7")).await;
+
+    env.sim.script_next(SEND, code(10070));
+    let r = ok(&env, &body(&["alice"], "r8")).await;
+    assert_eq!(status_of(&r, "alice"), "throttled");
+    assert!(!env.stored_pauses().await.is_empty(), "the pause is stored");
+
+    let bad = format!("{}x", env.app.admin_token());
+    let (s, _) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            request("POST", "/v1/push", Some(&bad), Some(&body(&["a"], "r9"))),
+        )
+        .await,
+    );
+    assert_eq!(s, 401);
+
+    Box::pin(visibility_story(&env)).await;
+
+    assert_policy_matches("PushDispatchFunction", &env.actions.actions());
+}
+
+/// Delivery visibility: a receipt (matched and kept raw), the push record,
+/// statistics and the push log. (Its own future: the story's is large.)
+async fn visibility_story(env: &TestEnv) {
+    let secret = offpush::domain::ReceiptSecret::generate();
+    let hash = secret.hash();
+    env.edit_certificate(1, |c| {
+        c.receipt = Some(offpush::domain::Receipts {
+            receipt_id: "5001".into(),
+            secret_hash: hash,
+        })
+    })
+    .await;
+    ok(env, &body(&["bob"], "r10")).await;
+    let param = offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref("r10"));
+    let receipt = json!({"t": {"param": param, "targets": "regid-b"}, "odd": 1}).to_string();
+    let (s, ack) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            request_raw(
+                "POST",
+                &format!("/v1/receipts/vivo/{}", secret.expose()),
+                None,
+                &receipt,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 200, "{ack}");
+    for uri in ["/v1/pushes/r10", "/v1/stats", "/v1/users/bob/push-log"] {
+        let (s, r) = read(
+            push_dispatch::handle(
+                &env.ctx,
+                request("GET", uri, Some(&env.app.admin_token()), None),
+            )
+            .await,
+        );
+        assert_eq!(s, 200, "{uri}: {r}");
+    }
+}
