@@ -7,9 +7,13 @@
 #   3. report alice's device token                                                   -> 200
 #   4. push to alice                                             -> 200, alice: "sent"
 #   5. the vivo simulator received that notification: regId, title, content, skipType,
-#      category, and the vendor task id the API reported (skipped without VIVO_SIM_URL)
+#      category, and the vendor task id the API reported; with receipts on (the
+#      certificate's receipt_id, its receipt URL registered at the simulator), the
+#      simulator's receipt (sent twice) marks the device delivered in the push record
+#      and the day's statistics count it once (skipped without VIVO_SIM_URL)
 #   6. log alice out (admin kick)                                                    -> 204
-#   7. her device list is empty, and a second push answers "no_device" and sends nothing.
+#   7. her device list is empty, a second push answers "no_device" and sends nothing,
+#      and her push log says why (logged out by an admin).
 # Every step prints its status and time; the first unexpected answer stops the script
 # with the request, the status and the body.
 #
@@ -104,11 +108,24 @@ expect_status 401
 check 'b["error"]["code"] == "unauthenticated"' "401 without the error body of API.md"
 
 # --- 2. certificate ------------------------------------------------------------------------
+# With the simulator, receipts are on: the certificate gets a receipt ID, and the
+# receipt URL its answer shows is registered at the simulator as in vivo's console.
+RECEIPT_FIELD=""
+[ -n "${VIVO_SIM_URL:-}" ] && RECEIPT_FIELD=",\"receipt_id\":\"smoke-$RUN\""
 call "upload a vivo certificate" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
-{"platform":"vivo","name":"smoke vivo","credentials":{"app_id":"$VIVO_APP_ID","app_key":"$VIVO_APP_KEY","app_secret":"$VIVO_APP_SECRET"},"click_action":{"type":"open_app"},"category":"IM","push_mode":"production"}
+{"platform":"vivo","name":"smoke vivo","credentials":{"app_id":"$VIVO_APP_ID","app_key":"$VIVO_APP_KEY","app_secret":"$VIVO_APP_SECRET"},"click_action":{"type":"open_app"},"category":"IM","push_mode":"production"$RECEIPT_FIELD}
 JSON
 )"
 expect_status 201
+if [ -n "${VIVO_SIM_URL:-}" ]; then
+  check "b['receipt_id'] == 'smoke-$RUN' and '/v1/receipts/vivo/' in b['receipt_url']" "no receipt URL in the create answer"
+  RECEIPT_URL="$(field receipt_url)"
+  curl -fsS -X POST "${VIVO_SIM_URL%/}/_sim/receipts" -H 'content-type: application/json' \
+    --data-binary "{\"app_id\":$VIVO_APP_ID,\"receipt_id\":\"smoke-$RUN\",\"url\":\"$RECEIPT_URL\"}" >/dev/null \
+    || fail "registering the receipt URL at the simulator"
+  curl -fsS -X POST "${VIVO_SIM_URL%/}/_sim/receipt-settings" -H 'content-type: application/json' \
+    --data-binary '{"delay_ms":0,"redeliver":true}' >/dev/null || fail "simulator receipt settings"
+fi
 check 'isinstance(b["id"], int) and b["id"] > 0' "no positive integer id"
 check "'$VIVO_APP_SECRET' not in str(b) and b['credentials']['app_secret'].startswith('****')" "app_secret not masked"
 CERT_ID="$(field id)"
@@ -156,6 +173,19 @@ else
   log "VIVO_SIM_URL not set: delivery check skipped"
 fi
 
+# --- 5b. the receipt loop: vivo's receipt marks alice's device delivered --------------------
+if [ -n "${VIVO_SIM_URL:-}" ]; then
+  curl -fsS -X POST "${VIVO_SIM_URL%/}/_sim/receipt-flush" >/dev/null || fail "simulator receipt flush"
+  curl -fsS "${VIVO_SIM_URL%/}/_sim/receipt-log" -o "$TMP/body" || fail "simulator not reachable"
+  check "any(p.get('status') == 200 for p in b)" "the simulator's receipt POST was not answered 200"
+  call "the push record shows the device delivered" GET "/v1/pushes/smoke-$RUN-1" "$ADMIN_JWT"
+  expect_status 200
+  check 'b["results"][0]["delivery_state"] == "delivered" and b["summary"]["delivered"] == 1' "not delivered after the receipt (redelivered too)"
+  call "today's statistics count it once" GET "/v1/stats?certificate_id=$CERT_ID" "$ADMIN_JWT"
+  expect_status 200
+  check 'b["days"][-1]["sent"] == 1 and b["days"][-1]["delivered"] == 1' "statistics do not say sent 1, delivered 1"
+fi
+
 # --- 6. logout -------------------------------------------------------------------------------
 call "admin logs alice out everywhere" POST /v1/users/alice/logout "$ADMIN_JWT"
 expect_status 204
@@ -169,6 +199,9 @@ call "push to alice after logout" POST /v1/push "$ADMIN_JWT" \
 expect_status 200
 check 'b["results"][0]["user_id"] == "alice" and b["results"][0]["status"] == "no_device"' "alice's result is not \"no_device\""
 check 'b["summary"]["no_device"] == 1 and b["summary"]["sent"] == 0' "summary does not say no_device 1, sent 0"
+call "alice's push log says why" GET /v1/users/alice/push-log "$ADMIN_JWT"
+expect_status 200
+check 'b["entries"][0]["results"][0]["reason"]["code"] == "logged_out" and b["entries"][0]["results"][0]["reason"]["by"] == "admin"' "the push log does not say logged out by an admin"
 if [ -n "${VIVO_SIM_URL:-}" ]; then
   curl -fsS "${VIVO_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "simulator not reachable"
   check "len([d for d in b if d['reg_id'] == '$REG_ID']) == 1" "a notification reached alice after logout"

@@ -200,4 +200,29 @@ async fn the_event_files_drive_the_handler() {
     let send = &env.sim.requests_to("/message/send")[0].body;
     assert_eq!(send["clientCustomMap"]["ext"], "{\"conv\":\"c2c_alice\"}");
     assert_eq!(send["notifyId"], 42);
+    let vars = [("RUN_ID", "t1"), ("CERT_ID", "1")];
+    let (s, record) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            event("push-dispatch-record.json", &env.app, &vars),
+        )
+        .await,
+    );
+    assert_eq!(s, 200, "{record}");
+    assert_eq!(record["request_id"], "evt-single-t1");
+    let (s, stats) = read(
+        push_dispatch::handle(&env.ctx, event("push-dispatch-stats.json", &env.app, &vars)).await,
+    );
+    assert_eq!(s, 200, "{stats}");
+    assert_eq!(stats["certificate_id"], 1);
+    assert_eq!(stats["days"][6]["sent"], 3);
+    let (s, log) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            event("push-dispatch-push-log.json", &env.app, &vars),
+        )
+        .await,
+    );
+    assert_eq!(s, 200, "{log}");
+    assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
 }
