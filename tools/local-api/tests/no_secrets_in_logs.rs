@@ -124,6 +124,54 @@ async fn no_secret_reaches_a_log_line() {
         .0,
         204
     );
+    // Receipts: a certificate answer with its receipt URL, a receipt from
+    // vivo, the push record and the push log. The URL's secret is a secret.
+    let mut with_receipts = cert.clone();
+    with_receipts["receipt_id"] = json!("5001");
+    let (s, created) = read(
+        cert_upload::handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/certificates",
+                Some(&admin),
+                Some(&with_receipts),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 201, "{created}");
+    let receipt_secret = created["receipt_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let receipt =
+        json!({"t1": {"param": "op1.20261201.0123456789abcdef0123456789abcdef", "targets": token}});
+    let (s, _) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            request(
+                "POST",
+                &format!("/v1/receipts/vivo/{receipt_secret}"),
+                None,
+                Some(&receipt),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 200);
+    for uri in ["/v1/stats", "/v1/users/alice/push-log"] {
+        let (s, body) =
+            read(push_dispatch::handle(&env.ctx, request("GET", uri, Some(&admin), None)).await);
+        assert_eq!(s, 200);
+        assert!(
+            !body.to_string().contains(token),
+            "{uri} shows a whole token"
+        );
+    }
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("push dispatched"), "logs were captured");
@@ -142,6 +190,7 @@ async fn no_secret_reaches_a_log_line() {
         admin.clone(),
         user.clone(),
         token.to_string(),
+        receipt_secret.clone(),
     ];
     secrets.extend(auth_tokens);
     for s in &secrets {
