@@ -76,5 +76,6 @@ async fn the_policy_grants_exactly_what_the_routes_send() {
     for (method, uri, body, want) in story {
         assert_eq!(call(&env, method, uri, body).await, want, "{method} {uri}");
     }
-    assert_policy_matches("CertUploadFunction", &env.actions.actions());
+    assert_policy_matches("CertUploadFunction", &env.actions.keyed());
+    testkit::iam::assert_no_app_writes("CertUploadFunction");
 }

@@ -128,12 +128,43 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
 
     Box::pin(visibility_story(&env)).await;
 
-    assert_policy_matches("PushDispatchFunction", &env.actions.actions());
+    assert_policy_matches("PushDispatchFunction", &env.actions.keyed());
+    testkit::iam::assert_no_app_writes("PushDispatchFunction");
 }
 
 /// Delivery visibility: a receipt (matched and kept raw), the push record,
 /// statistics and the push log. (Its own future: the story's is large.)
 async fn visibility_story(env: &TestEnv) {
+    // A push that fails before sending (a user record the store cannot
+    // read) gives its claim back.
+    let pk = keys::user_pk(
+        &env.app.id,
+        &offpush::domain::UserId::parse("u", "zed").unwrap(),
+    );
+    raw_client()
+        .await
+        .put_item()
+        .table_name(env.store.table())
+        .item("pk", A::S(pk))
+        .item("sk", A::S(keys::USER_SK.into()))
+        .item(keys::USER_VERSION, A::S("not a number".into()))
+        .send()
+        .await
+        .unwrap();
+    let (s, _) = read(
+        Box::pin(push_dispatch::handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/push",
+                Some(&env.app.admin_token()),
+                Some(&body(&["zed"], "r11")),
+            ),
+        ))
+        .await,
+    );
+    assert_eq!(s, 500);
+
     let secret = offpush::domain::ReceiptSecret::generate();
     let hash = secret.hash();
     env.edit_certificate(1, |c| {
@@ -143,11 +174,11 @@ async fn visibility_story(env: &TestEnv) {
         })
     })
     .await;
-    ok(env, &body(&["bob"], "r10")).await;
+    Box::pin(ok(env, &body(&["bob"], "r10"))).await;
     let param = offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref("r10"));
     let receipt = json!({"t": {"param": param, "targets": "regid-b"}, "odd": 1}).to_string();
     let (s, ack) = read(
-        push_dispatch::handle(
+        Box::pin(push_dispatch::handle(
             &env.ctx,
             request_raw(
                 "POST",
@@ -155,16 +186,16 @@ async fn visibility_story(env: &TestEnv) {
                 None,
                 &receipt,
             ),
-        )
+        ))
         .await,
     );
     assert_eq!(s, 200, "{ack}");
     for uri in ["/v1/pushes/r10", "/v1/stats", "/v1/users/bob/push-log"] {
         let (s, r) = read(
-            push_dispatch::handle(
+            Box::pin(push_dispatch::handle(
                 &env.ctx,
                 request("GET", uri, Some(&env.app.admin_token()), None),
-            )
+            ))
             .await,
         );
         assert_eq!(s, 200, "{uri}: {r}");

@@ -84,5 +84,6 @@ async fn the_policy_grants_exactly_what_the_routes_send() {
             "{method} {uri}"
         );
     }
-    assert_policy_matches("TokenReportFunction", &env.actions.actions());
+    assert_policy_matches("TokenReportFunction", &env.actions.keyed());
+    testkit::iam::assert_no_app_writes("TokenReportFunction");
 }

@@ -15,10 +15,12 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-/// The set of IAM actions (`dynamodb:GetItem`, ...) the requests sent
-/// through a recording store needed. Clones share the set.
+/// The IAM actions (`dynamodb:GetItem`, ...) the requests sent through a
+/// recording store needed, each with the partition key prefix (`APP#`,
+/// `USER#`, ...) it touched: what `dynamodb:LeadingKeys` conditions see.
+/// Clones share the set.
 #[derive(Clone, Debug, Default)]
-pub struct ActionLog(Arc<Mutex<BTreeSet<String>>>);
+pub struct ActionLog(Arc<Mutex<BTreeSet<(String, String)>>>);
 
 impl ActionLog {
     pub fn new() -> Self {
@@ -27,6 +29,11 @@ impl ActionLog {
 
     /// Every action recorded so far.
     pub fn actions(&self) -> BTreeSet<String> {
+        self.keyed().into_iter().map(|(a, _)| a).collect()
+    }
+
+    /// Every (action, partition key prefix) recorded so far.
+    pub fn keyed(&self) -> BTreeSet<(String, String)> {
         self.0.lock().expect("action log lock").clone()
     }
 
@@ -35,8 +42,70 @@ impl ActionLog {
         self.0.lock().expect("action log lock").clear();
     }
 
-    fn record(&self, actions: impl IntoIterator<Item = String>) {
+    fn record(&self, actions: impl IntoIterator<Item = (String, String)>) {
         self.0.lock().expect("action log lock").extend(actions);
+    }
+}
+
+/// `USER#demo#alice` -> `USER#`: the part a LeadingKeys pattern names.
+pub fn key_prefix(pk: &str) -> String {
+    match pk.find('#') {
+        Some(i) => pk[..=i].to_string(),
+        None => pk.to_string(),
+    }
+}
+
+type Attrs = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+fn pk_of(m: &Attrs) -> String {
+    m.get(super::keys::PK)
+        .and_then(|v| v.as_s().ok())
+        .map(|s| key_prefix(s))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The partition key prefixes one request touches.
+fn prefixes(operation: &str, input: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<String> {
+    use aws_sdk_dynamodb::operation::{
+        batch_get_item::BatchGetItemInput, batch_write_item::BatchWriteItemInput,
+        delete_item::DeleteItemInput, get_item::GetItemInput, put_item::PutItemInput,
+        query::QueryInput, update_item::UpdateItemInput,
+    };
+    let i = input.input();
+    let one = |m: Option<&Attrs>| m.map(pk_of).into_iter().collect::<Vec<_>>();
+    match operation {
+        "GetItem" => one(i.downcast_ref::<GetItemInput>().and_then(|x| x.key())),
+        "PutItem" => one(i.downcast_ref::<PutItemInput>().and_then(|x| x.item())),
+        "UpdateItem" => one(i.downcast_ref::<UpdateItemInput>().and_then(|x| x.key())),
+        "DeleteItem" => one(i.downcast_ref::<DeleteItemInput>().and_then(|x| x.key())),
+        "Query" => i
+            .downcast_ref::<QueryInput>()
+            .and_then(|q| q.expression_attribute_values())
+            .and_then(|v| v.get(":pk"))
+            .and_then(|v| v.as_s().ok())
+            .map(|s| vec![key_prefix(s)])
+            .unwrap_or_else(|| vec!["?".into()]),
+        "BatchGetItem" => i
+            .downcast_ref::<BatchGetItemInput>()
+            .and_then(|b| b.request_items())
+            .into_iter()
+            .flat_map(|r| r.values())
+            .flat_map(|ka| ka.keys().iter().map(pk_of))
+            .collect(),
+        "BatchWriteItem" => i
+            .downcast_ref::<BatchWriteItemInput>()
+            .and_then(|b| b.request_items())
+            .into_iter()
+            .flat_map(|r| r.values())
+            .flatten()
+            .map(|w| {
+                w.put_request()
+                    .map(|p| pk_of(p.item()))
+                    .or_else(|| w.delete_request().map(|d| pk_of(d.key())))
+                    .unwrap_or_else(|| "?".into())
+            })
+            .collect(),
+        _ => vec!["?".into()],
     }
 }
 
@@ -47,33 +116,40 @@ impl ActionLog {
 fn iam_actions(
     operation: &str,
     input: &BeforeSerializationInterceptorContextRef<'_>,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     let action = |name: &str| format!("dynamodb:{name}");
     match operation {
         "TransactWriteItems" => {
             let Some(tx) = input.input().downcast_ref::<TransactWriteItemsInput>() else {
-                return vec![action("TransactWriteItems?")];
+                return vec![(action("TransactWriteItems?"), "?".into())];
             };
             tx.transact_items()
                 .iter()
                 .flat_map(|item| {
                     [
-                        item.put().map(|_| "PutItem"),
-                        item.update().map(|_| "UpdateItem"),
-                        item.delete().map(|_| "DeleteItem"),
-                        item.condition_check().map(|_| "ConditionCheckItem"),
+                        item.put().map(|p| ("PutItem", pk_of(p.item()))),
+                        item.update().map(|u| ("UpdateItem", pk_of(u.key()))),
+                        item.delete().map(|d| ("DeleteItem", pk_of(d.key()))),
+                        item.condition_check()
+                            .map(|c| ("ConditionCheckItem", pk_of(c.key()))),
                     ]
                 })
                 .flatten()
-                .map(action)
+                .map(|(a, p)| (action(a), p))
                 .collect()
         }
         "TransactGetItems" => match input.input().downcast_ref::<TransactGetItemsInput>() {
-            Some(tx) if !tx.transact_items().is_empty() => vec![action("GetItem")],
-            Some(_) => Vec::new(),
-            None => vec![action("TransactGetItems?")],
+            Some(tx) => tx
+                .transact_items()
+                .iter()
+                .filter_map(|g| g.get().map(|g| (action("GetItem"), pk_of(g.key()))))
+                .collect(),
+            None => vec![(action("TransactGetItems?"), "?".into())],
         },
-        other => vec![action(other)],
+        other => prefixes(other, input)
+            .into_iter()
+            .map(|p| (action(other), p))
+            .collect(),
     }
 }
 

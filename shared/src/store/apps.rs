@@ -20,7 +20,6 @@ impl Store {
             req = req.item(k::APP_TTL_DAYS, n(days));
         }
         let res = req
-            .item(k::APP_NEXT_CERT_ID, n(0))
             .item(k::CREATED_AT, ts(app.created_at))
             // Protects: an app id is created once; its secret is never replaced by a re-run.
             .condition_expression("attribute_not_exists(#pk)")
@@ -92,20 +91,19 @@ impl Store {
         conditional(res, "UpdateItem app settings")
     }
 
-    /// The next certificate id of the app. An atomic ADD on the app item:
-    /// two concurrent creates always get different ids, and ids are never
-    /// reused after a delete (a stale client report can't hit a new cert).
+    /// The next certificate id of the app. An atomic ADD on the app's
+    /// counter item (`CERT#{app}`, `#COUNTER`): two concurrent creates
+    /// always get different ids, and ids are never reused after a delete
+    /// (a stale client report can't hit a new cert). Callers have read the
+    /// app (authentication), so the counter never belongs to a missing app.
     pub async fn allocate_certificate_id(&self, app: &AppId) -> Result<CertificateId, StoreError> {
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(k::app_pk(app), k::APP_SK)))
+            .set_key(Some(key(k::certs_pk(app), k::CERT_COUNTER_SK)))
             .update_expression("ADD #next :one")
-            // Protects: the counter lives only on a real app item.
-            .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#next", k::APP_NEXT_CERT_ID)
-            .expression_attribute_names("#pk", k::PK)
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::UpdatedNew)
             .send()

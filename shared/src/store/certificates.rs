@@ -40,7 +40,7 @@ impl Store {
             ClickAction::OpenPage { intent_uri } => ("open_page", Some(intent_uri.as_str())),
         };
         let mut item: Item = HashMap::from([
-            (k::PK.to_string(), s(k::app_pk(app))),
+            (k::PK.to_string(), s(k::certs_pk(app))),
             (k::SK.to_string(), s(k::cert_sk(c.id))),
             (k::CERT_ID.to_string(), n(c.id.get())),
             (k::CERT_PLATFORM.to_string(), s("vivo")),
@@ -252,7 +252,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(k::app_pk(app), &k::cert_sk(id))))
+            .set_key(Some(key(k::certs_pk(app), &k::cert_sk(id))))
             .consistent_read(true)
             .send()
             .await
@@ -281,7 +281,7 @@ impl Store {
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", k::PK)
                 .expression_attribute_names("#sk", k::SK)
-                .expression_attribute_values(":pk", s(k::app_pk(app)))
+                .expression_attribute_values(":pk", s(k::certs_pk(app)))
                 .expression_attribute_values(":prefix", s(k::CERT_SK_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
@@ -319,7 +319,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(key(k::app_pk(app), &k::cert_sk(id))))
+            .set_item(Some(key(k::certs_pk(app), &k::cert_sk(id))))
             .item(k::CERT_ID, n(id.get()))
             .item(k::CERT_DELETED_AT, n(now_ms))
             .item(k::EXPIRES_AT, n(now_ms / 1000 + k::CERT_TOMBSTONE_SECS))

@@ -7,7 +7,8 @@
 //! | item              | pk                                   | sk           |
 //! |-------------------|--------------------------------------|--------------|
 //! | app               | `APP#{app}`                          | `#APP`       |
-//! | certificate       | `APP#{app}`                          | `CERT#{id:016}` |
+//! | certificate       | `CERT#{app}`                         | `CERT#{id:016}` |
+//! | certificate ids   | `CERT#{app}`                         | `#COUNTER`   |
 //! | user's bindings   | `USER#{app}#{user}`                  | `#BINDINGS`  |
 //! | token owner       | `TOKEN#{app}#{cert}#{sha256(token)}` | `#OWNER`     |
 //! | push record       | `PUSH#{app}#{push_ref}`              | `#REQUEST`   |
@@ -35,8 +36,12 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const APP_SECRET: &str = "signing_secret";
 pub const APP_MAX_DEVICES: &str = "max_devices_per_user";
 pub const APP_TTL_DAYS: &str = "binding_ttl_days";
-/// Atomic counter for certificate ids (UpdateItem ADD).
+/// Atomic counter for certificate ids (UpdateItem ADD), on its own item
+/// under the certificates' partition: the app item (its signing secret)
+/// is written by the operator only, so no function's IAM policy reaches
+/// the `APP#` partition with a write (dynamodb:LeadingKeys).
 pub const APP_NEXT_CERT_ID: &str = "next_certificate_id";
+pub const CERT_COUNTER_SK: &str = "#COUNTER";
 pub const CREATED_AT: &str = "created_at";
 pub const UPDATED_AT: &str = "updated_at";
 
@@ -75,6 +80,11 @@ pub const CERT_SK_PREFIX: &str = "CERT#";
 
 pub fn app_pk(app: &AppId) -> String {
     format!("APP#{app}")
+}
+
+/// The partition of an app's certificates (and their id counter).
+pub fn certs_pk(app: &AppId) -> String {
+    format!("CERT#{app}")
 }
 
 pub fn cert_sk(id: CertificateId) -> String {

@@ -45,10 +45,33 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// Every action the policies of `function` (a logical id, e.g.
-/// `PushDispatchFunction`) allow. Each statement must be an Allow on the
-/// table itself (`!GetAtt Table.Arn`).
-pub fn granted_actions(function: &str) -> BTreeSet<String> {
+/// The `dynamodb:LeadingKeys` patterns of a statement (`APP#*` -> `APP#`).
+/// Every statement must carry them: no function may reach every partition.
+fn leading_keys(function: &str, st: &Value) -> Vec<String> {
+    let cond = &st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    let patterns = strings(cond);
+    assert!(
+        !patterns.is_empty(),
+        "{function}: every statement is narrowed with ForAllValues:StringLike dynamodb:LeadingKeys: {st:?}"
+    );
+    patterns
+        .into_iter()
+        .map(|p| {
+            p.strip_suffix('*')
+                .filter(|k| k.ends_with('#') && !k.contains('*'))
+                .unwrap_or_else(|| {
+                    panic!("{function}: a LeadingKeys pattern is PREFIX#*, found {p}")
+                })
+                .to_string()
+        })
+        .collect()
+}
+
+/// Every (action, partition key prefix) the policies of `function` (a
+/// logical id, e.g. `PushDispatchFunction`) allow. Each statement must be
+/// an Allow on the table itself (`!GetAtt Table.Arn`), narrowed by
+/// `dynamodb:LeadingKeys`.
+pub fn granted(function: &str) -> BTreeSet<(String, String)> {
     let doc = template();
     let f = &doc["Resources"][function];
     assert_eq!(
@@ -71,24 +94,63 @@ pub fn granted_actions(function: &str) -> BTreeSet<String> {
                 Some("Table.Arn"),
                 "{function}: a statement on something else than the table"
             );
-            out.extend(strings(&st["Action"]));
+            let keys = leading_keys(function, st);
+            for a in strings(&st["Action"]) {
+                for k in &keys {
+                    out.insert((a.clone(), k.clone()));
+                }
+            }
         }
     }
     out
 }
 
-/// Asserts that `function`'s policy grants exactly the actions `used` (what
-/// a scenario covering every path of the function sent), naming the
-/// difference both ways.
+/// Every action the policies of `function` allow, whatever the keys.
+pub fn granted_actions(function: &str) -> BTreeSet<String> {
+    granted(function).into_iter().map(|(a, _)| a).collect()
+}
+
+/// Asserts that `function`'s policy grants exactly the (action, partition
+/// key prefix) pairs `used` (what a scenario covering every path of the
+/// function sent), naming the difference both ways.
 #[track_caller]
-pub fn assert_policy_matches(function: &str, used: &BTreeSet<String>) {
-    let granted = granted_actions(function);
-    let missing: Vec<&String> = used.difference(&granted).collect();
-    let unused: Vec<&String> = granted.difference(used).collect();
+pub fn assert_policy_matches(function: &str, used: &BTreeSet<(String, String)>) {
+    let granted = granted(function);
+    let missing: Vec<String> = used
+        .difference(&granted)
+        .map(|(a, k)| format!("{a} on {k}*"))
+        .collect();
+    let unused: Vec<String> = granted
+        .difference(used)
+        .map(|(a, k)| format!("{a} on {k}*"))
+        .collect();
     assert!(
         missing.is_empty() && unused.is_empty(),
         "{function}: template.yaml's policy and the code's requests differ\n  \
          sent but not granted (add to the policy): {missing:?}\n  \
          granted but never sent (drop from the policy, or cover the path in the scenario): {unused:?}"
+    );
+}
+
+/// The actions that change an item.
+pub const WRITE_ACTIONS: [&str; 5] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+];
+
+/// Asserts that `function` may write no app item (`APP#`: the signing
+/// secret and settings), which only the operator's tool writes.
+#[track_caller]
+pub fn assert_no_app_writes(function: &str) {
+    let writes: Vec<(String, String)> = granted(function)
+        .into_iter()
+        .filter(|(a, k)| WRITE_ACTIONS.contains(&a.as_str()) && k == "APP#")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "{function} may write app items (signing secrets): {writes:?}"
     );
 }
