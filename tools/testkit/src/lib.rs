@@ -327,6 +327,38 @@ impl TestEnv {
             .item
     }
 
+    /// Every item of the table exactly as stored, in key order: two
+    /// snapshots are equal only if nothing at all was written in between.
+    pub async fn table_items(
+        &self,
+    ) -> Vec<std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let pages: Vec<_> = raw_client()
+            .await
+            .scan()
+            .table_name(self.store.table())
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("Scan on the emulator");
+        let mut items: Vec<std::collections::BTreeMap<_, _>> =
+            pages.into_iter().map(|i| i.into_iter().collect()).collect();
+        let key =
+            |i: &std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+                let s = |k: &str| {
+                    i.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                (s("pk"), s("sk"))
+            };
+        items.sort_by_key(key);
+        items
+    }
+
     /// Another app in the same table.
     pub async fn other_app(&self, id: &str) -> TestApp {
         create_app(&self.store, id, AppSettings::default()).await
