@@ -1,7 +1,6 @@
 //! HTTP for `POST /v1/push` (admin token).
 
 use crate::service;
-use offpush::domain::input::parse_body;
 use offpush::domain::PushRequest;
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
@@ -20,7 +19,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
     match (req.method().as_str(), segments.as_slice()) {
         ("POST", ["v1", "push"]) => {
             http::query_params(req, &[])?;
-            let push = PushRequest::parse(parse_body(http::body_bytes(req))?)?;
+            let push = PushRequest::parse(http::json_body(req)?)?;
             let report = service::push(ctx, &app, push, started).await?;
             Ok(http::json_response(200, &report))
         }
