@@ -49,6 +49,16 @@ pub fn now_ms() -> i64 {
     offpush::clock::now_ms()
 }
 
+/// A table item as [`TestEnv::table_items`] shows it.
+pub type Item = std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The partition key of an item.
+pub fn item_pk(item: &Item) -> &str {
+    item.get("pk")
+        .and_then(|v| v.as_s().ok())
+        .map_or("", |s| s.as_str())
+}
+
 pub struct TestEnv {
     pub store: Store,
     pub sim: Simulator,
@@ -329,9 +339,7 @@ impl TestEnv {
 
     /// Every item of the table exactly as stored, in key order: two
     /// snapshots are equal only if nothing at all was written in between.
-    pub async fn table_items(
-        &self,
-    ) -> Vec<std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn table_items(&self) -> Vec<Item> {
         let pages: Vec<_> = raw_client()
             .await
             .scan()
