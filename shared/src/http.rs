@@ -5,10 +5,12 @@ use crate::config::{init_tracing, Config};
 use crate::domain::input::{parse_body, Obj, MAX_BODY_BYTES};
 use crate::error::{chain, ServiceError};
 use crate::Context;
+use futures::FutureExt;
 pub use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 pub fn body_bytes(req: &Request) -> &[u8] {
@@ -210,9 +212,22 @@ pub fn route_not_found() -> ServiceError {
     ServiceError::NotFound("no such route".into())
 }
 
+/// The documented 500 of a request whose handler panicked.
+fn panicked() -> Response<Body> {
+    error_response(&ServiceError::internal(
+        "handler panicked",
+        std::io::Error::other("panic"),
+    ))
+}
+
 /// Runs one request's future and turns its outcome into a response, with a
 /// single log line: method, path, status, latency (never headers, query
 /// strings or bodies: they hold tokens). 5xx log the whole error chain.
+///
+/// A panic in the future is caught here and answered with the documented
+/// 500 `internal` body; the warm instance goes on serving. The log line
+/// names the route, not the panic's message, which may quote request data
+/// (the panic hook of [`run`] logs where it happened).
 pub async fn respond<F>(function: &'static str, req: &Request, fut: F) -> Response<Body>
 where
     F: Future<Output = Result<Response<Body>, ServiceError>>,
@@ -220,8 +235,12 @@ where
     let started = Instant::now();
     let method = req.method().to_string();
     let path = path(req).to_string();
-    let result = fut.await;
+    let result = AssertUnwindSafe(fut).catch_unwind().await;
     let ms = started.elapsed().as_millis() as u64;
+    let Ok(result) = result else {
+        tracing::error!(function, %method, %path, status = 500, ms, "handler panicked");
+        return panicked();
+    };
     match result {
         Ok(resp) => {
             tracing::info!(function, %method, %path, status = resp.status().as_u16(), ms, "request");
@@ -241,7 +260,7 @@ where
 
 /// A function's whole `main`: logs, configuration read once, the context
 /// built once per cold start (it lives as long as the instance), then the
-/// Lambda runtime loop calling `handle` per request.
+/// Lambda runtime loop ([`run`]) calling `handle` per request.
 pub async fn serve<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static Context, Request) -> Fut,
@@ -250,11 +269,52 @@ where
     init_tracing();
     let config = Config::from_env()?;
     let ctx: &'static Context = Box::leak(Box::new(Context::from_config(&config).await));
+    run(move |req| handle(ctx, req)).await
+}
+
+/// The Lambda runtime loop (`lambda_http::run`) over `handle`. Every
+/// request gets a response: one whose handler panics, even outside
+/// [`respond`], gets the documented 500 `internal` body instead of
+/// lambda_runtime's error report (which API Gateway would turn into a
+/// body of its own), and the loop goes on with the next request.
+pub async fn run<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    install_panic_hook();
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
-        let fut = handle(ctx, req);
-        async move { Ok::<_, lambda_http::Error>(fut.await) }
+        let fut = std::panic::catch_unwind(AssertUnwindSafe(|| handle(req)));
+        async move {
+            let resp = match fut {
+                Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.ok(),
+                Err(_) => None,
+            };
+            Ok::<_, lambda_http::Error>(resp.unwrap_or_else(|| {
+                tracing::error!(
+                    status = 500,
+                    "request panicked outside its handler's respond"
+                );
+                panicked()
+            }))
+        }
     }))
     .await
+}
+
+/// Replaces the default panic hook (which prints the panic's message to
+/// stderr, hence to the function's logs) with one log line that says where
+/// the panic happened and nothing of its message: a message may quote
+/// request data (a token, a body), which must never reach a log line.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        tracing::error!(at = %at, thread = %thread, "panic (its message is not logged)");
+    }));
 }
 
 #[cfg(test)]
