@@ -81,6 +81,20 @@ fn unauth(msg: &str) -> ServiceError {
     ServiceError::Unauthenticated(msg.to_string())
 }
 
+/// The one refusal of a token whose signature does not check out, whether
+/// the key was wrong or the app does not exist: the two answers are byte
+/// for byte the same, so app ids cannot be probed.
+pub fn bad_signature() -> ServiceError {
+    unauth("bad signature or unknown app")
+}
+
+#[cfg(test)]
+thread_local! {
+    /// HMAC-SHA256 checks made on this thread (tests observe that the
+    /// unknown-app path computes one like every other path).
+    pub(crate) static MAC_CHECKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// The bearer token of an `Authorization` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, ServiceError> {
     let h = header.ok_or_else(|| unauth("missing Authorization header"))?;
@@ -136,17 +150,18 @@ pub fn verify(
     let sig = URL_SAFE_NO_PAD
         .decode(s)
         .map_err(|_| unauth("malformed token"))?;
-    let mut mac = HmacSha256::new_from_slice(secret.expose().as_bytes())
-        .map_err(|_| unauth("bad signature"))?;
+    let mut mac =
+        HmacSha256::new_from_slice(secret.expose().as_bytes()).map_err(|_| bad_signature())?;
     mac.update(h.as_bytes());
     mac.update(b".");
     mac.update(p.as_bytes());
+    #[cfg(test)]
+    MAC_CHECKS.with(|n| n.set(n.get() + 1));
     // verify_slice compares in constant time.
-    mac.verify_slice(&sig)
-        .map_err(|_| unauth("bad signature"))?;
+    mac.verify_slice(&sig).map_err(|_| bad_signature())?;
     let claims: Claims = decode_json(p)?;
     if claims.iss != app_id.as_str() {
-        return Err(unauth("bad signature"));
+        return Err(bad_signature());
     }
     if now > claims.exp.saturating_add(CLOCK_SKEW_SECS) {
         return Err(unauth("token expired"));
@@ -172,8 +187,19 @@ pub fn verify(
 
 /// Mints an HS256 token (used by the admin tool and by tests).
 pub fn mint(secret: &Secret, claims: &Claims) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
+    sign(
+        secret,
+        br#"{"alg":"HS256","typ":"JWT"}"#,
+        &serde_json::to_vec(claims).expect("claims serialize"),
+    )
+}
+
+/// A token of any header and payload bytes, HMAC-SHA256-signed with
+/// `secret` (tests build refused tokens with it: other algorithms, missing
+/// claims); `verify` still decides what it is worth.
+pub fn sign(secret: &Secret, header: &[u8], payload: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(header);
+    let payload = URL_SAFE_NO_PAD.encode(payload);
     let mut mac = HmacSha256::new_from_slice(secret.expose().as_bytes()).expect("any key length");
     mac.update(header.as_bytes());
     mac.update(b".");

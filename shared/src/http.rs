@@ -2,12 +2,15 @@
 //! [`ServiceError`] to an HTTP response (API.md "Errors").
 
 use crate::config::{init_tracing, Config};
+use crate::domain::input::{parse_body, Obj, MAX_BODY_BYTES};
 use crate::error::{chain, ServiceError};
 use crate::Context;
+use futures::FutureExt;
 pub use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 pub fn body_bytes(req: &Request) -> &[u8] {
@@ -21,6 +24,64 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A body that is more than whitespace (and not over the size limit, which
+/// `parse_body` answers 413 first) must be declared JSON.
+///
+/// API.md: every body is JSON (`content-type: application/json`, UTF-8). A
+/// body declared as anything else (`text/plain`, a form, no content-type at
+/// all) is refused even when its bytes happen to be JSON: a client sending
+/// the wrong type is mistaken somewhere, and "typos never pass silently".
+/// It is a 400 `invalid_argument` naming `content-type` rather than a 415,
+/// since 415 is not among API.md's codes and clients handle those codes only.
+/// Parameters may follow (`; charset=utf-8`); a charset other than UTF-8 is
+/// refused too.
+fn check_json_content_type(req: &Request) -> Result<(), ServiceError> {
+    let body = body_bytes(req);
+    if body.len() > MAX_BODY_BYTES || body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let bad = || ServiceError::invalid("content-type", "must be application/json");
+    let value = header(req, "content-type").ok_or_else(bad)?;
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err(bad());
+    }
+    for param in parts {
+        let (name, v) = param.split_once('=').unwrap_or((param, ""));
+        let v = v.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !v.eq_ignore_ascii_case("utf-8")
+            && !v.eq_ignore_ascii_case("utf8")
+        {
+            return Err(ServiceError::invalid(
+                "content-type",
+                "charset must be utf-8",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The request's JSON object body (API.md: all bodies are JSON), each
+/// refusal naming what is at fault: 413 over the size limit, 400
+/// `content-type` when not declared JSON, 400 for anything but an object.
+pub fn json_body(req: &Request) -> Result<Obj, ServiceError> {
+    check_json_content_type(req)?;
+    parse_body(body_bytes(req))
+}
+
+/// Routes that take no body accept none, or an empty JSON object: a body
+/// with fields in it is refused naming the first one, as unknown fields are
+/// anywhere else (a client putting `device_id` in a DELETE body instead of
+/// the query must hear about it).
+pub fn no_body(req: &Request) -> Result<(), ServiceError> {
+    if body_bytes(req).iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    json_body(req)?.deny_unknown(&[])
 }
 
 /// The path without any trailing slash (`/v1/certificates/`, `/v1/certificates`).
@@ -194,9 +255,22 @@ pub fn route_not_found() -> ServiceError {
     ServiceError::NotFound("no such route".into())
 }
 
+/// The documented 500 of a request whose handler panicked.
+fn panicked() -> Response<Body> {
+    error_response(&ServiceError::internal(
+        "handler panicked",
+        std::io::Error::other("panic"),
+    ))
+}
+
 /// Runs one request's future and turns its outcome into a response, with a
 /// single log line: method, path, status, latency (never headers, query
 /// strings or bodies: they hold tokens). 5xx log the whole error chain.
+///
+/// A panic in the future is caught here and answered with the documented
+/// 500 `internal` body; the warm instance goes on serving. The log line
+/// names the route, not the panic's message, which may quote request data
+/// (the panic hook of [`run`] logs where it happened).
 pub async fn respond<F>(function: &'static str, req: &Request, fut: F) -> Response<Body>
 where
     F: Future<Output = Result<Response<Body>, ServiceError>>,
@@ -204,8 +278,12 @@ where
     let started = Instant::now();
     let method = req.method().to_string();
     let path = loggable_path(req);
-    let result = fut.await;
+    let result = AssertUnwindSafe(fut).catch_unwind().await;
     let ms = started.elapsed().as_millis() as u64;
+    let Ok(result) = result else {
+        tracing::error!(function, %method, %path, status = 500, ms, "handler panicked");
+        return panicked();
+    };
     match result {
         Ok(resp) => {
             tracing::info!(function, %method, %path, status = resp.status().as_u16(), ms, "request");
@@ -225,7 +303,7 @@ where
 
 /// A function's whole `main`: logs, configuration read once, the context
 /// built once per cold start (it lives as long as the instance), then the
-/// Lambda runtime loop calling `handle` per request.
+/// Lambda runtime loop ([`run`]) calling `handle` per request.
 pub async fn serve<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static Context, Request) -> Fut,
@@ -234,11 +312,52 @@ where
     init_tracing();
     let config = Config::from_env()?;
     let ctx: &'static Context = Box::leak(Box::new(Context::from_config(&config).await));
+    run(move |req| handle(ctx, req)).await
+}
+
+/// The Lambda runtime loop (`lambda_http::run`) over `handle`. Every
+/// request gets a response: one whose handler panics, even outside
+/// [`respond`], gets the documented 500 `internal` body instead of
+/// lambda_runtime's error report (which API Gateway would turn into a
+/// body of its own), and the loop goes on with the next request.
+pub async fn run<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    install_panic_hook();
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
-        let fut = handle(ctx, req);
-        async move { Ok::<_, lambda_http::Error>(fut.await) }
+        let fut = std::panic::catch_unwind(AssertUnwindSafe(|| handle(req)));
+        async move {
+            let resp = match fut {
+                Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.ok(),
+                Err(_) => None,
+            };
+            Ok::<_, lambda_http::Error>(resp.unwrap_or_else(|| {
+                tracing::error!(
+                    status = 500,
+                    "request panicked outside its handler's respond"
+                );
+                panicked()
+            }))
+        }
     }))
     .await
+}
+
+/// Replaces the default panic hook (which prints the panic's message to
+/// stderr, hence to the function's logs) with one log line that says where
+/// the panic happened and nothing of its message: a message may quote
+/// request data (a token, a body), which must never reach a log line.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        tracing::error!(at = %at, thread = %thread, "panic (its message is not logged)");
+    }));
 }
 
 #[cfg(test)]
@@ -294,6 +413,70 @@ mod tests {
         assert_eq!(e.field(), Some("evil"));
         assert!(query_params(&req("https://x/a?verify=1&verify=2"), &["verify"]).is_err());
         assert!(query_params(&req("https://x/a?verify=%zz"), &["verify"]).is_err());
+    }
+
+    fn with_body(content_type: Option<&str>, body: &str) -> Request {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("https://x/v1/push");
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        b.body(Body::Text(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn a_body_must_be_declared_json() {
+        for ct in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+            "application/json; charset=utf8; foo=bar",
+        ] {
+            assert!(
+                json_body(&with_body(Some(ct), r#"{"a": 1}"#)).is_ok(),
+                "{ct}"
+            );
+        }
+        for ct in [
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/jsonp"),
+            Some("application/json, text/plain"),
+            Some("application/json; charset=iso-8859-1"),
+            None,
+        ] {
+            let e = json_body(&with_body(ct, r#"{"a": 1}"#)).err().unwrap();
+            assert_eq!(
+                (e.status(), e.field()),
+                (400, Some("content-type")),
+                "{ct:?}"
+            );
+        }
+        // With nothing to read, the body's absence is what is wrong.
+        let e = json_body(&with_body(None, " ")).err().unwrap();
+        assert_eq!(e.field(), None);
+        // Over the size limit is 413, whatever it is declared as.
+        let big = "a".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(
+            json_body(&with_body(None, &big)).err().unwrap().status(),
+            413
+        );
+    }
+
+    #[test]
+    fn routes_without_a_body_take_none_or_an_empty_object() {
+        assert!(no_body(&with_body(None, "")).is_ok());
+        assert!(no_body(&with_body(None, " \n")).is_ok());
+        assert!(no_body(&with_body(Some("application/json"), "{}")).is_ok());
+        let e = no_body(&with_body(
+            Some("application/json"),
+            r#"{"device_id": "x"}"#,
+        ));
+        assert_eq!(e.err().unwrap().field(), Some("device_id"));
+        let e = no_body(&with_body(Some("text/plain"), "{}"));
+        assert_eq!(e.err().unwrap().field(), Some("content-type"));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! POST/GET `/v1/certificates`, GET/PUT/DELETE `/v1/certificates/{id}`.
 
 use crate::service;
-use offpush::domain::input::parse_body;
 use offpush::domain::{CertificateId, CertificateInput, CertificateView};
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
@@ -38,7 +37,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             "POST" => {
                 let params = http::query_params(req, &["verify"])?;
                 let verify = http::query_bool(&params, "verify", true)?;
-                let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, true)?;
+                let input = CertificateInput::parse(http::json_body(req)?, true)?;
                 let saved = service::create(ctx, app, input, verify).await?;
                 let mut resp = http::json_response(201, &view(req, &saved));
                 let location = format!("/v1/certificates/{}", saved.cert.id);
@@ -48,6 +47,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             }
             "GET" => {
                 http::query_params(req, &[])?;
+                http::no_body(req)?;
                 let certs = service::list(ctx, app).await?;
                 let views: Vec<CertificateView> = certs.iter().map(CertificateView::from).collect();
                 Ok(http::json_response(200, &json!({ "certificates": views })))
@@ -59,18 +59,20 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             match method {
                 "GET" => {
                     http::query_params(req, &[])?;
+                    http::no_body(req)?;
                     let cert = service::get(ctx, app, id).await?;
                     Ok(http::json_response(200, &CertificateView::from(&cert)))
                 }
                 "PUT" => {
                     let params = http::query_params(req, &["verify"])?;
                     let verify = http::query_bool(&params, "verify", true)?;
-                    let input = CertificateInput::parse(parse_body(http::body_bytes(req))?, false)?;
+                    let input = CertificateInput::parse(http::json_body(req)?, false)?;
                     let saved = service::replace(ctx, app, id, input, verify).await?;
                     Ok(http::json_response(200, &view(req, &saved)))
                 }
                 "DELETE" => {
                     http::query_params(req, &[])?;
+                    http::no_body(req)?;
                     service::delete(ctx, app, id).await?;
                     Ok(http::no_content())
                 }

@@ -5,7 +5,6 @@
 //! path authenticates vivo).
 
 use crate::{service, visibility};
-use offpush::domain::input::parse_body;
 use offpush::domain::{CertificateId, PushRequest, UserId};
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
@@ -31,12 +30,13 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
     match (req.method().as_str(), segments.as_slice()) {
         ("POST", ["v1", "push"]) => {
             http::query_params(req, &[])?;
-            let push = PushRequest::parse(parse_body(http::body_bytes(req))?)?;
+            let push = PushRequest::parse(http::json_body(req)?)?;
             let report = service::push(ctx, &app, push, started).await?;
             Ok(http::json_response(200, &report))
         }
         ("GET", ["v1", "pushes", raw]) => {
             http::query_params(req, &[])?;
+            http::no_body(req)?;
             let request_id = http::path_segment("request_id", raw)?;
             offpush::domain::push::check_request_id(&request_id)?;
             let record = visibility::push_record(ctx, &app, &request_id).await?;
@@ -44,6 +44,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         }
         ("GET", ["v1", "stats"]) => {
             let params = http::query_params(req, &["from", "to", "certificate_id"])?;
+            http::no_body(req)?;
             let cert = http::query_param(&params, "certificate_id")
                 .map(|c| CertificateId::parse_path("certificate_id", &c))
                 .transpose()?;
@@ -54,6 +55,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         }
         ("GET", ["v1", "users", raw_user, "push-log"]) => {
             let params = http::query_params(req, &["limit", "before"])?;
+            http::no_body(req)?;
             let user = UserId::parse("user_id", &http::path_segment("user_id", raw_user)?)?;
             let limit = visibility::parse_limit(http::query_param(&params, "limit"))?;
             let before = http::query_param(&params, "before");

@@ -5,7 +5,6 @@
 //! that matches no route is a 404 `not_found`, before any authentication.
 
 use crate::service::{self, DeviceSelector, Report, ReportOutcome};
-use offpush::domain::input::parse_body;
 use offpush::domain::{BindingView, DeviceId, PushToken, UserId};
 use offpush::http::{self, Body, Request, Response};
 use offpush::{access, Context, ServiceError};
@@ -28,7 +27,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("PUT", ["v1", "push-token"]) => {
             caller.require_user()?;
             http::query_params(req, &[])?;
-            let report = Report::parse(parse_body(http::body_bytes(req))?)?;
+            let report = Report::parse(http::json_body(req)?)?;
             match service::report(ctx, &app, &caller.sub, report, started_ms).await? {
                 ReportOutcome::Bound { binding, kicked } => {
                     let view = BindingView {
@@ -44,6 +43,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("DELETE", ["v1", "push-token"]) => {
             caller.require_user()?;
             let params = http::query_params(req, &["device_id", "token"])?;
+            http::no_body(req)?;
             let which = match (
                 http::query_param(&params, "device_id"),
                 http::query_param(&params, "token"),
@@ -66,6 +66,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("POST", ["v1", "users", raw_user, "logout"]) => {
             caller.require_admin()?;
             http::query_params(req, &[])?;
+            http::no_body(req)?;
             let user = user_in_path(raw_user)?;
             service::logout_user(ctx, &app, &user).await?;
             Ok(http::no_content())
@@ -73,6 +74,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("GET", ["v1", "users", raw_user, "devices"]) => {
             caller.require_admin()?;
             http::query_params(req, &[])?;
+            http::no_body(req)?;
             let user = user_in_path(raw_user)?;
             let devices = service::list_devices(ctx, &app, &user).await?;
             let views: Vec<BindingView> = devices.iter().map(BindingView::from).collect();

@@ -2,7 +2,10 @@
 //! field at fault (`credentials.app_id: ...`) and unknown fields are refused.
 
 use crate::error::ServiceError;
-use serde_json::{Map, Value};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::cell::RefCell;
+use std::fmt;
 
 /// Largest request body any route accepts (API Gateway's own cap is 10 MB;
 /// the largest legitimate body, a 1000-recipient push, is far below this).
@@ -25,12 +28,21 @@ pub fn parse_body(body: &[u8]) -> Result<Obj, ServiceError> {
             "request body: a JSON object is required",
         ));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ServiceError::invalid_body(format!(
+    let duplicate = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = Strict {
+        path: String::new(),
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v));
+    let value = parsed.map_err(|e| match duplicate.take() {
+        Some(field) => ServiceError::invalid(field, "given more than once"),
+        None => ServiceError::invalid_body(format!(
             "request body: not valid JSON (line {}, column {})",
             e.line(),
             e.column()
-        ))
+        )),
     })?;
     match value {
         Value::Object(map) => Ok(Obj {
@@ -40,6 +52,86 @@ pub fn parse_body(body: &[u8]) -> Result<Obj, ServiceError> {
         _ => Err(ServiceError::invalid_body(
             "request body: a JSON object is required",
         )),
+    }
+}
+
+/// A JSON value like `serde_json::Value`'s, except that an object naming a
+/// key twice is refused: serde_json keeps the last one silently, so
+/// `{"title": "a", "title": "b"}` would pass one of two intended values.
+/// The dotted name of the repeated key lands in `duplicate`.
+struct Strict<'a> {
+    path: String,
+    duplicate: &'a RefCell<Option<String>>,
+}
+
+impl Strict<'_> {
+    fn child(&self, path: String) -> Self {
+        Strict {
+            path,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) =
+            seq.next_element_seed(self.child(format!("{}[{}]", self.path, out.len())))?
+        {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let name = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if out.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(name);
+                return Err(A::Error::custom("duplicate key"));
+            }
+            let v = map.next_value_seed(self.child(name))?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -180,4 +272,60 @@ pub fn check_printable(field: &str, s: &str) -> Result<(), ServiceError> {
 /// Length in Unicode scalar values, as vivo counts title and content.
 pub fn char_len(s: &str) -> usize {
     s.chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> ServiceError {
+        parse_body(body.as_bytes()).err().expect("refused")
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_by_its_dotted_name() {
+        let e = err(r#"{"title": "a", "desc": "d", "title": "b"}"#);
+        assert_eq!(e.field(), Some("title"));
+        assert_eq!(e.to_string(), "title: given more than once");
+        let e = err(r#"{"credentials": {"app_id": "1", "app_id": "2"}}"#);
+        assert_eq!(e.field(), Some("credentials.app_id"));
+        let e = err(r#"{"to": [{"a": 1, "a": 2}]}"#);
+        assert_eq!(e.field(), Some("to[0].a"));
+        // The same key in two different objects is no repeat.
+        assert!(parse_body(br#"{"a": {"x": 1}, "b": {"x": 1}}"#).is_ok());
+    }
+
+    #[test]
+    fn values_read_as_serde_json_reads_them() {
+        let body = br#"{"s": "x\u00e9", "i": -5, "u": 18446744073709551615, "f": 1.5, "b": true, "n": null, "a": [1, [2]], "o": {}}"#;
+        let mut obj = parse_body(body).unwrap();
+        let plain: Value = serde_json::from_slice(body).unwrap();
+        for k in ["s", "i", "u", "f", "b", "a", "o"] {
+            assert_eq!(obj.take(k).unwrap(), plain[k], "{k}");
+        }
+        assert!(obj.take("n").is_none());
+    }
+
+    #[test]
+    fn malformed_bodies_name_no_field() {
+        for body in [
+            "{",
+            r#"{"a": 1} x"#,
+            "[1]",
+            "\"text\"",
+            "null",
+            "",
+            "  \n",
+            "\u{feff}{}",
+            r#"{"a": "\ud800"}"#,
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+        ] {
+            let e = err(body);
+            assert_eq!(e.status(), 400, "{body:?}");
+            assert_eq!(e.field(), None, "{body:?}");
+            assert!(e.to_string().starts_with("request body: "), "{e}");
+        }
+        let big = format!(r#"{{"a": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(err(&big).status(), 413);
+    }
 }

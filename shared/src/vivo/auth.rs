@@ -108,7 +108,12 @@ pub(super) fn refusal_detail(r: &Refusal) -> String {
 
 impl Vivo {
     pub(super) fn account(&self, key: &str) -> Account {
-        let mut map = self.accounts.lock().expect("accounts lock");
+        // A poisoned lock (a panic while it was held) must not fail every
+        // later request of the warm instance: the map stays valid.
+        let mut map = self
+            .accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(key.to_string()).or_default().clone()
     }
 

@@ -15,8 +15,8 @@
 //!    headers (repeated ones joined as API Gateway does), the body as
 //!    `Text`/`Binary`/`Empty`, and the extensions (raw path, query string and
 //!    path parameters, an API Gateway v2 request context).
-//! 4. The function's own `handle` runs (a panic becomes a 500 `internal`, as
-//!    the Lambda runtime turns it into an error).
+//! 4. The function's own `handle` runs (a panic becomes the documented 500
+//!    `internal`, as the functions' runtime loop, `offpush::http::run`, answers it).
 //! 5. [`from_lambda_response`]: status, headers and body go back unchanged.
 
 use std::collections::HashMap;

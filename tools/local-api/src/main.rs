@@ -25,6 +25,8 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing();
+    // As on Lambda: a panic is logged without its message.
+    offpush::http::install_panic_hook();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {

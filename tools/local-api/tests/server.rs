@@ -219,6 +219,13 @@ async fn a_panicking_handler_is_a_500_internal() {
         body,
         json!({"error": {"code": "internal", "message": "internal error"}})
     );
+    // The server goes on serving.
+    let resp = client()
+        .post(format!("{base}/v1/push"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 299);
 }
 
 #[tokio::test]

@@ -54,6 +54,16 @@ pub fn now_ms() -> i64 {
     offpush::clock::now_ms()
 }
 
+/// A table item as [`TestEnv::table_items`] shows it.
+pub type Item = std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The partition key of an item.
+pub fn item_pk(item: &Item) -> &str {
+    item.get("pk")
+        .and_then(|v| v.as_s().ok())
+        .map_or("", |s| s.as_str())
+}
+
 pub struct TestEnv {
     /// The tests' own store (set-up and checks): not recorded in `actions`.
     pub store: Store,
@@ -348,6 +358,36 @@ impl TestEnv {
             .await
             .expect("GetItem on the emulator")
             .item
+    }
+
+    /// Every item of the table exactly as stored, in key order: two
+    /// snapshots are equal only if nothing at all was written in between.
+    pub async fn table_items(&self) -> Vec<Item> {
+        let pages: Vec<_> = raw_client()
+            .await
+            .scan()
+            .table_name(self.store.table())
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("Scan on the emulator");
+        let mut items: Vec<std::collections::BTreeMap<_, _>> =
+            pages.into_iter().map(|i| i.into_iter().collect()).collect();
+        let key =
+            |i: &std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+                let s = |k: &str| {
+                    i.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                (s("pk"), s("sk"))
+            };
+        items.sort_by_key(key);
+        items
     }
 
     /// Another app in the same table.
