@@ -79,6 +79,11 @@ pub fn query_params(
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = percent_decode(k)
             .ok_or_else(|| ServiceError::invalid_body("query string: bad percent-encoding"))?;
+        if k.is_empty() {
+            return Err(ServiceError::invalid_body(
+                "query string: a parameter without a name",
+            ));
+        }
         if !allowed.contains(&k.as_str()) {
             return Err(ServiceError::invalid(k, "unknown query parameter"));
         }
@@ -216,6 +221,17 @@ mod tests {
         assert_eq!(e.field(), Some("evil"));
         assert!(query_params(&req("https://x/a?verify=1&verify=2"), &["verify"]).is_err());
         assert!(query_params(&req("https://x/a?verify=%zz"), &["verify"]).is_err());
+    }
+
+    #[test]
+    fn a_parameter_without_a_name_is_refused_as_the_query_string() {
+        for uri in ["https://x/a?=1", "https://x/a?verify=true&="] {
+            let e = query_params(&req(uri), &["verify"]).unwrap_err();
+            assert_eq!((e.status(), e.field()), (400, None), "{uri}");
+            assert!(e.to_string().contains("without a name"), "{uri}: {e}");
+        }
+        // Empty pairs are no parameters at all.
+        assert!(query_params(&req("https://x/a?&&verify=true&"), &["verify"]).is_ok());
     }
 
     #[test]

@@ -72,6 +72,13 @@ impl Obj {
             .collect();
         unknown.sort();
         match unknown.first() {
+            // A nameless key has no field to name: the object holding it
+            // is at fault (the body, at the top level).
+            Some(k) if k.is_empty() => Err(if self.path.is_empty() {
+                ServiceError::invalid_body("request body: a field with an empty name")
+            } else {
+                ServiceError::invalid(&self.path, "a field with an empty name")
+            }),
             Some(k) => Err(ServiceError::invalid(
                 self.name(k),
                 format!("unknown field (allowed: {})", allowed.join(", ")),
@@ -169,4 +176,36 @@ pub fn check_printable(field: &str, s: &str) -> Result<(), ServiceError> {
 /// Length in Unicode scalar values, as vivo counts title and content.
 pub fn char_len(s: &str) -> usize {
     s.chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let e = parse_body(br#"{"to": [], "colour": 1}"#)
+            .unwrap()
+            .deny_unknown(&["to"])
+            .unwrap_err();
+        assert_eq!(e.field(), Some("colour"));
+        assert!(e.to_string().starts_with("colour: unknown field"));
+    }
+
+    #[test]
+    fn a_nameless_field_is_refused_by_the_object_that_holds_it() {
+        // At the top level no field is at fault: the body as a whole is.
+        let e = parse_body(br#"{"": 1, "to": []}"#)
+            .unwrap()
+            .deny_unknown(&["to"])
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (400, None));
+        assert!(e.to_string().contains("empty name"), "{e}");
+        // Within an object, that object is.
+        let mut body = parse_body(br#"{"credentials": {"": "x", "app_id": "1"}}"#).unwrap();
+        let creds = body.req_obj("credentials").unwrap();
+        let e = creds.deny_unknown(&["app_id"]).unwrap_err();
+        assert_eq!(e.field(), Some("credentials"));
+        assert!(e.to_string().starts_with("credentials: "), "{e}");
+    }
 }
