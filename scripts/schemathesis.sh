@@ -28,7 +28,8 @@
 #                                   response_schema_conformance)
 #        SCHEMATHESIS_ARGS          more arguments for `schemathesis run`
 #                                   (e.g. "--mode positive")
-# Reports (JUnit XML, and the log of each pass) land in .local/schemathesis.
+# Reports (JUnit XML, and the log of each pass) land in .local/schemathesis;
+# replay a failure there: cd .local/schemathesis && ../../.venv/bin/st replay ID
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -102,7 +103,8 @@ run_pass() {
   # shellcheck disable=SC2206
   [ -n "${SCHEMATHESIS_ARGS:-}" ] && args+=(${SCHEMATHESIS_ARGS})
   log "pass $name: schemathesis, up to $SECS s (log: $WORK/$name.log)"
-  "$ST" "${args[@]}" >"$WORK/$name.log" 2>&1 || rc=$?
+  # From $WORK: schemathesis keeps its cache (for `st replay`) in ./.schemathesis.
+  (cd "$WORK" && "$ST" "${args[@]}") >"$WORK/$name.log" 2>&1 || rc=$?
   PASS_RC[$name]=$rc
   # "974 generated, 974 passed" (and failures, errors) from the summary.
   PASS_LINE[$name]="$(sed -n '/^Test cases:/{n;p;}' "$WORK/$name.log" | tr -s ' ' | sed 's/^ //')"
