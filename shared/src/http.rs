@@ -183,6 +183,11 @@ pub fn query_params(
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = percent_decode(k)
             .ok_or_else(|| ServiceError::invalid_body("query string: bad percent-encoding"))?;
+        if k.is_empty() {
+            return Err(ServiceError::invalid_body(
+                "query string: a parameter without a name",
+            ));
+        }
         if !allowed.contains(&k.as_str()) {
             return Err(ServiceError::invalid(k, "unknown query parameter"));
         }
@@ -477,6 +482,17 @@ mod tests {
         assert_eq!(e.err().unwrap().field(), Some("device_id"));
         let e = no_body(&with_body(Some("text/plain"), "{}"));
         assert_eq!(e.err().unwrap().field(), Some("content-type"));
+    }
+
+    #[test]
+    fn a_parameter_without_a_name_is_refused_as_the_query_string() {
+        for uri in ["https://x/a?=1", "https://x/a?verify=true&="] {
+            let e = query_params(&req(uri), &["verify"]).unwrap_err();
+            assert_eq!((e.status(), e.field()), (400, None), "{uri}");
+            assert!(e.to_string().contains("without a name"), "{uri}: {e}");
+        }
+        // Empty pairs are no parameters at all.
+        assert!(query_params(&req("https://x/a?&&verify=true&"), &["verify"]).is_ok());
     }
 
     #[test]

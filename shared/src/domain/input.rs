@@ -164,6 +164,13 @@ impl Obj {
             .collect();
         unknown.sort();
         match unknown.first() {
+            // A nameless key has no field to name: the object holding it
+            // is at fault (the body, at the top level).
+            Some(k) if k.is_empty() => Err(if self.path.is_empty() {
+                ServiceError::invalid_body("request body: a field with an empty name")
+            } else {
+                ServiceError::invalid(&self.path, "a field with an empty name")
+            }),
             Some(k) => Err(ServiceError::invalid(
                 self.name(k),
                 format!("unknown field (allowed: {})", allowed.join(", ")),
@@ -327,5 +334,32 @@ mod tests {
         }
         let big = format!(r#"{{"a": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert_eq!(err(&big).status(), 413);
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let e = parse_body(br#"{"to": [], "colour": 1}"#)
+            .unwrap()
+            .deny_unknown(&["to"])
+            .unwrap_err();
+        assert_eq!(e.field(), Some("colour"));
+        assert!(e.to_string().starts_with("colour: unknown field"));
+    }
+
+    #[test]
+    fn a_nameless_field_is_refused_by_the_object_that_holds_it() {
+        // At the top level no field is at fault: the body as a whole is.
+        let e = parse_body(br#"{"": 1, "to": []}"#)
+            .unwrap()
+            .deny_unknown(&["to"])
+            .unwrap_err();
+        assert_eq!((e.status(), e.field()), (400, None));
+        assert!(e.to_string().contains("empty name"), "{e}");
+        // Within an object, that object is.
+        let mut body = parse_body(br#"{"credentials": {"": "x", "app_id": "1"}}"#).unwrap();
+        let creds = body.req_obj("credentials").unwrap();
+        let e = creds.deny_unknown(&["app_id"]).unwrap_err();
+        assert_eq!(e.field(), Some("credentials"));
+        assert!(e.to_string().starts_with("credentials: "), "{e}");
     }
 }

@@ -50,6 +50,15 @@ fn id_text(v: &Value) -> Option<String> {
     }
 }
 
+/// What an answer of vivo means: an HTTP status other than 200 is
+/// [`Answer::Http`], whatever the body; a 200 body is [`parse`]d.
+pub fn read(status: u16, bytes: &[u8]) -> Result<Reply, Refusal> {
+    if status != 200 {
+        return Err(Refusal::new(Answer::Http(status), ""));
+    }
+    parse(bytes)
+}
+
 /// Parses a vivo body (HTTP 200). 10302 becomes the invalidUser answer
 /// of its status (VIVO_API.md 1.3).
 pub fn parse(bytes: &[u8]) -> Result<Reply, Refusal> {
@@ -147,10 +156,7 @@ impl Http {
             let resp = req.send().await.map_err(silent)?;
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.map_err(silent)?;
-            if status != 200 {
-                return Err(Refusal::new(Answer::Http(status), ""));
-            }
-            parse(&bytes)
+            read(status, &bytes)
         };
         tokio::time::timeout_at(deadline.into(), call)
             .await
@@ -192,6 +198,16 @@ mod tests {
         assert_eq!(e.answer, Answer::InvalidUser(0));
         for garbage in [&b"<html>"[..], b"{}", b"{\"result\":\"0\"}", b"[]"] {
             assert_eq!(parse(garbage).unwrap_err().answer, Answer::Unreadable);
+        }
+    }
+
+    #[test]
+    fn a_status_other_than_200_is_the_answer_whatever_the_body() {
+        let ok = br#"{"result":0,"taskId":"t-1"}"#;
+        assert_eq!(read(200, ok).unwrap().task_id.as_deref(), Some("t-1"));
+        for status in [201, 429, 500, 503] {
+            let e = read(status, ok).unwrap_err();
+            assert_eq!((e.answer, e.desc.as_str()), (Answer::Http(status), ""));
         }
     }
 }
