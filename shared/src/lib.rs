@@ -11,6 +11,8 @@
 //!   the result-code classification table.
 //! - [`auth`]: JWT HS256 verify/mint; [`access`]: a request's caller.
 //! - [`http`]: lambda_http glue and the error-to-response mapping.
+//! - [`visibility`]: the delivery visibility answers (push records,
+//!   statistics, push log, receipts kept raw), for the API and the operator.
 //! - [`config`]: environment read once per cold start; [`error`]: the
 //!   service error; [`logs`]: the log filter, with noisy dependencies pinned.
 
@@ -26,6 +28,7 @@ pub mod error;
 pub mod http;
 pub mod logs;
 pub mod store;
+pub mod visibility;
 
 pub mod vivo;
 

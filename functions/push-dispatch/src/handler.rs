@@ -7,6 +7,7 @@
 use crate::{service, visibility};
 use offpush::domain::{CertificateId, PushRequest, UserId};
 use offpush::http::{self, Body, Request, Response};
+use offpush::visibility::{self as views, QUERY};
 use offpush::{access, Context, ServiceError};
 use std::time::Instant;
 
@@ -39,7 +40,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             http::no_body(req)?;
             let request_id = http::path_segment("request_id", raw)?;
             offpush::domain::push::check_request_id(&request_id)?;
-            let record = visibility::push_record(ctx, &app, &request_id).await?;
+            let record = views::push_record(&ctx.store, &app.id, &request_id).await?;
             Ok(http::json_response(200, &record))
         }
         ("GET", ["v1", "stats"]) => {
@@ -50,16 +51,25 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
                 .transpose()?;
             let from = http::query_param(&params, "from");
             let to = http::query_param(&params, "to");
-            let stats = visibility::stats(ctx, &app, from.as_deref(), to.as_deref(), cert).await?;
+            let stats = views::stats(
+                &ctx.store,
+                &app.id,
+                from.as_deref(),
+                to.as_deref(),
+                cert,
+                &QUERY,
+            )
+            .await?;
             Ok(http::json_response(200, &stats))
         }
         ("GET", ["v1", "users", raw_user, "push-log"]) => {
             let params = http::query_params(req, &["limit", "before"])?;
             http::no_body(req)?;
             let user = UserId::parse("user_id", &http::path_segment("user_id", raw_user)?)?;
-            let limit = visibility::parse_limit(http::query_param(&params, "limit"))?;
+            let limit = views::parse_limit(http::query_param(&params, "limit"), &QUERY)?;
             let before = http::query_param(&params, "before");
-            let log = visibility::push_log(ctx, &app, &user, limit, before.as_deref()).await?;
+            let log = views::push_log(&ctx.store, &app.id, &user, limit, before.as_deref(), &QUERY)
+                .await?;
             Ok(http::json_response(200, &log))
         }
         _ => Err(http::route_not_found()),

@@ -7,7 +7,15 @@
 //!   offpush-admin --table T token --app demo --sub alice [--admin] [--ttl 3600]
 //!   offpush-admin --table T pause list --app demo         # vendor pauses of the app's certificates
 //!   offpush-admin --table T pause clear --app demo --certificate 1 [--scope class:system]
+//!   offpush-admin --table T push show --app demo --request-id m-1   # a push record
+//!   offpush-admin --table T stats --app demo [--from D] [--to D] [--certificate 1]
+//!   offpush-admin --table T push-log --app demo --user alice [--limit 50] [--before CURSOR]
+//!   offpush-admin --table T receipts raw --app demo      # receipts that named no push of ours
 //!   offpush-admin --table T table create                  # local emulator only
+//!
+//! `push show`, `stats` and `push-log` print what `GET /v1/pushes/{id}`,
+//! `GET /v1/stats` and `GET /v1/users/{id}/push-log` answer (the same
+//! builders, [`offpush::visibility`]), with the same defaults and limits.
 //!
 //! `--endpoint-url` (or AWS_ENDPOINT_URL_DYNAMODB) points it at a local emulator.
 
@@ -15,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use offpush::auth;
 use offpush::domain::{App, AppId, AppSettings};
 use offpush::store::Store;
+use offpush::visibility::{self as views, FLAGS};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -45,6 +54,17 @@ enum Cmd {
     /// app, shared by every certificate with the same credentials.
     #[command(subcommand)]
     Pause(PauseCmd),
+    /// Push records (kept for the retention, 7 days unless changed).
+    #[command(subcommand)]
+    Push(PushCmd),
+    /// Daily counters (UTC days), as `GET /v1/stats` answers them.
+    Stats(StatsArgs),
+    /// A user's last pushes with per-device outcomes (and for `no_device`,
+    /// why), newest first, as `GET /v1/users/{user_id}/push-log` answers.
+    PushLog(PushLogArgs),
+    /// vivo's delivery receipts.
+    #[command(subcommand)]
+    Receipts(ReceiptsCmd),
     /// The table itself.
     #[command(subcommand)]
     Table(TableCmd),
@@ -67,6 +87,60 @@ enum PauseCmd {
         /// One scope only (as `pause list` shows it, e.g. `class:system`).
         #[arg(long)]
         scope: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PushCmd {
+    /// A push's stored result with each device's delivery state, as
+    /// `GET /v1/pushes/{request_id}` answers it.
+    Show {
+        #[arg(long)]
+        app: String,
+        /// The request id the push was made with.
+        #[arg(long)]
+        request_id: String,
+    },
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    #[arg(long)]
+    app: String,
+    /// First day, YYYY-MM-DD (default: six days before --to).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today, UTC); at most 31 days after --from.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: Option<String>,
+    /// One certificate's counters instead of the whole app's.
+    #[arg(long)]
+    certificate: Option<u64>,
+}
+
+#[derive(Args)]
+struct PushLogArgs {
+    #[arg(long)]
+    app: String,
+    /// The IM user id.
+    #[arg(long)]
+    user: String,
+    /// Entries per page (1-100, default 50).
+    #[arg(long)]
+    limit: Option<String>,
+    /// The `next` cursor of the previous page.
+    #[arg(long, value_name = "CURSOR")]
+    before: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ReceiptsCmd {
+    /// Receipts kept as received because they named no push of ours, in
+    /// whole or in part (kept for the retention), newest first; regIds and
+    /// any other device values in them are masked to their last characters.
+    Raw {
+        #[arg(long)]
+        app: String,
     },
 }
 
@@ -131,6 +205,10 @@ fn rfc3339_secs(secs: i64) -> String {
         .unwrap_or_default()
 }
 
+fn pretty(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).expect("json"));
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("offpush-admin: {msg}");
     ExitCode::from(2)
@@ -163,6 +241,19 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     let err = |e: &dyn std::error::Error| offpush::error::chain(e);
     let parse_app = |s: &str| AppId::parse("--app", s).map_err(|e| e.to_string());
+    let service_err = |e: offpush::ServiceError| offpush::error::chain(&e);
+    // The app, which must exist (the API's routes only answer for one).
+    let known_app = |s: String| {
+        let store = &store;
+        async move {
+            let id = parse_app(&s)?;
+            match store.get_app(&id).await {
+                Ok(Some(_)) => Ok(id),
+                Ok(None) => Err(format!("no app {id}")),
+                Err(e) => Err(err(&e)),
+            }
+        }
+    };
     match cli.cmd {
         Cmd::Table(TableCmd::Create) => {
             store.create_table().await.map_err(|e| err(&e))?;
@@ -322,6 +413,58 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "{}",
                 json!({"app_id": id.as_str(), "certificate_id": certificate, "cleared": cleared})
             );
+        }
+        Cmd::Push(PushCmd::Show { app, request_id }) => {
+            offpush::domain::push::check_request_id(&request_id).map_err(|e| {
+                let msg = e.to_string();
+                format!(
+                    "--request-id{}",
+                    msg.strip_prefix("request_id").unwrap_or(&msg)
+                )
+            })?;
+            let id = known_app(app).await?;
+            let record = views::push_record(&store, &id, &request_id)
+                .await
+                .map_err(service_err)?;
+            pretty(&record);
+        }
+        Cmd::Stats(a) => {
+            let cert = a
+                .certificate
+                .map(|c| {
+                    offpush::domain::CertificateId::new(c)
+                        .ok_or("--certificate must be a positive integer")
+                })
+                .transpose()?;
+            let id = known_app(a.app).await?;
+            let stats = views::stats(
+                &store,
+                &id,
+                a.from.as_deref(),
+                a.to.as_deref(),
+                cert,
+                &FLAGS,
+            )
+            .await
+            .map_err(service_err)?;
+            pretty(&stats);
+        }
+        Cmd::PushLog(a) => {
+            let user =
+                offpush::domain::UserId::parse("--user", &a.user).map_err(|e| e.to_string())?;
+            let limit = views::parse_limit(a.limit, &FLAGS).map_err(service_err)?;
+            let id = known_app(a.app).await?;
+            let log = views::push_log(&store, &id, &user, limit, a.before.as_deref(), &FLAGS)
+                .await
+                .map_err(service_err)?;
+            pretty(&log);
+        }
+        Cmd::Receipts(ReceiptsCmd::Raw { app }) => {
+            let id = known_app(app).await?;
+            let kept = views::raw_receipts(&store, &id)
+                .await
+                .map_err(service_err)?;
+            pretty(&kept);
         }
         Cmd::Token(t) => {
             let id = parse_app(&t.app)?;

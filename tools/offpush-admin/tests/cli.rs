@@ -5,30 +5,9 @@ use base64::Engine;
 use offpush::auth::{self, Role};
 use offpush::domain::{AppId, Secret};
 use serde_json::Value;
-use std::process::{Command, Output};
 
-fn admin(table: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offpush-admin"))
-        .args(["--table", table, "--endpoint-url", &testkit::endpoint()])
-        .args(args)
-        .output()
-        .expect("offpush-admin runs")
-}
-
-#[track_caller]
-fn refused(table: &str, args: &[&str]) {
-    let out = admin(table, args);
-    assert!(!out.status.success(), "{args:?} must fail");
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json on stdout")
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn create_app_set_settings_and_mint_tokens() {
