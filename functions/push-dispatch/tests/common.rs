@@ -90,3 +90,37 @@ pub async fn push_to(env: &TestEnv, user: &str, desc: &str, fields: Value) -> Va
     assert_eq!(s, 200, "{r}");
     r
 }
+
+/// Turns a done push record into the claim a call that died leaves: pending,
+/// claimed two minutes ago, no result; `sending`: it had begun sending.
+pub async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let stale = A::N(((now() - 120) * 1000).to_string());
+    let (set, remove) = if sending {
+        ("SET #st = :p, #at = :at, #send = :at", "REMOVE #res")
+    } else {
+        ("SET #st = :p, #at = :at", "REMOVE #res, #send")
+    };
+    raw_client()
+        .await
+        .update_item()
+        .table_name(env.store.table())
+        .key(
+            "pk",
+            A::S(offpush::store::keys::push_pk(
+                &env.app.id,
+                &offpush::store::keys::push_ref(request_id),
+            )),
+        )
+        .key("sk", A::S(offpush::store::keys::PUSH_SK.into()))
+        .update_expression(format!("{set} {remove}"))
+        .expression_attribute_names("#st", offpush::store::keys::PUSH_STATE)
+        .expression_attribute_names("#at", offpush::store::keys::PUSH_CLAIMED_AT)
+        .expression_attribute_names("#send", offpush::store::keys::PUSH_SENDING_AT)
+        .expression_attribute_names("#res", offpush::store::keys::PUSH_RESULT)
+        .expression_attribute_values(":p", A::S("pending".into()))
+        .expression_attribute_values(":at", stale)
+        .send()
+        .await
+        .unwrap();
+}

@@ -225,34 +225,3 @@ async fn a_stale_claim_that_never_began_sending_is_taken_over_and_sent() {
     );
     assert_eq!(env.sim.deliveries().len(), 1);
 }
-
-/// Turns a done push record into the claim a call that died leaves: pending,
-/// claimed two minutes ago, no result; `sending`: it had begun sending.
-async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    let stale = A::N(((now() - 120) * 1000).to_string());
-    let (set, remove) = if sending {
-        ("SET #st = :p, #at = :at, #send = :at", "REMOVE #res")
-    } else {
-        ("SET #st = :p, #at = :at", "REMOVE #res, #send")
-    };
-    raw_client()
-        .await
-        .update_item()
-        .table_name(env.store.table())
-        .key(
-            "pk",
-            A::S(keys::push_pk(&env.app.id, &keys::push_ref(request_id))),
-        )
-        .key("sk", A::S(keys::PUSH_SK.into()))
-        .update_expression(format!("{set} {remove}"))
-        .expression_attribute_names("#st", keys::PUSH_STATE)
-        .expression_attribute_names("#at", keys::PUSH_CLAIMED_AT)
-        .expression_attribute_names("#send", keys::PUSH_SENDING_AT)
-        .expression_attribute_names("#res", keys::PUSH_RESULT)
-        .expression_attribute_values(":p", A::S("pending".into()))
-        .expression_attribute_values(":at", stale)
-        .send()
-        .await
-        .unwrap();
-}

@@ -1,9 +1,11 @@
 //! Many-item requests: BatchGetItem and BatchWriteItem within DynamoDB's
 //! limits (100 keys, 25 writes per request; the emulator enforces neither),
-//! retrying unprocessed items with backoff, and TransactWriteItems.
+//! retrying unprocessed items with backoff, TransactWriteItems, and a
+//! Query read to its last page.
 
 use super::item::{sdk_err, Item};
 use super::{Store, StoreError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest};
 use std::time::Duration;
 
@@ -23,6 +25,29 @@ async fn backoff(round: u32) {
 }
 
 impl Store {
+    /// Every item a Query matches, page after page (DynamoDB pages at 1 MB).
+    pub(crate) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+        op: &'static str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_err(op))?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// Reads `keys` (strongly consistent), optionally projected; answers
     /// the items found and the number of requests made.
     pub(crate) async fn batch_get_counted(

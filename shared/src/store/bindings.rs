@@ -5,7 +5,9 @@
 //! Every change is one TransactWriteItems whose conditions are the
 //! invariants (see [`BindingWrite`]).
 
-use super::item::{get_n, get_s, lost_race, n, opt_n, opt_s, s, sdk_err, Item};
+use super::item::{
+    get_n, get_s, lost_race, n, opt_n, opt_s, s, sdk_err, transaction_lost_race, Item,
+};
 use super::keys::{self as k, D_CERT, D_DEVICE, D_EXPIRES, D_REPORTED, D_TOKEN};
 use super::Store;
 use super::StoreError;
@@ -279,26 +281,9 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(true),
-            Err(e) => {
-                // Cancelled because a condition failed or another transaction
-                // touched the same item: a lost race, to be retried after a
-                // re-read. Any other reason is a real error.
-                let cancelled_by_race = match e.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) => {
-                        tc.cancellation_reasons().iter().any(|r| {
-                            matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))
-                        }) && tc.cancellation_reasons().iter().all(|r| {
-                            matches!(r.code(), None | Some("None") | Some("ConditionalCheckFailed") | Some("TransactionConflict"))
-                        })
-                    }
-                    _ => false,
-                };
-                if cancelled_by_race || lost_race(&e) {
-                    Ok(false)
-                } else {
-                    Err(sdk_err("TransactWriteItems bindings")(e))
-                }
-            }
+            // A lost race is retried after a re-read; anything else is a real error.
+            Err(e) if transaction_lost_race(&e) => Ok(false),
+            Err(e) => Err(sdk_err("TransactWriteItems bindings")(e)),
         }
     }
 

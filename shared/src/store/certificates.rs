@@ -5,7 +5,8 @@
 //! leaves a tombstone (id and deletion time, nothing else) for a while.
 
 use super::item::{
-    conditional, get_n, get_s, get_ts, key, lost_race, n, opt_n, opt_s, s, sdk_err, ts, Item,
+    conditional, get_n, get_s, get_ts, key, lost_race, n, opt_n, opt_s, s, sdk_err,
+    transaction_lost_race, ts, Item,
 };
 use super::keys as k;
 use super::{Store, StoreError};
@@ -139,16 +140,8 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let cancelled = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_transaction_canceled_exception());
-                if cancelled || lost_race(&e) {
-                    Ok(false)
-                } else {
-                    Err(sdk_err("TransactWriteItems certificate")(e))
-                }
-            }
+            Err(e) if transaction_lost_race(&e) => Ok(false),
+            Err(e) => Err(sdk_err("TransactWriteItems certificate")(e)),
         }
     }
 
@@ -271,36 +264,25 @@ impl Store {
 
     /// The app's live certificates and its recent deletions, in one Query.
     pub async fn certificate_set(&self, app: &AppId) -> Result<CertificateSet, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#sk", k::SK)
+            .expression_attribute_values(":pk", s(k::certs_pk(app)))
+            .expression_attribute_values(":prefix", s(k::CERT_SK_PREFIX))
+            .consistent_read(true);
         let mut out = CertificateSet::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", k::PK)
-                .expression_attribute_names("#sk", k::SK)
-                .expression_attribute_values(":pk", s(k::certs_pk(app)))
-                .expression_attribute_values(":prefix", s(k::CERT_SK_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_err("Query certificates"))?;
-            for item in page.items() {
-                match opt_n::<i64>(item, k::CERT_DELETED_AT)? {
-                    Some(at) => {
-                        let id = CertificateId::new(get_n(item, k::CERT_ID)?)
-                            .ok_or_else(|| StoreError::Corrupt("tombstone id".into()))?;
-                        out.deleted.insert(id, at);
-                    }
-                    None => out.live.push(Self::certificate_from_item(item)?),
+        for item in &self.query_all(query, "Query certificates").await? {
+            match opt_n::<i64>(item, k::CERT_DELETED_AT)? {
+                Some(at) => {
+                    let id = CertificateId::new(get_n(item, k::CERT_ID)?)
+                        .ok_or_else(|| StoreError::Corrupt("tombstone id".into()))?;
+                    out.deleted.insert(id, at);
                 }
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                None => out.live.push(Self::certificate_from_item(item)?),
             }
         }
         Ok(out)

@@ -37,6 +37,36 @@ where
         })
 }
 
+/// True when a TransactWriteItems lost a race: cancelled because one of
+/// its conditions failed or another transaction held an item, and for no
+/// other reason (a cancellation for validation or throughput is a real
+/// error). Nothing was written; the caller re-reads and decides again.
+pub(crate) fn transaction_lost_race<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let by_race = match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+            let reasons = tc.cancellation_reasons();
+            reasons.iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some("ConditionalCheckFailed") | Some("TransactionConflict")
+                )
+            }) && reasons.iter().all(|r| {
+                matches!(
+                    r.code(),
+                    None | Some("None")
+                        | Some("ConditionalCheckFailed")
+                        | Some("TransactionConflict")
+                )
+            })
+        }
+        _ => false,
+    };
+    by_race || lost_race(e)
+}
+
 /// The outcome of a conditional write: Ok(true) written, Ok(false) lost
 /// the race (see [`lost_race`]), Err for anything else.
 pub(crate) fn conditional<T, E, R>(

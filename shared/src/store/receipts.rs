@@ -4,7 +4,7 @@
 //! redelivery overwrites rather than piles up, and expires with the
 //! retention.
 
-use super::item::{get_n, get_s, n, opt_n, s, sdk_err, Item};
+use super::item::{get_n, get_s, n, opt_n, s, sdk_err};
 use super::keys as k;
 use super::{Store, StoreError};
 use crate::domain::{AppId, CertificateId};
@@ -52,34 +52,23 @@ impl Store {
         app: &AppId,
         now_secs: i64,
     ) -> Result<Vec<RawReceipt>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_values(":pk", s(k::raw_receipts_pk(app)));
         let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", k::PK)
-                .expression_attribute_values(":pk", s(k::raw_receipts_pk(app)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_err("Query raw receipts"))?;
-            for item in page.items() {
-                if get_n::<i64>(item, k::EXPIRES_AT)? <= now_secs {
-                    continue;
-                }
-                out.push(RawReceipt {
-                    certificate_id: opt_n(item, k::CERT_ID)?,
-                    received_at_ms: get_n(item, k::RECEIVED_AT)?,
-                    body: get_s(item, k::RAW_RECEIPT_BODY)?.to_string(),
-                });
+        for item in &self.query_all(query, "Query raw receipts").await? {
+            if get_n::<i64>(item, k::EXPIRES_AT)? <= now_secs {
+                continue;
             }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+            out.push(RawReceipt {
+                certificate_id: opt_n(item, k::CERT_ID)?,
+                received_at_ms: get_n(item, k::RECEIVED_AT)?,
+                body: get_s(item, k::RAW_RECEIPT_BODY)?.to_string(),
+            });
         }
         out.sort_by_key(|r| std::cmp::Reverse(r.received_at_ms));
         Ok(out)

@@ -4,7 +4,7 @@
 //! one row per certificate it used plus the app's row, in the same
 //! transaction as its record; a receipt adds its newly delivered devices.
 
-use super::item::{get_s, n, s, sdk_err, Item};
+use super::item::{get_s, n, s, Item};
 use super::keys as k;
 use super::{Store, StoreError};
 use crate::domain::{AppId, CertificateId};
@@ -125,32 +125,23 @@ impl Store {
             None => "#ALL".to_string(),
             Some(c) => format!("#C{:016}", c.get()),
         };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#sk", k::SK)
+            .expression_attribute_values(":pk", s(k::stats_pk(app)))
+            .expression_attribute_values(":from", s(format!("{first}#")))
+            .expression_attribute_values(":to", s(format!("{last}#~")));
         let mut rows: BTreeMap<String, Item> = BTreeMap::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#pk", k::PK)
-                .expression_attribute_names("#sk", k::SK)
-                .expression_attribute_values(":pk", s(k::stats_pk(app)))
-                .expression_attribute_values(":from", s(format!("{first}#")))
-                .expression_attribute_values(":to", s(format!("{last}#~")))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_err("Query statistics"))?;
-            for item in page.items() {
-                let sk = get_s(item, k::SK)?;
-                if let Some(date) = sk.strip_suffix(wanted_suffix.as_str()) {
-                    rows.insert(date.to_string(), item.clone());
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+        for item in self.query_all(query, "Query statistics").await? {
+            let date = get_s(&item, k::SK)?
+                .strip_suffix(wanted_suffix.as_str())
+                .map(str::to_string);
+            if let Some(date) = date {
+                rows.insert(date, item);
             }
         }
         Ok(days

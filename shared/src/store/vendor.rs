@@ -36,43 +36,33 @@ impl Store {
         account: &str,
         now_secs: i64,
     ) -> Result<VendorState, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_values(":pk", s(account));
+        let items = self.query_all(query, "Query vendor state").await?;
         let mut state = VendorState::default();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", k::PK)
-                .expression_attribute_values(":pk", s(account))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk_err("Query vendor state"))?;
-            for item in page.items() {
-                let expires: i64 = get_n(item, k::EXPIRES_AT)?;
-                if expires <= now_secs {
-                    continue;
-                }
-                let sk = get_s(item, k::SK)?;
-                if sk == k::VENDOR_AUTH_SK {
-                    state.auth = Some((
-                        get_s(item, k::VENDOR_AUTH_TOKEN)?.to_string(),
-                        get_n(item, k::VENDOR_AUTH_OBTAINED_AT)?,
-                    ));
-                } else if let Some(scope) = sk.strip_prefix(k::VENDOR_PAUSE_SK_PREFIX) {
-                    state.pauses.push(PauseRecord {
-                        scope: scope.to_string(),
-                        code: get_n(item, k::PAUSE_CODE)?,
-                        until: expires,
-                        set_at: get_n(item, k::PAUSE_SET_AT)?,
-                    });
-                }
+        for item in &items {
+            let expires: i64 = get_n(item, k::EXPIRES_AT)?;
+            if expires <= now_secs {
+                continue;
             }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+            let sk = get_s(item, k::SK)?;
+            if sk == k::VENDOR_AUTH_SK {
+                state.auth = Some((
+                    get_s(item, k::VENDOR_AUTH_TOKEN)?.to_string(),
+                    get_n(item, k::VENDOR_AUTH_OBTAINED_AT)?,
+                ));
+            } else if let Some(scope) = sk.strip_prefix(k::VENDOR_PAUSE_SK_PREFIX) {
+                state.pauses.push(PauseRecord {
+                    scope: scope.to_string(),
+                    code: get_n(item, k::PAUSE_CODE)?,
+                    until: expires,
+                    set_at: get_n(item, k::PAUSE_SET_AT)?,
+                });
             }
         }
         Ok(state)
