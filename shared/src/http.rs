@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::time::Instant;
 
 pub fn body_bytes(req: &Request) -> &[u8] {
@@ -276,10 +277,15 @@ fn panicked() -> Response<Body> {
 /// 500 `internal` body; the warm instance goes on serving. The log line
 /// names the route, not the panic's message, which may quote request data
 /// (the panic hook of [`run`] logs where it happened).
-pub async fn respond<F>(function: &'static str, req: &Request, fut: F) -> Response<Body>
-where
-    F: Future<Output = Result<Response<Body>, ServiceError>>,
-{
+///
+/// The route's future comes boxed: a route's state (the push path's most of
+/// all) is large in unoptimised builds, and held inline it would sit on the
+/// stack of whatever awaits the handler, the Lambda runtime or a test.
+pub async fn respond(
+    function: &'static str,
+    req: &Request,
+    fut: Pin<Box<dyn Future<Output = Result<Response<Body>, ServiceError>> + Send + '_>>,
+) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().to_string();
     let path = loggable_path(req);

@@ -115,12 +115,16 @@ fn handle(req: Request) -> impl std::future::Future<Output = Response<Body>> + S
         panic!("outside respond, holding {SECRET}");
     }
     async move {
-        respond("test", &req, async {
-            if req.uri().path() == "/panic" {
-                panic!("inside respond, holding {SECRET}");
-            }
-            Ok::<_, ServiceError>(json_response(200, &json!({"path": req.uri().path()})))
-        })
+        respond(
+            "test",
+            &req,
+            Box::pin(async {
+                if req.uri().path() == "/panic" {
+                    panic!("inside respond, holding {SECRET}");
+                }
+                Ok::<_, ServiceError>(json_response(200, &json!({"path": req.uri().path()})))
+            }),
+        )
         .await
     }
 }

@@ -21,7 +21,7 @@ fn view(req: &Request, saved: &service::Saved) -> CertificateView {
 }
 
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
-    http::respond("cert-upload", &req, route(ctx, &req)).await
+    http::respond("cert-upload", &req, Box::pin(route(ctx, &req))).await
 }
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {

@@ -12,7 +12,7 @@ use offpush::{access, Context, ServiceError};
 use std::time::Instant;
 
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
-    http::respond("push-dispatch", &req, route(ctx, &req)).await
+    http::respond("push-dispatch", &req, Box::pin(route(ctx, &req))).await
 }
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {

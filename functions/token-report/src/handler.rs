@@ -11,7 +11,7 @@ use offpush::{access, Context, ServiceError};
 use serde_json::json;
 
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
-    http::respond("token-report", &req, route(ctx, &req)).await
+    http::respond("token-report", &req, Box::pin(route(ctx, &req))).await
 }
 
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
