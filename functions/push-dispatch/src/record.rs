@@ -70,8 +70,11 @@ pub fn log_entries(req: &PushRequest, stored: &StoredPush) -> Vec<(UserId, LogEn
         .collect()
 }
 
-pub async fn write_push_log(ctx: &Context, app: &App, req: &PushRequest, stored: &StoredPush) {
-    let entries = log_entries(req, stored);
+/// Writes the log entries the completion's transaction had no room for.
+pub async fn write_push_log(ctx: &Context, app: &App, entries: Vec<(UserId, LogEntry)>) {
+    if entries.is_empty() {
+        return;
+    }
     if let Err(e) = ctx
         .store
         .put_push_log(

@@ -129,10 +129,12 @@ async fn claim(
                                 &app.id,
                                 Completion {
                                     request_id,
+                                    fingerprint: fp,
                                     stored: &stored,
                                     now_secs: now / 1000,
                                     retention_secs: ctx.record_retention_secs,
                                     stats: &[],
+                                    log: Vec::new(),
                                 },
                             )
                             .await?;
@@ -158,14 +160,19 @@ pub async fn push(
     req: PushRequest,
     started: Instant,
 ) -> Result<DispatchReport, ServiceError> {
-    let request_id = req
-        .request_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let claimed_at = match claim(ctx, app, &req, &request_id, &fingerprint(&req)).await? {
-        Claimed::Send(at) => at,
-        Claimed::Answer(report) => return Ok(report),
+    let fp = fingerprint(&req);
+    // A caller's request_id is claimed first (it may repeat); a generated
+    // one can never repeat, so that push makes no idempotency writes: no
+    // claim, no "sending" mark, nothing to give back. Its record is written
+    // once, at completion.
+    let (request_id, claimed_at) = match &req.request_id {
+        Some(given) => match claim(ctx, app, &req, given, &fp).await? {
+            Claimed::Send(at) => (given.clone(), Some(at)),
+            Claimed::Answer(report) => return Ok(report),
+        },
+        None => (uuid::Uuid::new_v4().to_string(), None),
     };
+    let pushed_at = claimed_at.unwrap_or_else(now_ms);
     let deadline = started + ctx.push_deadline;
     let plan_read = async {
         let (bindings, _) = ctx.store.get_many_user_bindings(&app.id, &req.to).await?;
@@ -178,14 +185,16 @@ pub async fn push(
         let read = plan_read.await?;
         // Durable before the first vendor call: a takeover after this
         // point never sends again.
-        if !ctx
-            .store
-            .mark_push_sending(&app.id, &request_id, claimed_at, now_ms())
-            .await?
-        {
-            return Err(ServiceError::Conflict(format!(
-                "the claim of request_id {request_id} was taken over; repeat the push for its result"
-            )));
+        if let Some(at) = claimed_at {
+            if !ctx
+                .store
+                .mark_push_sending(&app.id, &request_id, at, now_ms())
+                .await?
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "the claim of request_id {request_id} was taken over; repeat the push for its result"
+                )));
+            }
         }
         Ok(read)
     };
@@ -194,12 +203,10 @@ pub async fn push(
         Err(e) => {
             // Nothing was sent: give the request id back so an honest
             // retry runs at once rather than waiting for the claim to go stale.
-            if let Err(release) = ctx
-                .store
-                .release_push(&app.id, &request_id, claimed_at)
-                .await
-            {
-                tracing::error!(error = %offpush::error::chain(&release), "releasing a push claim failed");
+            if let Some(at) = claimed_at {
+                if let Err(release) = ctx.store.release_push(&app.id, &request_id, at).await {
+                    tracing::error!(error = %offpush::error::chain(&release), "releasing a push claim failed");
+                }
             }
             return Err(e);
         }
@@ -207,7 +214,7 @@ pub async fn push(
     let plan = fanout::plan(&req, &bindings, &certs, &deleted, now_ms());
     let devices = plan.devices();
     let push_key = format!("{}/{request_id}", app.id);
-    let param = receipt_param(claimed_at, &push_ref(&request_id));
+    let param = receipt_param(pushed_at, &push_ref(&request_id));
     let fan_started = Instant::now();
     let fanned = plan.run(ctx, &req, &push_key, &param, deadline).await;
     let vendor_ms = fan_started.elapsed().as_millis() as u64;
@@ -221,36 +228,43 @@ pub async fn push(
             summary,
         },
         refs: fanned.refs,
-        pushed_at_ms: claimed_at,
+        pushed_at_ms: pushed_at,
     };
     // The devices have the push: a result that cannot be stored is logged,
     // and the caller still gets it (a repeat then finds the claim sending
     // and never sends again).
     let stats = record::stats_of(&req, &stored);
-    if let Err(e) = ctx
+    let log = record::log_entries(&req, &stored);
+    let log_left = match ctx
         .store
         .complete_push(
             &app.id,
             Completion {
                 request_id: &request_id,
+                fingerprint: &fp,
                 stored: &stored,
                 now_secs: now_ms() / 1000,
                 retention_secs: ctx.record_retention_secs,
                 stats: &stats,
+                log,
             },
         )
         .await
     {
-        tracing::error!(app = %app.id, request_id = %request_id, error = %offpush::error::chain(&e), "storing the push result failed");
-    }
+        Ok(left) => left,
+        Err(e) => {
+            tracing::error!(app = %app.id, request_id = %request_id, error = %offpush::error::chain(&e), "storing the push result failed");
+            Vec::new()
+        }
+    };
     // Best effort and bounded, side by side: a binding the cleanup could
     // not end is answered token_invalid again by the next push, which
     // retries it; a log entry not written leaves the push record and the
     // statistics intact.
     let after = async {
         futures::future::join(
-            remove_dead_tokens(ctx, app, fanned.dead, claimed_at),
-            record::write_push_log(ctx, app, &req, &stored),
+            remove_dead_tokens(ctx, app, fanned.dead, pushed_at),
+            record::write_push_log(ctx, app, log_left),
         )
         .await
     };

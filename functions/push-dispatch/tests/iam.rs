@@ -2,7 +2,8 @@
 //! sends: pushes through the handler on a recording store cover a first
 //! push (vivo auth shared through the table), its duplicate and a
 //! conflicting reuse of its request_id, a list push, a dead token and its
-//! cleanup, a refused authToken (dropped, re-auth), a vivo quota pause, the
+//! cleanup, a refused authToken (dropped, re-auth), a vivo quota pause, a
+//! push to more users than one transaction logs, the
 //! take-over of a stale claim that never sent and of one that died while
 //! sending, a user without devices and a refused caller. The DynamoDB
 //! actions their requests needed are compared with the policy's
@@ -80,6 +81,12 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
     ok(&env, &body(&["bob"], "r7")).await;
     make_stale(&env, "r7", true).await;
     ok(&env, &body(&["bob"], "r7")).await;
+
+    // More named users than the completion's transaction holds: the rest
+    // of the push log goes in batches.
+    let many = env.seed_users(120, "many", 1).await;
+    let r = ok(&env, &json!({"to": many, "desc": "hi"})).await;
+    assert_eq!(r["summary"]["sent"], 120, "{}", r["summary"]);
 
     env.sim.script_next(SEND, code(10070));
     let r = ok(&env, &body(&["alice"], "r8")).await;

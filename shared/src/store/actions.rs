@@ -18,9 +18,13 @@ use std::sync::{Arc, Mutex};
 /// The IAM actions (`dynamodb:GetItem`, ...) the requests sent through a
 /// recording store needed, each with the partition key prefix (`APP#`,
 /// `USER#`, ...) it touched: what `dynamodb:LeadingKeys` conditions see.
-/// Clones share the set.
+/// Also every request's operation name in the order sent (what the
+/// benchmarks and the request-count tests count). Clones share both.
 #[derive(Clone, Debug, Default)]
-pub struct ActionLog(Arc<Mutex<BTreeSet<(String, String)>>>);
+pub struct ActionLog {
+    keyed: Arc<Mutex<BTreeSet<(String, String)>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
 
 impl ActionLog {
     pub fn new() -> Self {
@@ -34,16 +38,28 @@ impl ActionLog {
 
     /// Every (action, partition key prefix) recorded so far.
     pub fn keyed(&self) -> BTreeSet<(String, String)> {
-        self.0.lock().expect("action log lock").clone()
+        self.keyed.lock().expect("action log lock").clone()
+    }
+
+    /// The operations (`GetItem`, `TransactWriteItems`, ...) of the requests
+    /// sent so far, in order: one entry per request the code made (an SDK
+    /// retry of the same request is not another one).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("action log lock").clone()
     }
 
     /// Forgets what was recorded (e.g. after a test's own setup).
     pub fn clear(&self) {
-        self.0.lock().expect("action log lock").clear();
+        self.keyed.lock().expect("action log lock").clear();
+        self.requests.lock().expect("action log lock").clear();
     }
 
-    fn record(&self, actions: impl IntoIterator<Item = (String, String)>) {
-        self.0.lock().expect("action log lock").extend(actions);
+    fn record(&self, operation: &str, actions: impl IntoIterator<Item = (String, String)>) {
+        self.keyed.lock().expect("action log lock").extend(actions);
+        self.requests
+            .lock()
+            .expect("action log lock")
+            .push(operation.to_string());
     }
 }
 
@@ -171,7 +187,7 @@ impl Intercept for ActionLog {
             .load::<Metadata>()
             .map(|m| m.name().to_string())
             .unwrap_or_else(|| "UnnamedOperation".to_string());
-        self.record(iam_actions(&operation, context));
+        self.record(&operation, iam_actions(&operation, context));
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! retrying unprocessed items with backoff, TransactWriteItems, and a
 //! Query read to its last page.
 
-use super::item::{sdk_err, Item};
+use super::item::{sdk_err, transaction_conflicted, Item};
 use super::{Store, StoreError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest};
@@ -15,6 +15,8 @@ pub const BATCH_GET_MAX: usize = 100;
 pub const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of unprocessed items before giving up.
 const MAX_ROUNDS: u32 = 8;
+/// Attempts of an unconditional transaction cancelled by conflicts.
+const CONFLICT_ROUNDS: u32 = 4;
 
 /// Backoff before retrying unprocessed items (DynamoDB asks for it).
 async fn backoff(round: u32) {
@@ -162,7 +164,8 @@ impl Store {
         Ok(requests)
     }
 
-    /// One TransactWriteItems (a plain request for a single Update).
+    /// One TransactWriteItems of unconditional writes (a plain request for
+    /// a single Update).
     pub(crate) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -191,12 +194,25 @@ impl Store {
                 return Ok(());
             }
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(sdk_err(op))?;
-        Ok(())
+        // Unconditional writes only: cancelled by a conflict alone, nothing
+        // was written and the same writes go again (bounded, with backoff).
+        let mut round = 0u32;
+        loop {
+            backoff(round).await;
+            round += 1;
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if round < CONFLICT_ROUNDS && transaction_conflicted(&e) => {
+                    tracing::debug!(op, round, "transaction conflicted; sending it again");
+                }
+                Err(e) => return Err(sdk_err(op)(e)),
+            }
+        }
     }
 }

@@ -7,14 +7,16 @@
 //! request id, see [`k::push_ref`]): a receipt that brings the reference
 //! back finds the record without an index.
 
+use super::bindings::TRANSACT_MAX;
 use super::item::{conditional, get_n, get_s, key, lost_race, n, opt_n, opt_s, s, sdk_err, Item};
 use super::keys as k;
+use super::pushlog::{log_item, LogEntry};
 use super::stats::StatsAdd;
 use super::Store;
 use super::StoreError;
-use crate::domain::{AppId, DispatchReport};
+use crate::domain::{AppId, DispatchReport, UserId};
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use serde::{Deserialize, Serialize};
@@ -104,13 +106,18 @@ pub enum Claim {
 }
 
 /// How a push record is written at the end: with the statistics of the
-/// push in the same request.
+/// push and its first push log entries in the same request.
 pub struct Completion<'a> {
     pub request_id: &'a str,
+    /// The push's fingerprint (kept when a claim already wrote it).
+    pub fingerprint: &'a str,
     pub stored: &'a StoredPush,
     pub now_secs: i64,
     pub retention_secs: i64,
     pub stats: &'a [StatsAdd],
+    /// One entry per named user; those the transaction has no room for are
+    /// answered back, for the caller to write ([`Store::put_push_log`]).
+    pub log: Vec<(UserId, LogEntry)>,
 }
 
 impl Store {
@@ -305,10 +312,20 @@ impl Store {
     }
 
     /// Stores the answer (repeats within 24 h of the claim get it back; the
-    /// record is kept for the retention) and adds the push's statistics, in
-    /// one TransactWriteItems. An UpdateItem, never a replace: receipts that
-    /// arrived while the push was still sending are kept.
-    pub async fn complete_push(&self, app: &AppId, c: Completion<'_>) -> Result<(), StoreError> {
+    /// record is kept for the retention), adds the push's statistics and
+    /// writes its first log entries, in one TransactWriteItems: a
+    /// one-recipient push ends with a single write request. An UpdateItem,
+    /// never a replace: receipts that arrived while the push was still
+    /// sending are kept. A push without a caller's request_id made no claim
+    /// (a generated id never repeats), so the request id, fingerprint and
+    /// time are set here when no claim set them. Answers the log entries
+    /// left for [`Store::put_push_log`]: those past the transaction's 100
+    /// items (statistics rows past them go in their own transactions).
+    pub async fn complete_push(
+        &self,
+        app: &AppId,
+        c: Completion<'_>,
+    ) -> Result<Vec<(UserId, LogEntry)>, StoreError> {
         let result = compress(c.stored);
         let expires = c.now_secs + c.retention_secs.max(IDEMPOTENCY_SECS);
         let (name, value) = if result.len() <= MAX_STORED_RESULT_BYTES {
@@ -333,20 +350,44 @@ impl Store {
         let record = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::push_key(app, c.request_id)))
-            .update_expression("SET #st = :done, #res = :res, #exp = :exp")
+            .update_expression(
+                "SET #st = :done, #res = :res, #exp = :exp, #rid = if_not_exists(#rid, :rid), \
+                 #fp = if_not_exists(#fp, :fp), #at = if_not_exists(#at, :at)",
+            )
             .expression_attribute_names("#st", k::PUSH_STATE)
             .expression_attribute_names("#res", name)
             .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_names("#rid", k::PUSH_REQUEST_ID)
+            .expression_attribute_names("#fp", k::PUSH_FINGERPRINT)
+            .expression_attribute_names("#at", k::PUSH_AT)
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":res", value)
             .expression_attribute_values(":exp", n(expires))
+            .expression_attribute_values(":rid", s(c.request_id))
+            .expression_attribute_values(":fp", s(c.fingerprint))
+            .expression_attribute_values(":at", n(c.stored.pushed_at_ms))
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().update(record).build()];
-        for add in c.stats {
+        let room = TRANSACT_MAX - 1;
+        let (now_stats, later_stats) = c.stats.split_at(c.stats.len().min(room));
+        for add in now_stats {
             items.push(self.stats_update(app, add)?);
         }
-        self.transact(items, "TransactWriteItems push result").await
+        let mut log = c.log;
+        let rest = log.split_off(log.len().min(TRANSACT_MAX - items.len()));
+        for (user, entry) in log {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(log_item(app, &user, entry, c.retention_secs)))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.transact(items, "TransactWriteItems push result")
+            .await?;
+        self.add_stats(app, later_stats).await?;
+        Ok(rest)
     }
 
     /// Adds the token refs a receipt reported delivered to the push's

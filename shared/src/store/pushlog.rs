@@ -1,6 +1,7 @@
 //! The push log: per user, one small item per push that named the user
 //! (`LOG#{ms}#{ref}` under the user's partition), holding that user's lines
-//! of the report. Written in batches of 25 after a push; kept for the
+//! of the report. Written with the push's record (as many as its
+//! transaction holds), the rest in batches of 25; kept for the
 //! retention period; read newest first.
 
 use super::item::{get_n, get_s, n, s, sdk_err, Item};
@@ -53,8 +54,31 @@ pub fn valid_cursor(c: &str) -> bool {
     cursor_sk(c).is_some()
 }
 
+/// The item of one user's entry.
+pub(crate) fn log_item(app: &AppId, user: &UserId, e: LogEntry, retention_secs: i64) -> Item {
+    let lines = serde_json::to_string(&Lines {
+        o: e.outcomes,
+        r: e.refs,
+    })
+    .expect("lines serialize");
+    Item::from([
+        (k::PK.to_string(), s(k::user_pk(app, user))),
+        (k::SK.to_string(), s(k::log_sk(e.pushed_at_ms, &e.push_ref))),
+        (k::PUSH_REQUEST_ID.to_string(), s(e.request_id)),
+        (k::LOG_PUSH_REF.to_string(), s(e.push_ref)),
+        (k::PUSH_AT.to_string(), n(e.pushed_at_ms)),
+        (k::LOG_OUTCOMES.to_string(), s(lines)),
+        (
+            k::EXPIRES_AT.to_string(),
+            n(e.pushed_at_ms / 1000 + retention_secs),
+        ),
+    ])
+}
+
 impl Store {
-    /// Writes one entry per user; answers the number of requests made.
+    /// Writes one entry per user, 25 per BatchWriteItem; answers the number
+    /// of requests made. (A push's first entries go in its completion's
+    /// transaction: [`Store::complete_push`].)
     pub async fn put_push_log(
         &self,
         app: &AppId,
@@ -64,25 +88,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let items: Vec<Item> = entries
             .into_iter()
-            .map(|(user, e)| {
-                let lines = serde_json::to_string(&Lines {
-                    o: e.outcomes,
-                    r: e.refs,
-                })
-                .expect("lines serialize");
-                Item::from([
-                    (k::PK.to_string(), s(k::user_pk(app, &user))),
-                    (k::SK.to_string(), s(k::log_sk(e.pushed_at_ms, &e.push_ref))),
-                    (k::PUSH_REQUEST_ID.to_string(), s(e.request_id)),
-                    (k::LOG_PUSH_REF.to_string(), s(e.push_ref)),
-                    (k::PUSH_AT.to_string(), n(e.pushed_at_ms)),
-                    (k::LOG_OUTCOMES.to_string(), s(lines)),
-                    (
-                        k::EXPIRES_AT.to_string(),
-                        n(e.pushed_at_ms / 1000 + retention_secs),
-                    ),
-                ])
-            })
+            .map(|(user, e)| log_item(app, &user, e, retention_secs))
             .collect();
         self.batch_put(items, concurrency).await
     }
