@@ -291,11 +291,7 @@ else
     --header "$admin_h" --body '{"to":["alice"],"title":"bench","desc":"one recipient"}' --status 200 --n "$START_API_REQUESTS"
   echo "\`sam local start-api\` (warm containers, Docker), vivo = the simulator, DynamoDB = moto, both on the Docker bridge; $START_API_REQUESTS sequential requests per route on one keep-alive connection after one untimed request."
   echo
-  echo "| route | n | p50 ms | p99 ms | min ms | max ms |"
-  echo "|---|---:|---:|---:|---:|---:|"
-  for f in "$OUT/results/api-token.json" "$OUT/results/api-push.json"; do
-    "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(f"| {r[\"route\"]} | {r[\"n\"]} | {r[\"p50\"]:.1f} | {r[\"p99\"]:.1f} | {r[\"min\"]:.1f} | {r[\"max\"]:.1f} |")' "$f"
-  done
+  "$PY" "$DRIVER" apitable "$OUT/results/api-token.json" "$OUT/results/api-push.json"
   echo
 fi
 

@@ -16,10 +16,8 @@ Subcommands (each prints one JSON object on stdout; logs go to stderr):
   http --url URL --method M --path P [--header K:V ...] [--body JSON] --status N --n N
       N sequential requests on one keep-alive connection (plus one untimed
       warm-up request), latencies
-  table FILE...
-      the markdown table of `cold` results (binary | case | n | ...)
-  warmtable FILE...
-      the markdown table of `warm` results
+  table FILE... / warmtable FILE... / apitable FILE...
+      the markdown tables of `cold`, `warm` and `http` results
 
 The environment of the bootstrap is this process's environment (RIE passes
 it on), so the caller exports TABLE_NAME etc. before calling `cold`/`warm`.
@@ -368,6 +366,14 @@ def cmd_warmtable(a):
               f"{ratio} | {r['p50']:.2f} | {r['p99']:.2f} |")
 
 
+def cmd_apitable(a):
+    print("| route | n | p50 ms | p90 ms | p99 ms | min ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in load(a.files):
+        print(f"| {r['route']} | {r['n']} | {r['p50']:.1f} | {r['p90']:.1f} | {r['p99']:.1f} | "
+              f"{r['min']:.1f} | {r['max']:.1f} |")
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks (RIE stops)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -396,7 +402,7 @@ def main():
     h.add_argument("--body")
     h.add_argument("--status", type=int, required=True)
     h.add_argument("--n", type=int, required=True)
-    for name in ("table", "warmtable"):
+    for name in ("table", "warmtable", "apitable"):
         t = sub.add_parser(name)
         t.add_argument("files", nargs="+")
     a = p.parse_args()
@@ -405,7 +411,7 @@ def main():
             print(json.dumps(make_event(a.method, a.path, parse_headers(a.header), a.body, a.query)))
         else:
             {"cold": cmd_cold, "warm": cmd_warm, "http": cmd_http,
-             "table": cmd_table, "warmtable": cmd_warmtable}[a.cmd](a)
+             "table": cmd_table, "warmtable": cmd_warmtable, "apitable": cmd_apitable}[a.cmd](a)
     except (RuntimeError, OSError) as err:
         log(f"{a.cmd}: {err}")
         sys.exit(1)
