@@ -229,7 +229,6 @@ STARTED=() # NAME PID NAME PID ...
 MOTO_PID=""
 KEEP_RUNNING=0
 SLEEP_PID=""
-BUILD_PID=""  # sam build (its own process group)
 SAM_DDB_URL="" # sam mode: the emulator URL its containers are found by
 ENGINE_PID="" # sam mode: a dockerd this run started (stopped unless KEEP_DOCKER=1)
 SAM_ENV_VARS="" SAM_BUILD_SECS="" API_START_SECS="" # sam mode: for the env file
@@ -252,11 +251,7 @@ cleanup() {
   if [ "$KEEP_RUNNING" = 1 ]; then
     exit "$rc"
   fi
-  if [ -n "$BUILD_PID" ] && alive "$BUILD_PID"; then
-    log "stopping sam build (process group $BUILD_PID)"
-    kill -TERM -- "-$BUILD_PID" 2>/dev/null
-    wait "$BUILD_PID" 2>/dev/null
-  fi
+  stop_sam_build
   # Interrupted while start_moto waited for the emulator: not remembered yet.
   if [ -n "${MOTO_PID:-}" ] && [[ " ${STARTED[*]-} " != *" $MOTO_PID "* ]]; then
     STARTED=(moto "$MOTO_PID" ${STARTED[@]+"${STARTED[@]}"})
@@ -354,22 +349,7 @@ if [ "$RUN_MODE" = sam ]; then
 
   if [ "$DO_BUILD" = 1 ] || ! sam_build_ready "$BUILD_DIR"; then
     [ "$DO_BUILD" = 1 ] || log "no complete SAM build in .aws-sam/build: running sam build"
-    log "sam build (release, through cargo-lambda and zig; log: $RUN_DIR/run-local.sam-build.log):" \
-      "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
-    t0="$(now_ms)"
-    # Its own process group, so that Ctrl-C's cleanup stops cargo and rustc too.
-    setsid -w sam build </dev/null >"$RUN_DIR/run-local.sam-build.log" 2>&1 &
-    BUILD_PID=$!
-    if ! wait "$BUILD_PID"; then
-      BUILD_PID=""
-      tail -n 40 "$RUN_DIR/run-local.sam-build.log" >&2
-      log "sam build failed (log: $RUN_DIR/run-local.sam-build.log)"
-      exit 1
-    fi
-    BUILD_PID=""
-    SAM_BUILD_SECS="$(secs_since "$t0")"
-    log "sam build: $SAM_BUILD_SECS s"
-    sam_build_ready "$BUILD_DIR" || { log "sam build left no complete build in $BUILD_DIR"; exit 1; }
+    run_sam_build "$RUN_DIR/run-local.sam-build.log" || exit 1
   else
     newer="$(sam_build_newer_source "$BUILD_DIR")"
     if [ -n "$newer" ]; then

@@ -102,3 +102,50 @@ stop_engine() {
   fi
   STOP_TIMEOUT=30 stop_pids trust "the Docker engine this run started (KEEP_DOCKER=1 keeps it): dockerd" "$pid"
 }
+
+# run_sam_build LOG: `sam build` (the venv's: ensure_venv first) from $ROOT into
+# .aws-sam/build, in its own process group so that a cleanup can stop cargo and
+# rustc with it (stop_sam_build); the tail of LOG when it fails. Sets
+# SAM_BUILD_SECS.
+SAM_BUILD_PID=""
+run_sam_build() {
+  local logf="$1" t0
+  log "sam build (release, through cargo-lambda and zig; log: $logf):" \
+    "a cold build takes many minutes (about 18 on a 2-core machine), seconds when nothing changed"
+  t0="$(now_ms)"
+  (cd "$ROOT" && exec setsid -w sam build) </dev/null >"$logf" 2>&1 &
+  SAM_BUILD_PID=$!
+  if ! wait "$SAM_BUILD_PID"; then
+    SAM_BUILD_PID=""
+    tail -n 40 "$logf" >&2
+    log "sam build failed (log: $logf)"
+    return 1
+  fi
+  SAM_BUILD_PID=""
+  SAM_BUILD_SECS="$(secs_since "$t0")"
+  log "sam build: $SAM_BUILD_SECS s"
+  sam_build_ready "$ROOT/.aws-sam/build" || { log "sam build left no complete build in $ROOT/.aws-sam/build"; return 1; }
+}
+
+# stop_sam_build: stops a run_sam_build still under way (its process group).
+stop_sam_build() {
+  [ -n "$SAM_BUILD_PID" ] && alive "$SAM_BUILD_PID" || return 0
+  log "stopping sam build (process group $SAM_BUILD_PID)"
+  kill -TERM -- "-$SAM_BUILD_PID" 2>/dev/null || true
+  wait "$SAM_BUILD_PID" 2>/dev/null || true
+  SAM_BUILD_PID=""
+}
+
+# rie_binary: the Lambda Runtime Interface Emulator that aws-sam-cli ships
+# (samcli/local/rapid/aws-lambda-rie-<arch>) in the project venv, for this
+# machine's architecture; fails when it is not there.
+rie_binary() {
+  local dir arch
+  case "$(uname -m)" in x86_64) arch=x86_64 ;; aarch64 | arm64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+  dir="$("$ROOT/.venv/bin/python" -c 'import os, samcli; print(os.path.dirname(samcli.__file__))')" || {
+    log "no samcli in $ROOT/.venv (ensure_venv installs aws-sam-cli)"
+    return 1
+  }
+  [ -x "$dir/local/rapid/aws-lambda-rie-$arch" ] || { log "no $dir/local/rapid/aws-lambda-rie-$arch"; return 1; }
+  echo "$dir/local/rapid/aws-lambda-rie-$arch"
+}
