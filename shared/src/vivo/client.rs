@@ -106,22 +106,32 @@ pub fn parse(bytes: &[u8]) -> Result<Reply, Refusal> {
 }
 
 pub struct Http {
-    http: reqwest::Client,
+    /// Built on first use, not at the cold start: requests that never call
+    /// vivo (token reports, refusals, reads) do not pay for loading the TLS
+    /// roots.
+    http: std::sync::OnceLock<reqwest::Client>,
+    timeout: Duration,
     base_url: String,
 }
 
 impl Http {
     pub fn new(base_url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build()
-            .expect("reqwest client builds with static settings");
         Http {
-            http,
+            http: std::sync::OnceLock::new(),
+            timeout,
             base_url: base_url.trim_end_matches('/').to_string(),
         }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.timeout.min(Duration::from_secs(3)))
+                .pool_idle_timeout(Duration::from_secs(50))
+                .build()
+                .expect("reqwest client builds with static settings")
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -137,7 +147,7 @@ impl Http {
         deadline: Instant,
     ) -> Result<Reply, Refusal> {
         let mut req = self
-            .http
+            .client()
             .post(format!("{}{path}", self.base_url))
             .header("content-type", "application/json;charset=utf-8")
             .body(serde_json::to_vec(body).expect("json serializes"));
