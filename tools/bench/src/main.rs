@@ -336,6 +336,15 @@ fn row(name: &str, samples: &mut [Duration]) {
     );
 }
 
+/// One request through the native runner, answered 200, body read: its time.
+async fn timed(req: reqwest::RequestBuilder) -> Duration {
+    let t = Instant::now();
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.bytes().await.unwrap();
+    t.elapsed()
+}
+
 async fn serve_native(env: &TestEnv) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -384,31 +393,19 @@ async fn section_latency(env: &TestEnv) -> Duration {
     let mut token_n = Vec::new();
     let mut push_n = Vec::new();
     for i in 0..n + 10 {
-        let t = Instant::now();
-        let r = http
+        let report = http
             .put(format!("{base}/v1/push-token"))
             .bearer_auth(&user)
-            .json(&report(n + 10 + i))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        r.bytes().await.unwrap();
-        if i >= 10 {
-            token_n.push(t.elapsed());
-        }
-        let t = Instant::now();
-        let r = http
+            .json(&report(n + 10 + i));
+        let t = timed(report).await;
+        let push = http
             .post(format!("{base}/v1/push"))
             .bearer_auth(&admin)
-            .json(&push_body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        r.bytes().await.unwrap();
+            .json(&push_body);
+        let p = timed(push).await;
         if i >= 10 {
-            push_n.push(t.elapsed());
+            token_n.push(t);
+            push_n.push(p);
         }
     }
     row("PUT /v1/push-token, native runner", &mut token_n);
