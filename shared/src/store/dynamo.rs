@@ -7,6 +7,11 @@ use super::schema;
 use super::StoreError;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// The store: one table, one client. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -15,6 +20,49 @@ pub struct Store {
     pub(crate) table: String,
     /// A non-AWS endpoint (emulator), when one is configured.
     endpoint: Option<String>,
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls + aws-lc, proxies from
+/// the environment), except when its connector is built: the SDK builds it
+/// (and loads the system's TLS roots, every file in /etc/ssl/certs on
+/// Debian) when a client is constructed, so every cold start paid for it
+/// before its first response, even one that never reaches DynamoDB (a
+/// refused request). Here the connector comes with the first request.
+/// Measured by scripts/bench-lambda.sh (cold start, case a).
+fn https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    let client = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            conn.set_sleep_impl(c.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    });
+    SharedHttpClient::new(FirstUse(client))
+}
+
+/// An HTTP client whose connector is made on first use: it forwards all
+/// but `validate_base_client_config`, where the SDK's own client builds
+/// its connector eagerly.
+#[derive(Debug)]
+struct FirstUse(SharedHttpClient);
+
+impl HttpClient for FirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 impl Store {
@@ -34,7 +82,8 @@ impl Store {
 
     /// As [`Store::from_env`], with an explicit region when given.
     pub async fn from_env_in(table: impl Into<String>, region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
         if let Some(r) = region {
             loader = loader.region(aws_config::Region::new(r.to_string()));
         }
@@ -78,6 +127,7 @@ impl Store {
             "offpush-local",
         );
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
             .endpoint_url(endpoint)
             .region(aws_config::Region::new(region.to_string()))
             .credentials_provider(creds)
