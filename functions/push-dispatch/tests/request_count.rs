@@ -93,14 +93,7 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
 
 #[tokio::test]
 async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_batches_of_25() {
-    let env = TestEnv::new("count-1000").await;
-    add_cert(
-        &env,
-        offpush::domain::ClickAction::OpenApp,
-        offpush::domain::PushMode::Production,
-    )
-    .await;
-    let users = env.seed_users(1000, "u", 1).await;
+    let (env, users) = seeded("count-1000", 1000).await;
     let body = json!({"to": users, "desc": "hi"});
     let (_, cold) = requests_of(&env, &body).await;
     let (r, warm) = requests_of(&env, &body).await;
@@ -132,14 +125,7 @@ async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_batches_o
 
 #[tokio::test]
 async fn the_push_log_rides_in_the_completion_transaction_exactly_while_it_fits() {
-    let env = TestEnv::new("count-97").await;
-    add_cert(
-        &env,
-        offpush::domain::ClickAction::OpenApp,
-        offpush::domain::PushMode::Production,
-    )
-    .await;
-    let users = env.seed_users(98, "u", 1).await;
+    let (env, users) = seeded("count-97", 98).await;
     push_ok_warm(&env, &users[..1]).await;
     // 97 users: record + 2 statistics rows + 97 entries = 100 items.
     let (_, at_limit) = requests_of(&env, &json!({"to": users[..97], "desc": "hi"})).await;
@@ -154,6 +140,19 @@ async fn the_push_log_rides_in_the_completion_transaction_exactly_while_it_fits(
         let log = admin_get(&env, &format!("/v1/users/{u}/push-log")).await;
         assert_eq!(log["entries"][0]["request_id"], id, "{u}: {log}");
     }
+}
+
+/// A table with the certificate and `n` users of one device each.
+async fn seeded(label: &str, n: usize) -> (TestEnv, Vec<String>) {
+    let env = TestEnv::new(label).await;
+    add_cert(
+        &env,
+        offpush::domain::ClickAction::OpenApp,
+        offpush::domain::PushMode::Production,
+    )
+    .await;
+    let users = env.seed_users(n, "u", 1).await;
+    (env, users)
 }
 
 /// One push first, so the measured ones run on a warm instance.
