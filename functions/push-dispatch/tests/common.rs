@@ -124,3 +124,14 @@ pub async fn make_stale(env: &TestEnv, request_id: &str, sending: bool) {
         .await
         .unwrap();
 }
+
+/// A GET through the handler with the app's admin token.
+pub async fn admin_get(env: &TestEnv, uri: &str) -> (u16, Value) {
+    read(
+        push_dispatch::handle(
+            &env.ctx,
+            request("GET", uri, Some(&env.app.admin_token()), None),
+        )
+        .await,
+    )
+}

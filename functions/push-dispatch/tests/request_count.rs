@@ -14,14 +14,8 @@ async fn requests_of(env: &TestEnv, body: &Value) -> (Value, Vec<String>) {
     (r, env.actions.requests())
 }
 
-async fn admin_get(env: &TestEnv, uri: &str) -> Value {
-    let (s, r) = read(
-        push_dispatch::handle(
-            &env.ctx,
-            request("GET", uri, Some(&env.app.admin_token()), None),
-        )
-        .await,
-    );
+async fn get_ok(env: &TestEnv, uri: &str) -> Value {
+    let (s, r) = admin_get(env, uri).await;
     assert_eq!(s, 200, "{uri}: {r}");
     r
 }
@@ -61,13 +55,13 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
     // What that one write left is all there: the record under the generated
     // id, the statistics, the user's push log entry.
     let id = r["request_id"].as_str().unwrap().to_string();
-    let record = admin_get(&env, &format!("/v1/pushes/{id}")).await;
+    let record = get_ok(&env, &format!("/v1/pushes/{id}")).await;
     assert_eq!(record["request_id"], id.as_str(), "{record}");
     assert_eq!(record["results"][0]["status"], "sent", "{record}");
-    let stats = admin_get(&env, "/v1/stats").await;
+    let stats = get_ok(&env, "/v1/stats").await;
     let today = stats["days"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(today["pushes"], 2, "{stats}");
-    let log = admin_get(&env, "/v1/users/alice/push-log").await;
+    let log = get_ok(&env, "/v1/users/alice/push-log").await;
     assert_eq!(log["entries"][0]["request_id"], id.as_str(), "{log}");
     assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
     // A caller's request_id adds its claim and its "sending" mark, and a
@@ -118,7 +112,7 @@ async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_batches_o
     // Every user's entry was written.
     let id = r["request_id"].as_str().unwrap();
     for u in [&users[0], &users[500], &users[999]] {
-        let log = admin_get(&env, &format!("/v1/users/{u}/push-log")).await;
+        let log = get_ok(&env, &format!("/v1/users/{u}/push-log")).await;
         assert_eq!(log["entries"][0]["request_id"], id, "{u}: {log}");
     }
 }
@@ -137,7 +131,7 @@ async fn the_push_log_rides_in_the_completion_transaction_exactly_while_it_fits(
     assert_eq!(count(&over, "TransactWriteItems"), 1, "{over:?}");
     let id = r["request_id"].as_str().unwrap();
     for u in [&users[0], &users[96], &users[97]] {
-        let log = admin_get(&env, &format!("/v1/users/{u}/push-log")).await;
+        let log = get_ok(&env, &format!("/v1/users/{u}/push-log")).await;
         assert_eq!(log["entries"][0]["request_id"], id, "{u}: {log}");
     }
 }

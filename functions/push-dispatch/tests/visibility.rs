@@ -9,16 +9,6 @@ use offpush::domain::{ReceiptSecret, Receipts, UserId};
 use offpush::store::keys;
 use serde_json::{json, Value};
 
-async fn get(env: &TestEnv, uri: &str) -> (u16, Value) {
-    read(
-        push_dispatch::handle(
-            &env.ctx,
-            request("GET", uri, Some(&env.app.admin_token()), None),
-        )
-        .await,
-    )
-}
-
 async fn post_receipt(env: &TestEnv, secret: &str, body: &str) -> (u16, Value) {
     read(
         push_dispatch::handle(
@@ -48,7 +38,7 @@ fn today() -> String {
 }
 
 async fn stats(env: &TestEnv, query: &str) -> Value {
-    let (s, r) = get(env, &format!("/v1/stats?{query}")).await;
+    let (s, r) = admin_get(env, &format!("/v1/stats?{query}")).await;
     assert_eq!(s, 200, "{r}");
     r["days"].as_array().unwrap().last().unwrap().clone()
 }
@@ -107,7 +97,7 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
     assert!(list_param.ends_with(&keys::push_ref("m-2")));
 
     // Before any receipt: sent, not delivered.
-    let (s, rec) = get(&env, "/v1/pushes/m-2").await;
+    let (s, rec) = admin_get(&env, "/v1/pushes/m-2").await;
     assert_eq!(s, 200, "{rec}");
     assert_eq!(rec["state"], "done");
     assert_eq!(rec["summary"]["delivered"], 0);
@@ -129,13 +119,13 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
     assert_eq!(s, 200);
     assert_eq!(ack["delivered"], 0, "{ack}");
 
-    let (_, rec) = get(&env, "/v1/pushes/m-2").await;
+    let (_, rec) = admin_get(&env, "/v1/pushes/m-2").await;
     assert_eq!(rec["summary"]["delivered"], 2, "{rec}");
     assert!(rec["last_receipt_at"].is_string());
     for line in rec["results"].as_array().unwrap() {
         assert_eq!(line["delivery_state"], "delivered", "{line}");
     }
-    let (_, rec1) = get(&env, "/v1/pushes/m-1").await;
+    let (_, rec1) = admin_get(&env, "/v1/pushes/m-1").await;
     assert_eq!(rec1["results"][0]["delivery_state"], "delivered");
 
     let day = stats(&env, &format!("from={}&to={}", today(), today())).await;
@@ -235,19 +225,19 @@ async fn push_records_are_read_by_request_id_and_refuse_bad_ids() {
     bind(&env, &app, "alice", "regid-a", Some("phone")).await;
     let r = push_to(&env, "alice", "hi", json!({"request_id": "订单/42 ✓"})).await;
     assert_eq!(status_of(&r, "alice"), "sent");
-    let (s, rec) = get(&env, "/v1/pushes/%E8%AE%A2%E5%8D%95%2F42%20%E2%9C%93").await;
+    let (s, rec) = admin_get(&env, "/v1/pushes/%E8%AE%A2%E5%8D%95%2F42%20%E2%9C%93").await;
     assert_eq!(s, 200, "{rec}");
     assert_eq!(rec["request_id"], "订单/42 ✓");
     assert_eq!(rec["results"][0]["device_id"], "phone");
     assert!(rec["pushed_at"].is_string() && rec["expires_at"].is_string());
     let text = rec.to_string();
     assert!(!text.contains("regid-a"), "no token in a record: {text}");
-    let (s, e) = get(&env, "/v1/pushes/nope").await;
+    let (s, e) = admin_get(&env, "/v1/pushes/nope").await;
     assert_error(&(s, e), 404, "not_found", None);
     let long = "r".repeat(65);
-    let (s, e) = get(&env, &format!("/v1/pushes/{long}")).await;
+    let (s, e) = admin_get(&env, &format!("/v1/pushes/{long}")).await;
     assert_error(&(s, e), 400, "invalid_argument", Some("request_id"));
-    let (s, e) = get(&env, "/v1/pushes/a?x=1").await;
+    let (s, e) = admin_get(&env, "/v1/pushes/a?x=1").await;
     assert_eq!(s, 400, "{e}");
     // Admin only.
     let (s, _) = read(
@@ -277,15 +267,15 @@ async fn statistics_ranges_are_checked() {
         ("certificate_id=x", "certificate_id"),
         ("day=1", "day"),
     ] {
-        let got = get(&env, &format!("/v1/stats?{q}")).await;
+        let got = admin_get(&env, &format!("/v1/stats?{q}")).await;
         assert_error(&got, 400, "invalid_argument", Some(field));
     }
-    let (s, r) = get(&env, "/v1/stats?from=2026-11-01&to=2026-12-02").await;
+    let (s, r) = admin_get(&env, "/v1/stats?from=2026-11-01&to=2026-12-02").await;
     assert_eq!(s, 200, "31 days apart is the limit: {r}");
     assert_eq!(r["days"].as_array().unwrap().len(), 32);
     assert_eq!(r["days"][0]["date"], "2026-11-01");
     assert_eq!(r["days"][0]["pushes"], 0);
-    let (_, r) = get(&env, "/v1/stats").await;
+    let (_, r) = admin_get(&env, "/v1/stats").await;
     assert_eq!(r["days"].as_array().unwrap().len(), 7, "the last 7 days");
     assert_eq!(r["days"][6]["date"], today());
 }
@@ -295,7 +285,7 @@ fn log_reason(log: &Value, i: usize) -> Value {
 }
 
 async fn push_log(env: &TestEnv, user: &str, query: &str) -> Value {
-    let (s, r) = get(env, &format!("/v1/users/{user}/push-log{query}")).await;
+    let (s, r) = admin_get(env, &format!("/v1/users/{user}/push-log{query}")).await;
     assert_eq!(s, 200, "{r}");
     r
 }
@@ -499,7 +489,7 @@ async fn the_push_log_pages_newest_first_and_checks_its_parameters() {
         ("?before=%23BINDINGS", "before"),
         ("?other=1", "other"),
     ] {
-        let got = get(&env, &format!("/v1/users/alice/push-log{q}")).await;
+        let got = admin_get(&env, &format!("/v1/users/alice/push-log{q}")).await;
         assert_error(&got, 400, "invalid_argument", Some(field));
     }
     let empty = push_log(&env, "nobody", "").await;

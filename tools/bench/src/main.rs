@@ -109,16 +109,6 @@ fn value_size(v: &aws_sdk_dynamodb::types::AttributeValue) -> usize {
     }
 }
 
-fn pk_sk(item: &Item) -> (String, String) {
-    let get = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    (get("pk"), get("sk"))
-}
-
 struct Units {
     read: f64,
     write: f64,
@@ -143,7 +133,7 @@ async fn units_of_one_push(env: &TestEnv, request_id: &str) -> Units {
     };
     let mut cert_bytes = 0usize;
     for item in &items {
-        let (pk, sk) = pk_sk(item);
+        let (pk, sk) = item_key(item);
         let bytes = item_size(item);
         let read = |what: &str, u: &mut Units| {
             let r = bytes.div_ceil(4096) as f64;

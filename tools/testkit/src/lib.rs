@@ -57,6 +57,17 @@ pub fn now_ms() -> i64 {
 /// A table item as [`TestEnv::table_items`] shows it.
 pub type Item = std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
+/// An item's (partition key, sort key).
+pub fn item_key(item: &Item) -> (String, String) {
+    let s = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    (s("pk"), s("sk"))
+}
+
 /// The partition key of an item.
 pub fn item_pk(item: &Item) -> &str {
     item.get("pk")
@@ -376,17 +387,7 @@ impl TestEnv {
             .expect("Scan on the emulator");
         let mut items: Vec<std::collections::BTreeMap<_, _>> =
             pages.into_iter().map(|i| i.into_iter().collect()).collect();
-        let key =
-            |i: &std::collections::BTreeMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
-                let s = |k: &str| {
-                    i.get(k)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                (s("pk"), s("sk"))
-            };
-        items.sort_by_key(key);
+        items.sort_by_key(item_key);
         items
     }
 
