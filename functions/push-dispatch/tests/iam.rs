@@ -13,7 +13,9 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue as A;
 use common::*;
+use offpush::domain::{DeliveryOutcome, UserId};
 use offpush::store::keys;
+use offpush::store::pushlog::LogEntry;
 use serde_json::{json, Value};
 use testkit::iam::assert_policy_matches;
 use vivo_sim::CallAction;
@@ -87,6 +89,37 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
     let many = env.seed_users(120, "many", 1).await;
     let r = ok(&env, &json!({"to": many, "desc": "hi"})).await;
     assert_eq!(r["summary"]["sent"], 120, "{}", r["summary"]);
+    // A large push's log whose bucket would pass the item limit (one user
+    // with a very long report) writes that bucket's users one item each.
+    let users: Vec<UserId> = (0..30)
+        .map(|i| UserId::parse("u", &format!("heavy-{i}")).unwrap())
+        .collect();
+    let entries = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let lines = if i == 0 { 4500 } else { 1 };
+            let outcomes: Vec<DeliveryOutcome> = (0..lines)
+                .map(|d| DeliveryOutcome {
+                    device_id: Some(format!("device-{d}")),
+                    ..DeliveryOutcome::no_device(u)
+                })
+                .collect();
+            let entry = LogEntry {
+                request_id: "heavy".into(),
+                push_ref: keys::push_ref("heavy"),
+                pushed_at_ms: offpush::clock::now_ms(),
+                refs: vec![None; outcomes.len()],
+                outcomes,
+            };
+            (u.clone(), entry)
+        })
+        .collect();
+    env.ctx
+        .store
+        .put_push_log(&env.app.id, entries, 3600, 4)
+        .await
+        .unwrap();
 
     env.sim.script_next(SEND, code(10070));
     let r = ok(&env, &body(&["alice"], "r8")).await;

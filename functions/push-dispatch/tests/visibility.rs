@@ -528,3 +528,99 @@ async fn a_thousand_user_push_logs_every_user_and_counts_once() {
     assert_eq!(again["duplicate"], true);
     assert_eq!(stats(&env, "").await["pushes"], 1);
 }
+
+#[tokio::test]
+async fn the_push_log_merges_a_users_small_and_large_pushes_newest_first_across_pages() {
+    // Small pushes keep one entry per user in the user's partition; a push
+    // to more users than its transaction holds writes bucket items. One
+    // user's log is both, in order, each push once, over any page size.
+    let (env, app) = setup("log-merge").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let crowd = env.seed_users(150, "c", 1).await;
+    let mut expected = Vec::new();
+    for i in 0..6 {
+        let id = format!("m-{i}");
+        let to: Vec<String> = if i % 2 == 1 {
+            std::iter::once("alice".to_string())
+                .chain(crowd.iter().cloned())
+                .collect()
+        } else {
+            vec!["alice".to_string()]
+        };
+        let (s, r) = push(&env, &json!({"to": to, "desc": "hi", "request_id": id})).await;
+        assert_eq!(s, 200, "{r}");
+        expected.insert(0, id);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["request_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let whole = push_log(&env, "alice", "").await;
+    assert_eq!(ids(&whole), expected, "{whole}");
+    assert!(whole.get("next").is_none(), "{whole}");
+    // Alice's own line of a large push, with its delivery state.
+    let big = &whole["entries"][0];
+    assert_eq!(big["request_id"], "m-5");
+    assert_eq!(big["results"].as_array().unwrap().len(), 1, "{big}");
+    assert_eq!(big["results"][0]["delivery_state"], "sent", "{big}");
+    for limit in [1, 2, 4] {
+        let mut got = Vec::new();
+        let mut query = format!("?limit={limit}");
+        loop {
+            let page = push_log(&env, "alice", &query).await;
+            let page_ids = ids(&page);
+            assert!(page_ids.len() <= limit, "{page}");
+            got.extend(page_ids);
+            match page.get("next").and_then(Value::as_str) {
+                Some(next) => query = format!("?limit={limit}&before={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "limit {limit}");
+    }
+    // A crowd member saw only the large pushes.
+    let member = push_log(&env, &crowd[77], "").await;
+    assert_eq!(ids(&member), ["m-5", "m-3", "m-1"], "{member}");
+}
+
+#[tokio::test]
+async fn expired_bucket_entries_of_the_push_log_are_not_answered() {
+    // DynamoDB deletes expired items lazily: reads filter on expiry.
+    let (env, app) = setup("log-bucket-expiry").await;
+    let entry = |id: &str, at: i64| offpush::store::pushlog::LogEntry {
+        request_id: id.to_string(),
+        push_ref: keys::push_ref(id),
+        pushed_at_ms: at,
+        outcomes: Vec::new(),
+        refs: Vec::new(),
+    };
+    let now_ms = offpush::clock::now_ms();
+    let users: Vec<UserId> = (0..40)
+        .map(|i| UserId::parse("user_id", &format!("e{i}")).unwrap())
+        .collect();
+    let retention = 3600;
+    for (id, at) in [("old", now_ms - 2 * 3600 * 1000), ("new", now_ms - 1000)] {
+        let entries = users.iter().map(|u| (u.clone(), entry(id, at))).collect();
+        let requests = env
+            .store
+            .put_push_log(&app.id, entries, retention, 4)
+            .await
+            .unwrap();
+        assert_eq!(requests, 1, "40 users, one batch of bucket items");
+    }
+    for u in [&users[0], &users[39]] {
+        let (got, next) = env
+            .store
+            .read_push_log(&app.id, u, 50, None, now_ms / 1000)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = got.iter().map(|e| e.request_id.as_str()).collect();
+        assert_eq!(ids, ["new"], "{u:?}");
+        assert_eq!(next, None);
+    }
+}

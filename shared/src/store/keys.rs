@@ -14,6 +14,7 @@
 //! | push record       | `PUSH#{app}#{push_ref}`              | `#REQUEST`   |
 //! | push result part  | `PUSH#{app}#{push_ref}`              | `#RESULT#{n:03}` |
 //! | user's push log   | `USER#{app}#{user}`                  | `LOG#{ms:013}#{push_ref[..8]}` |
+//! | large push's log  | `LOGS#{app}#{bucket:02}`             | `LOG#{ms:013}#{push_ref[..8]}` |
 //! | daily statistics  | `STATS#{app}`                        | `{YYYY-MM-DD}#ALL`, `{YYYY-MM-DD}#C{cert:016}` |
 //! | raw receipt       | `RECEIPTS#{app}`                     | `RAW#{sha256(body)[..32]}` |
 //! | receipt URL       | `RECEIPT#{sha256(secret)}`           | `#RECEIPT`   |
@@ -157,6 +158,14 @@ pub const PUSH_LAST_RECEIPT: &str = "last_receipt_at_ms";
 pub const LOG_SK_PREFIX: &str = "LOG#";
 pub const LOG_OUTCOMES: &str = "outcomes";
 pub const LOG_PUSH_REF: &str = "push_ref";
+
+/// Map attribute of a large push's log item: user id -> that user's lines.
+pub const LOG_USERS: &str = "users";
+
+/// The partition of one bucket of large pushes' logs (see `pushlog`).
+pub fn log_bucket_pk(app: &AppId, bucket: u32) -> String {
+    format!("LOGS#{app}#{bucket:02}")
+}
 
 pub fn log_sk(pushed_at_ms: i64, push_ref: &str) -> String {
     format!("{LOG_SK_PREFIX}{pushed_at_ms:013}#{}", &push_ref[..8])
