@@ -28,6 +28,7 @@ pub mod error;
 pub mod http;
 pub mod logs;
 pub mod store;
+pub mod tls;
 pub mod visibility;
 
 pub mod vivo;

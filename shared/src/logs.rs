@@ -13,10 +13,10 @@
 //!   and TRACE (the vivo calls carry authTokens and AppSecret-derived signs).
 //!
 //! None of them prints payloads at INFO or above, so [`PINNED`] caps them at
-//! INFO. The cap is not a directive added to the user's filter: in an
-//! `EnvFilter` a more specific directive (`lambda_runtime::layers=trace`, a
-//! span or field directive) beats a less specific one, so an appended
-//! `lambda_runtime=info` could be undone by the filter it was appended to.
+//! INFO. The cap is not a directive added to the user's filter: a more
+//! specific directive (`lambda_runtime::layers=trace`) beats a less specific
+//! one, so an appended `lambda_runtime=info` could be undone by the filter
+//! it was appended to.
 //! Instead every event passes two filters, the user's and [`pins`]: an event
 //! is written only if both let it through. The user's filter can lower a
 //! pinned target further (`LogLevel=warn` quiets them too), never raise it.
@@ -24,7 +24,7 @@
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
 use tracing_subscriber::filter::combinator::And;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, ParseError, Targets};
+use tracing_subscriber::filter::{FilterExt, ParseError, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -62,25 +62,36 @@ pub fn pins() -> Targets {
         .with_targets(PINNED.iter().copied())
 }
 
-/// The filter of the functions' log lines: `spec` (an `EnvFilter` string,
-/// e.g. `info` or `debug,offpush=trace`) and the [`pins`].
-pub fn filter<S>(spec: &str) -> Result<And<EnvFilter, Targets, S>, ParseError>
+/// The filter of the functions' log lines: `spec` and the [`pins`]. `spec`
+/// is `RUST_LOG`'s syntax by target: a level and `target=level` pairs,
+/// comma-separated (`info`, `debug,offpush=trace`); span and field
+/// directives are not read (a target filter needs no regex engine in the
+/// binary: BENCHMARKS.md, "Release profile").
+pub fn filter<S>(spec: &str) -> Result<And<Targets, Targets, S>, ParseError>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    Ok(EnvFilter::try_new(spec)?.and(pins()))
+    Ok(spec.parse::<Targets>()?.and(pins()))
+}
+
+/// [`filter`] of `spec`, or of `info` when `spec` is blank or unreadable
+/// (then also true).
+pub fn filter_or_info<S>(spec: &str) -> (And<Targets, Targets, S>, bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let spec = spec.trim();
+    match filter(if spec.is_empty() { "info" } else { spec }) {
+        Ok(f) => (f, false),
+        Err(_) => (filter("info").expect("a level is a filter"), true),
+    }
 }
 
 /// Logs as JSON lines on Lambda (CloudWatch), compact text elsewhere; the
 /// level from `RUST_LOG` (default info; an unreadable value is info too,
 /// said once in the log), through [`filter`].
 pub fn init_tracing() {
-    let spec = std::env::var("RUST_LOG").unwrap_or_default();
-    let spec = spec.trim();
-    let (filter, unreadable) = match filter(if spec.is_empty() { "info" } else { spec }) {
-        Ok(f) => (f, false),
-        Err(_) => (filter("info").expect("a level is a filter"), true),
-    };
+    let (filter, unreadable) = filter_or_info(&std::env::var("RUST_LOG").unwrap_or_default());
     let layer = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         tracing_subscriber::fmt::layer()
             .json()
@@ -155,7 +166,7 @@ mod tests {
             .with_ansi(false)
             .without_time()
             .with_target(false)
-            .with_filter(filter(spec).expect("a valid filter"));
+            .with_filter(filter_or_info(spec).0);
         let subscriber = tracing_subscriber::registry().with(layer);
         let levels = [
             Level::TRACE,

@@ -5,13 +5,21 @@
 use super::item::sdk_err;
 use super::schema;
 use super::StoreError;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The store: one table, one client. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -22,46 +30,140 @@ pub struct Store {
     endpoint: Option<String>,
 }
 
-/// The SDK's default HTTPS client (hyper 1, rustls + aws-lc, proxies from
-/// the environment), except when its connector is built: the SDK builds it
-/// (and loads the system's TLS roots, every file in /etc/ssl/certs on
-/// Debian) when a client is constructed, so every cold start paid for it
-/// before its first response, even one that never reaches DynamoDB (a
-/// refused request). Here the connector comes with the first request.
-/// Measured by scripts/bench-lambda.sh (cold start, case a).
-fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
-    let client = Builder::new().build_with_connector_fn(|settings, components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        conn.set_connector_settings(settings.cloned());
-        if let Some(c) = components {
-            conn.set_sleep_impl(c.sleep_impl());
-        }
-        conn.set_proxy_config(Some(ProxyConfig::from_env()));
-        conn.build()
-    });
-    SharedHttpClient::new(FirstUse(client))
+/// The SDK's HTTP client: reqwest (hyper 1, rustls + ring, proxies from
+/// the environment), the client the vivo calls use, so the binary holds
+/// one HTTP and TLS stack (the SDK's own hyper client would add h2, tower
+/// and a second connection layer: BENCHMARKS.md, "Release profile").
+/// Nothing is built before the first request: the SDK's own client builds
+/// its connector (and loads every system TLS root) when a client is
+/// constructed, which every cold start paid for before its first response,
+/// even one that never reaches DynamoDB (a refused request). Measured by
+/// scripts/bench-lambda.sh (cold start, case a).
+pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(ReqwestHttp::default())
 }
 
-/// An HTTP client whose connector is made on first use: it forwards all
-/// but `validate_base_client_config`, where the SDK's own client builds
-/// its connector eagerly.
-#[derive(Debug)]
-struct FirstUse(SharedHttpClient);
+type Timeouts = (Option<Duration>, Option<Duration>);
 
-impl HttpClient for FirstUse {
+/// One connector per timeout setting the SDK asks for (in practice one).
+#[derive(Debug, Default)]
+struct ReqwestHttp {
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+}
+
+impl HttpClient for ReqwestHttp {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
+        _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(|p| p.into_inner());
+        connectors
+            .entry(key)
+            .or_insert_with(|| SharedHttpConnector::new(ReqwestConnector::new(key)))
+            .clone()
     }
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
+        Some(ConnectorMetadata::new("reqwest", None))
+    }
+}
+
+#[derive(Debug)]
+struct ReqwestConnector {
+    client: Arc<reqwest::Client>,
+}
+
+impl ReqwestConnector {
+    fn new((connect, read): Timeouts) -> Self {
+        let mut b = crate::tls::client_builder().pool_idle_timeout(Duration::from_secs(50));
+        if let Some(t) = connect {
+            b = b.connect_timeout(t);
+        }
+        if let Some(t) = read {
+            b = b.read_timeout(t);
+        }
+        ReqwestConnector {
+            client: Arc::new(
+                b.build()
+                    .expect("reqwest client builds with static settings"),
+            ),
+        }
+    }
+}
+
+impl HttpConnector for ReqwestConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.client.clone();
+        HttpConnectorFuture::new(async move {
+            let request = request
+                .try_into_http1x()
+                .map_err(|e| ConnectorError::user(e.into()))?;
+            let (parts, body) = request.into_parts();
+            // DynamoDB's requests are JSON documents held in memory.
+            let body = body
+                .bytes()
+                .ok_or_else(|| ConnectorError::user("a streaming request body".into()))?
+                .to_vec();
+            let response = client
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(connector_error)?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(connector_error)?;
+            let mut out = http::Response::new(SdkBody::from(body));
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            HttpResponse::try_from(out).map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
+}
+
+/// What the SDK's retry strategy needs to know: a timeout, or an I/O
+/// failure (connect refused or reset, a response cut short: retried as
+/// transient), or something else.
+fn connector_error(e: reqwest::Error) -> ConnectorError {
+    if e.is_timeout() {
+        ConnectorError::timeout(e.into())
+    } else if e.is_connect() || e.is_request() || e.is_body() || e.is_decode() {
+        ConnectorError::io(e.into())
+    } else {
+        ConnectorError::other(e.into(), None)
+    }
+}
+
+/// Static credentials from the environment as Lambda (and `sam local`)
+/// sets them: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`. The functions need no other credential source, so
+/// they carry no profile, SSO or STS code (tools/offpush-admin builds its
+/// store from a full AWS configuration: [`Store::from_sdk_config`]).
+fn env_credentials() -> Option<Credentials> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+    Some(Credentials::new(
+        var("AWS_ACCESS_KEY_ID")?,
+        var("AWS_SECRET_ACCESS_KEY")?,
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    ))
+}
+
+/// The emulator endpoint from `AWS_ENDPOINT_URL_DYNAMODB` (else
+/// `AWS_ENDPOINT_URL`). `sam local` passes declared-but-unset variables as
+/// empty strings, and an empty endpoint URL would be taken as an endpoint
+/// (then fail on first use): blank means "use AWS's own endpoint".
+fn env_endpoint() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string());
+    match (var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL")) {
+        (Some(v), _) if v.is_empty() => None,
+        (Some(v), _) => Some(v),
+        (None, Some(v)) if v.is_empty() => None,
+        (None, v) => v,
     }
 }
 
@@ -74,36 +176,39 @@ impl Store {
         }
     }
 
-    /// A store from the standard AWS environment (region, credentials,
-    /// `AWS_ENDPOINT_URL_DYNAMODB` for a local emulator).
+    /// A store from the Lambda environment: region (`AWS_REGION`, else
+    /// `AWS_DEFAULT_REGION`), credentials ([`env_credentials`]; none: every
+    /// request fails with a credentials error, logged), and
+    /// `AWS_ENDPOINT_URL_DYNAMODB` for a local emulator.
     pub async fn from_env(table: impl Into<String>) -> Self {
-        Store::from_env_in(table, None).await
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+        let endpoint = env_endpoint();
+        let mut conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(https_client());
+        conf.set_region(region.map(Region::new));
+        conf.set_endpoint_url(endpoint.clone());
+        if let Some(c) = env_credentials() {
+            conf = conf.credentials_provider(c);
+        }
+        Store {
+            endpoint,
+            ..Store::new(Client::from_conf(conf.build()), table)
+        }
     }
 
-    /// As [`Store::from_env`], with an explicit region when given.
-    pub async fn from_env_in(table: impl Into<String>, region: Option<&str>) -> Self {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r.to_string()));
-        }
-        let sdk = loader.load().await;
-        let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        // `sam local` passes declared-but-unset variables as empty strings,
-        // and the SDK takes an empty endpoint URL as an endpoint (then fails
-        // on first use): blank means "use AWS's own endpoint".
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string());
-        let endpoint = match (var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL")) {
-            (Some(v), _) if v.is_empty() => None,
-            (Some(v), _) => Some(v),
-            (None, Some(v)) if v.is_empty() => None,
-            (None, v) => v,
-        };
-        let blank = [var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL")]
+    /// A store from a full AWS configuration (profiles, SSO, assumed roles:
+    /// the operator's tool), with the environment's emulator endpoint when
+    /// one is set. Load it with [`https_client`] as its HTTP client.
+    pub fn from_sdk_config(sdk: &aws_types::SdkConfig, table: impl Into<String>) -> Self {
+        let endpoint = env_endpoint();
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+        let named = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
             .iter()
-            .any(|v| v.as_deref() == Some(""));
-        if endpoint.is_none() && blank {
-            conf.set_endpoint_url(None);
+            .any(|n| std::env::var_os(n).is_some());
+        if named {
+            conf.set_endpoint_url(endpoint.clone());
         }
         Store {
             endpoint,
@@ -119,23 +224,17 @@ impl Store {
     /// A store on an explicit endpoint with static dummy credentials: for
     /// the local emulator (tests, the admin tool's `--endpoint-url`).
     pub async fn for_endpoint(endpoint: &str, region: &str, table: impl Into<String>) -> Self {
-        let creds = aws_sdk_dynamodb::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "offpush-local",
-        );
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let creds = Credentials::new("local", "local", None, None, "offpush-local");
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
             .http_client(https_client())
             .endpoint_url(endpoint)
-            .region(aws_config::Region::new(region.to_string()))
+            .region(Region::new(region.to_string()))
             .credentials_provider(creds)
-            .load()
-            .await;
+            .build();
         Store {
             endpoint: Some(endpoint.to_string()),
-            ..Store::new(Client::new(&conf), table)
+            ..Store::new(Client::from_conf(conf), table)
         }
     }
 

@@ -18,7 +18,7 @@ pub mod schema;
 pub mod stats;
 pub mod vendor;
 
-pub use dynamo::Store;
+pub use dynamo::{https_client, Store};
 
 use crate::error::ServiceError;
 

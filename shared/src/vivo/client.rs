@@ -125,7 +125,7 @@ impl Http {
 
     fn client(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
+            crate::tls::client_builder()
                 .timeout(self.timeout)
                 .connect_timeout(self.timeout.min(Duration::from_secs(3)))
                 .pool_idle_timeout(Duration::from_secs(50))

@@ -390,7 +390,7 @@ async fn section_latency(env: &TestEnv) -> Duration {
     row("PUT /v1/push-token, handler", &mut token_h);
     row("POST /v1/push (1 recipient), handler", &mut push_h);
     let base = serve_native(env).await;
-    let http = reqwest::Client::new();
+    let http = offpush::tls::client();
     let mut token_n = Vec::new();
     let mut push_n = Vec::new();
     for i in 0..n + 10 {

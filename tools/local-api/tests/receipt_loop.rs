@@ -38,7 +38,7 @@ async fn call(
 async fn a_receipt_from_vivo_shows_the_device_delivered() {
     let env = TestEnv::new("receipt-loop").await;
     let base = serve(&env).await;
-    let http = reqwest::Client::new();
+    let http = offpush::tls::client();
     let admin = env.app.admin_token();
     let cert = json!({
         "platform": "vivo",

@@ -65,7 +65,7 @@ fn echo() -> Dispatch {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    offpush::tls::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()

@@ -237,7 +237,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let region = cli.region.clone().unwrap_or_else(|| "us-east-1".into());
             Store::for_endpoint(url, &region, table).await
         }
-        None => Store::from_env_in(table, cli.region.as_deref()).await,
+        None => {
+            // Profiles, SSO and assumed roles: the operator's credentials.
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(offpush::store::https_client());
+            if let Some(r) = &cli.region {
+                loader = loader.region(aws_config::Region::new(r.clone()));
+            }
+            Store::from_sdk_config(&loader.load().await, table)
+        }
     };
     let err = |e: &dyn std::error::Error| offpush::error::chain(e);
     let parse_app = |s: &str| AppId::parse("--app", s).map_err(|e| e.to_string());

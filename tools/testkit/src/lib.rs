@@ -106,6 +106,7 @@ impl TestApp {
 /// writing items exactly (storage tests, injected faults).
 pub async fn raw_client() -> aws_sdk_dynamodb::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(offpush::store::https_client())
         .endpoint_url(endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -906,3 +906,18 @@ impl Inner {
         (700_000_000_000_000_000u64 + self.next_task).to_string()
     }
 }
+
+/// A reqwest client builder for the simulator and its tests: reqwest is
+/// built without a TLS crypto provider of its own (the workspace's one
+/// stack is rustls with ring), so ring is installed first.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// [`http_client_builder`] with default settings.
+pub fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .build()
+        .expect("reqwest client builds with default settings")
+}

@@ -375,7 +375,7 @@ impl Inner {
 /// The HTTP client receipts are sent with: no proxy (receivers are local),
 /// bounded waits.
 pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::http_client_builder()
         .no_proxy()
         .timeout(POST_TIMEOUT)
         .connect_timeout(POST_TIMEOUT)

@@ -9,7 +9,7 @@ use vivo_sim::{SimConfig, Simulator};
 
 /// The answer of the binary at `base` to an auth call signed now.
 async fn auth_result(base: &str, app_id: u64, app_key: &str, app_secret: &str) -> Value {
-    reqwest::Client::new()
+    vivo_sim::http_client()
         .post(format!("{base}{AUTH}"))
         .json(&auth_body(app_id, app_key, app_secret, now_ms()))
         .send()
@@ -154,7 +154,7 @@ fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = vivo_sim::http_client();
         let health = client
             .get(format!("{base}/_sim/health"))
             .send()

@@ -728,7 +728,7 @@ fn the_binary_registers_receipts_from_flags() {
         &[("VIVO_SIM_RECEIPT_REDELIVER", "true")],
     );
     let (urls, settings, task, bodies) = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = vivo_sim::http_client();
         let get = |path: &str| {
             let request = client.get(format!("{base}/_sim/{path}"));
             async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
@@ -790,7 +790,7 @@ fn the_binary_reads_receipts_and_their_delay_from_the_environment() {
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (urls, settings) = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = vivo_sim::http_client();
         let get = |path: &str| {
             let request = client.get(format!("{base}/_sim/{path}"));
             async move { request.send().await.unwrap().json::<Value>().await.unwrap() }

@@ -190,7 +190,7 @@ async fn a_garbage_answer_is_http_200_and_not_json() {
     let sim = start().await;
     let token = token(&sim).await;
     sim.script_next(SEND, CallAction::Garbage);
-    let response = reqwest::Client::new()
+    let response = vivo_sim::http_client()
         .post(format!("{}{SEND}", sim.base_url()))
         .header("authToken", &token)
         .json(&message("reg-a"))

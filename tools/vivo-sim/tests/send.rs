@@ -305,7 +305,7 @@ async fn test_push_reaches_only_registered_test_devices() {
 async fn transport_mistakes_are_refused_and_recorded() {
     let sim = start().await;
     let token = token(&sim).await;
-    let client = reqwest::Client::new();
+    let client = vivo_sim::http_client();
     let url = format!("{}/message/send", sim.base_url());
 
     let get = client.get(&url).send().await.unwrap();

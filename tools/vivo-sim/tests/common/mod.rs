@@ -68,7 +68,7 @@ pub fn auth_now() -> Value {
 
 /// A POST with a JSON body (and the `authToken` header when given).
 pub async fn post(sim: &Simulator, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = vivo_sim::http_client()
         .post(format!("{}{path}", sim.base_url()))
         .json(body);
     if let Some(token) = token {
@@ -133,7 +133,7 @@ pub async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
 
 /// A `/_sim/*` call: a POST of `body` when given, else a GET.
 pub async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
+    let client = vivo_sim::http_client();
     let url = format!("{}/_sim/{path_and_query}", sim.base_url());
     let request = match body {
         Some(body) => client.post(url).json(&body),
