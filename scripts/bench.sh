@@ -7,7 +7,9 @@
 #     cost model;
 #   - scripts/bench-lambda.sh: the sam build artefacts beside a hello-world
 #     (sizes, cold starts under the Lambda Runtime Interface Emulator, max RSS
-#     after warm invocations, latency through sam local start-api).
+#     after warm invocations, latency through sam local start-api);
+#   - docs/benchmarks/release-profile.md, appended as it is: the release
+#     profile and dependency choices, measured once per step by hand.
 #
 # Usage: ./scripts/bench.sh
 # Env:   BENCH_SMOKE=1  every part at a tiny size, debug build, written to
@@ -68,5 +70,8 @@ dirty=""
   cat "$WORK/lambda.md"
   echo
   cat "$WORK/handlers.md"
+  echo
+  # Measured once by hand (each row a commit or a profile): not re-run here.
+  cat "$ROOT/docs/benchmarks/release-profile.md"
 } >"$OUT_FILE"
 log "wrote $OUT_FILE ($(secs_since "$T_START") s)"

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use offpush::config::{init_tracing, Config};
 use offpush::Context;
@@ -63,7 +64,7 @@ async fn main() -> ExitCode {
 
     let app = local_api::router(local_api::handlers(ctx))
         .into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
+    let served = axum::serve(listener.tap_io(vivo_sim::nodelay), app)
         .with_graceful_shutdown(async {
             // The simulator binary stops on the same signals.
             vivo_sim::shutdown_signal().await;
