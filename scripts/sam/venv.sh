@@ -2,6 +2,7 @@
 # scripts/sam/venv.sh — create/reuse the project-local Python venv at <repo>/.venv and install
 # into it, only when missing (or at another version than pinned below):
 #   moto[server]  local AWS mock server (DynamoDB) — `moto_server`
+#   waitress      the keep-alive WSGI server scripts/lib/dynamodb_emulator.py serves moto with
 #   aws-sam-cli   `sam local invoke|start-api|start-lambda`, `sam build`; bundles the Lambda
 #                 Runtime Interface Emulator and cfn-lint (`sam validate --lint`)
 #   cargo-lambda  Rust Lambda builder used by `sam build` with BuildMethod rust-cargolambda
@@ -34,6 +35,7 @@ _sam_venv_main() {
   # Tested together on Debian 12 / Python 3.11 (scripts/sam-e2e.sh).
   local pins
   pins="moto[server]==${SAM_PIN_MOTO-5.2.5}
+waitress==${SAM_PIN_WAITRESS-3.0.2}
 aws-sam-cli==${SAM_PIN_AWS_SAM_CLI-1.170.0}
 cargo-lambda==${SAM_PIN_CARGO_LAMBDA-1.9.2}
 ziglang==${SAM_PIN_ZIGLANG-0.17.1}"
