@@ -11,12 +11,10 @@ against. Only the handling of one request at a time is exclusive.
 
 Served by waitress, not moto's own werkzeug server: werkzeug closes every
 connection after one response ("Connection: close"), so each DynamoDB
-request opened a new TCP connection and the emulator's side kept each old
-one in TIME_WAIT. When a client port came round again while the emulator
-still held that 4-tuple in TIME_WAIT, the new SYN was answered with an ACK
-for the old connection, reset, and sent again after Linux's 1 s initial
-retransmission timeout: the ~1 s outliers the warm-latency benchmarks
-showed at p99. waitress keeps HTTP/1.1 connections alive, as DynamoDB does.
+request opened a new TCP connection and left one in TIME_WAIT. waitress
+keeps HTTP/1.1 connections alive, as DynamoDB does. (./scripts/bench.sh:
+a 1000-recipient push took 876 ms with it, 944 ms without; the occasional
+warm-latency outliers of up to about 1 s stayed: they are not this.)
 
 Usage: python dynamodb_emulator.py HOST PORT
 """
@@ -42,10 +40,28 @@ def main() -> None:
     lock = threading.Lock()
 
     def serialised(environ, start_response):
+        status = []
+
+        def recording(s, headers, exc_info=None):
+            status.append(s.split(" ", 1)[0])
+            return start_response(s, headers, exc_info)
+
         with lock:
             # Materialise the body inside the lock: the response is built
             # from backend state that the next request may change.
-            return list(app(environ, start_response))
+            body = list(app(environ, recording))
+        # One access line per request, werkzeug's shape: the benchmarks
+        # count the emulator's requests from them (scripts/bench-lambda.sh).
+        line = '{} - - "{} {} {}" {} -\n'.format(
+            environ.get("REMOTE_ADDR", "-"),
+            environ.get("REQUEST_METHOD", "-"),
+            environ.get("PATH_INFO", "-"),
+            environ.get("SERVER_PROTOCOL", "-"),
+            status[0] if status else "-",
+        )
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        return body
 
     # DynamoDB's requests carry no header with an underscore, so moto's
     # werkzeug request handler (which keeps S3's) is not needed here.
