@@ -134,7 +134,7 @@ async fn a_panicking_request_answers_the_documented_500_and_the_next_one_is_serv
     let capture = Capture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
-        .with_env_filter("info")
+        .with_max_level(tracing::Level::INFO)
         .with_writer(move || writer.clone())
         .init();
 

@@ -49,6 +49,15 @@ where
     (format!("http://{addr}"), count)
 }
 
+fn dispatch_failure<E: std::fmt::Debug, R: std::fmt::Debug>(
+    err: &SdkError<E, R>,
+) -> &aws_smithy_runtime_api::client::result::DispatchFailure {
+    match err {
+        SdkError::DispatchFailure(f) => f,
+        other => panic!("not a dispatch failure: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_an_io_failure() {
     // Bind then drop: a port nothing listens on.
@@ -61,10 +70,7 @@ async fn a_refused_connection_is_an_io_failure() {
         .send()
         .await
         .unwrap_err();
-    let SdkError::DispatchFailure(failure) = &err else {
-        panic!("not a dispatch failure: {err:?}");
-    };
-    assert!(failure.is_io(), "{err:?}");
+    assert!(dispatch_failure(&err).is_io(), "{err:?}");
 }
 
 #[tokio::test]
@@ -80,10 +86,7 @@ async fn a_silent_server_times_out_and_is_tried_again() {
         .send()
         .await
         .unwrap_err();
-    let SdkError::DispatchFailure(failure) = &err else {
-        panic!("not a dispatch failure: {err:?}");
-    };
-    assert!(failure.is_timeout(), "{err:?}");
+    assert!(dispatch_failure(&err).is_timeout(), "{err:?}");
     // The SDK's standard retry: 3 attempts, each on a connection of its own
     // (a timed-out connection is not reused).
     assert_eq!(connections.load(Ordering::SeqCst), 3);

@@ -194,6 +194,22 @@ struct Stream {
     stopped_at: Option<String>,
 }
 
+/// Where a stream stands after a page: read on from the key, or done
+/// (stopped below a sort key when it has `limit` entries and may have
+/// more; None: read to its end).
+enum Step {
+    More(Item),
+    Done(Option<String>),
+}
+
+fn step(last: Option<Item>, have: usize, limit: usize) -> Result<Step, StoreError> {
+    match last.filter(|key| !key.is_empty()) {
+        Some(key) if have < limit => Ok(Step::More(key)),
+        Some(key) => Ok(Step::Done(Some(get_s(&key, k::SK)?.to_string()))),
+        None => Ok(Step::Done(None)),
+    }
+}
+
 fn entry_of(item: &Item, lines: &str) -> Result<(String, LogEntry), StoreError> {
     let lines: Lines = serde_json::from_str(lines)
         .map_err(|e| StoreError::Corrupt(format!("push log entry: {e}")))?;
@@ -312,19 +328,12 @@ impl Store {
                 }
                 out.push(entry_of(item, get_s(item, k::LOG_OUTCOMES)?)?);
             }
-            let last = page.last_evaluated_key.filter(|key| !key.is_empty());
-            match last {
-                Some(key) if out.len() < limit => start = Some(key),
-                Some(key) => {
+            match step(page.last_evaluated_key, out.len(), limit)? {
+                Step::More(key) => start = Some(key),
+                Step::Done(stopped_at) => {
                     return Ok(Stream {
                         entries: out,
-                        stopped_at: Some(get_s(&key, k::SK)?.to_string()),
-                    })
-                }
-                None => {
-                    return Ok(Stream {
-                        entries: out,
-                        stopped_at: None,
+                        stopped_at,
                     })
                 }
             }
@@ -379,18 +388,12 @@ impl Store {
                     })?;
                 out.push(entry_of(item, lines)?);
             }
-            match page.last_evaluated_key.filter(|key| !key.is_empty()) {
-                Some(key) if out.len() < limit => start = Some(key),
-                Some(key) => {
+            match step(page.last_evaluated_key, out.len(), limit)? {
+                Step::More(key) => start = Some(key),
+                Step::Done(stopped_at) => {
                     return Ok(Stream {
                         entries: out,
-                        stopped_at: Some(get_s(&key, k::SK)?.to_string()),
-                    })
-                }
-                None => {
-                    return Ok(Stream {
-                        entries: out,
-                        stopped_at: None,
+                        stopped_at,
                     })
                 }
             }
