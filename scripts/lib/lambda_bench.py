@@ -3,7 +3,7 @@
 Subcommands (each prints one JSON object on stdout; logs go to stderr):
 
   event METHOD PATH [--header K:V ...] [--body JSON] [--query Q] > FILE
-      an API Gateway HTTP API (payload 2.0) event for METHOD PATH
+      an API Gateway REST API (Lambda proxy, payload 1.0) event for METHOD PATH
   cold --rie RIE --bootstrap BIN --event FILE --status N --n N --log FILE
       N cold starts: each spawns a fresh RIE (with BIN as its runtime),
       times spawn -> full HTTP response of one invoke (connection refused is
@@ -79,30 +79,34 @@ def make_event(method, path, headers, body, query):
     headers.setdefault("user-agent", "bench-lambda")
     if body is not None:
         headers.setdefault("content-type", "application/json")
-    route = f"{method} {path}"
+    query_params = {}
+    for pair in filter(None, (query or "").split("&")):
+        k, _, v = pair.partition("=")
+        query_params.setdefault(urllib.parse.unquote_plus(k), []).append(urllib.parse.unquote_plus(v))
     return {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": query or "",
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
         "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query_params.items()} or None,
+        "multiValueQueryStringParameters": query_params or None,
+        "pathParameters": None,
+        "stageVariables": None,
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "offpush",
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
             "domainName": headers["host"],
             "domainPrefix": headers["host"].split(".")[0],
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": headers["user-agent"],
-            },
+            "protocol": "HTTP/1.1",
             "requestId": "bench-lambda",
-            "routeKey": route,
-            "stage": "$default",
-            "time": "01/Jan/2026:00:00:00 +0000",
-            "timeEpoch": 1767225600000,
+            "requestTime": "01/Jan/2026:00:00:00 +0000",
+            "requestTimeEpoch": 1767225600000,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers["user-agent"]},
         },
         "body": body,
         "isBase64Encoded": False,

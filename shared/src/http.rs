@@ -86,8 +86,19 @@ pub fn no_body(req: &Request) -> Result<(), ServiceError> {
 }
 
 /// The path without any trailing slash (`/v1/certificates/`, `/v1/certificates`).
+///
+/// It is the path of the API Gateway event (`path`: what follows the stage),
+/// whatever the stage is called and whether or not lambda_http put the stage
+/// in front of the URI's path; a request built without an event (the local
+/// runner, tests) has no raw path and is routed on its URI's path.
 pub fn path(req: &Request) -> &str {
-    let p = req.uri().path();
+    use lambda_http::RequestExt;
+    let raw = req.raw_http_path();
+    let p = if raw.starts_with('/') {
+        raw
+    } else {
+        req.uri().path()
+    };
     if p.len() > 1 {
         p.trim_end_matches('/')
     } else {
@@ -113,9 +124,13 @@ pub fn mask_path(p: &str) -> String {
 
 /// Where this API is reached from outside, for URLs the API hands out
 /// (the receipt URL): `PUBLIC_BASE_URL` when set (a custom domain), else
-/// the request's host, scheme and API Gateway stage.
+/// the request's host and scheme, followed by what API Gateway put in front
+/// of the route's path: the REST API's stage on its execute-api host
+/// (`requestContext.path` is `/{stage}/v1/...` there, the event's `path`
+/// is `/v1/...`). Where the two do not differ that way (a local server,
+/// `sam local`, whose `requestContext.path` is the route template) nothing
+/// is put in front.
 pub fn public_base_url(req: &Request) -> String {
-    use lambda_http::RequestExt;
     if let Ok(base) = std::env::var("PUBLIC_BASE_URL") {
         if !base.trim().is_empty() {
             return base.trim().trim_end_matches('/').to_string();
@@ -124,18 +139,28 @@ pub fn public_base_url(req: &Request) -> String {
     let host = header(req, "host").unwrap_or("localhost");
     let local = host.starts_with("localhost") || host.starts_with("127.0.0.1");
     let scheme = header(req, "x-forwarded-proto").unwrap_or(if local { "http" } else { "https" });
-    let stage = match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => {
-            c.stage.clone().unwrap_or_default()
+    format!("{scheme}://{host}{}", gateway_prefix(req))
+}
+
+/// What API Gateway's URL has in front of the route's path (see
+/// [`public_base_url`]): `/{stage}`, or nothing.
+fn gateway_prefix(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    let Some(lambda_http::request::RequestContext::ApiGatewayV1(c)) = req.request_context_ref()
+    else {
+        return String::new();
+    };
+    let (Some(full), raw) = (c.path.as_deref(), req.raw_http_path()) else {
+        return String::new();
+    };
+    match full.strip_suffix(raw) {
+        Some(prefix)
+            if !raw.is_empty() && prefix.starts_with('/') && !prefix.contains(['?', '#']) =>
+        {
+            prefix.trim_end_matches('/').to_string()
         }
         _ => String::new(),
-    };
-    let stage = if stage.is_empty() || stage == "$default" {
-        String::new()
-    } else {
-        format!("/{stage}")
-    };
-    format!("{scheme}://{host}{stage}")
+    }
 }
 
 /// A decoded path segment (`%2F` etc.; `+` stays a plus in paths).
@@ -403,6 +428,49 @@ mod tests {
             public_base_url(&with_host("push.example.com", Some("http"))),
             "http://push.example.com"
         );
+    }
+
+    /// A REST API event's request as lambda_http builds it: the event's
+    /// `path` as the raw path, `requestContext.path` as given.
+    fn from_rest_api(host: &str, event_path: &str, context_path: &str) -> Request {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext;
+        use lambda_http::RequestExt;
+        let mut ctx = ApiGatewayProxyRequestContext::default();
+        ctx.stage = Some("prod".into());
+        ctx.path = Some(context_path.into());
+        http::Request::builder()
+            .uri(format!("https://{host}/prod{event_path}"))
+            .header("host", host)
+            .body(Body::Empty)
+            .unwrap()
+            .with_raw_http_path(event_path)
+            .with_request_context(lambda_http::request::RequestContext::ApiGatewayV1(ctx))
+    }
+
+    #[test]
+    fn rest_api_requests_are_routed_and_addressed_past_their_stage() {
+        // The execute-api host: the URL has the stage in front of the route.
+        let r = from_rest_api(
+            "abc.execute-api.eu-west-1.amazonaws.com",
+            "/v1/certificates/",
+            "/prod/v1/certificates/",
+        );
+        assert_eq!(path(&r), "/v1/certificates");
+        assert_eq!(
+            public_base_url(&r),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
+        );
+        // sam local start-api: requestContext.path is the route template.
+        let r = from_rest_api(
+            "127.0.0.1:3000",
+            "/v1/certificates/7",
+            "/v1/certificates/{id}",
+        );
+        assert_eq!(path(&r), "/v1/certificates/7");
+        assert_eq!(public_base_url(&r), "http://127.0.0.1:3000");
+        // A custom domain mapped at its root: nothing in front.
+        let r = from_rest_api("push.example.com", "/v1/certificates", "/v1/certificates");
+        assert_eq!(public_base_url(&r), "https://push.example.com");
     }
 
     #[test]

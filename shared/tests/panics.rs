@@ -84,25 +84,27 @@ async fn posted(
     StatusCode::ACCEPTED
 }
 
-/// An API Gateway (HTTP API, payload 2.0) event for `GET {path}`.
+/// An API Gateway REST API (Lambda proxy, payload 1.0) event for `GET {path}`
+/// on the `prod` stage.
 fn event(path: &str) -> Value {
     json!({
-        "version": "2.0",
-        "routeKey": format!("GET {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
+        "resource": path,
+        "path": path,
+        "httpMethod": "GET",
         "headers": {"host": "api.offpush.local"},
+        "multiValueHeaders": {"host": ["api.offpush.local"]},
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "offpush",
+            "resourcePath": path,
+            "httpMethod": "GET",
+            "path": format!("/prod{path}"),
+            "stage": "prod",
             "domainName": "api.offpush.local",
-            "domainPrefix": "api",
-            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "protocol": "HTTP/1.1",
             "requestId": "r",
-            "routeKey": format!("GET {path}"),
-            "stage": "$default",
-            "time": "26/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795600800000u64
+            "requestTimeEpoch": 1795600800000u64,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "test"}
         },
         "isBase64Encoded": false
     })
@@ -111,7 +113,7 @@ fn event(path: &str) -> Value {
 /// The test's own handler, shaped like the functions' (`respond` around the
 /// routing): `/panic` panics inside `respond`, `/panic-outside` before it.
 fn handle(req: Request) -> impl std::future::Future<Output = Response<Body>> + Send {
-    if req.uri().path() == "/panic-outside" {
+    if offpush::http::path(&req) == "/panic-outside" {
         panic!("outside respond, holding {SECRET}");
     }
     async move {
@@ -119,10 +121,13 @@ fn handle(req: Request) -> impl std::future::Future<Output = Response<Body>> + S
             "test",
             &req,
             Box::pin(async {
-                if req.uri().path() == "/panic" {
+                if offpush::http::path(&req) == "/panic" {
                     panic!("inside respond, holding {SECRET}");
                 }
-                Ok::<_, ServiceError>(json_response(200, &json!({"path": req.uri().path()})))
+                Ok::<_, ServiceError>(json_response(
+                    200,
+                    &json!({"path": offpush::http::path(&req)}),
+                ))
             }),
         )
         .await
@@ -196,7 +201,10 @@ async fn a_panicking_request_answers_the_documented_500_and_the_next_one_is_serv
                 json!({"error": {"code": "internal", "message": "internal error"}}),
                 "{path}"
             );
-            assert_eq!(resp["headers"]["content-type"], "application/json");
+            assert_eq!(
+                resp["multiValueHeaders"]["content-type"],
+                json!(["application/json"])
+            );
         } else {
             assert_eq!(resp["statusCode"], 200, "{path}: {resp}");
             assert_eq!(body, json!({"path": path}));

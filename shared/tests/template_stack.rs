@@ -1,7 +1,11 @@
 //! template.yaml's operational settings: a log group with a retention per
-//! function, push dispatch's reserved concurrency, the API's throttling, the
-//! `$default` route and the log level, each from its parameter.
+//! function, push dispatch's reserved concurrency, the API's throttling and the
+//! log level, each from its parameter; the one REST API every route is on, and
+//! its gateway responses, which answer with the functions' error body.
 
+use std::time::Duration;
+
+use offpush::ServiceError;
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -135,10 +139,26 @@ fn push_dispatch_has_reserved_concurrency_from_its_parameter() {
     }
 }
 
+fn api(doc: &Value) -> &Value {
+    let apis = resources_of_type(doc, "AWS::Serverless::Api");
+    assert_eq!(apis.len(), 1, "one REST API");
+    assert!(
+        resources_of_type(doc, "AWS::Serverless::HttpApi").is_empty(),
+        "no HTTP API: it has no gateway responses"
+    );
+    &doc["Resources"]["Api"]
+}
+
 #[test]
 fn api_throttling_comes_from_parameters() {
     let doc = template();
-    let settings = &doc["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    let settings = api(&doc)["Properties"]["MethodSettings"]
+        .as_sequence()
+        .expect("MethodSettings");
+    assert_eq!(settings.len(), 1, "one setting for every route");
+    let settings = &settings[0];
+    assert_eq!(settings["ResourcePath"].as_str(), Some("/*"));
+    assert_eq!(settings["HttpMethod"].as_str(), Some("*"));
     for (property, param, default) in [
         ("ThrottlingRateLimit", "ApiThrottlingRateLimit", 100),
         ("ThrottlingBurstLimit", "ApiThrottlingBurstLimit", 200),
@@ -155,27 +175,132 @@ fn api_throttling_comes_from_parameters() {
 }
 
 #[test]
-fn the_default_route_goes_to_token_report() {
+fn every_route_is_an_event_of_the_one_api_on_its_stage() {
     let doc = template();
-    let mut catch_all = Vec::new();
+    let a = &api(&doc)["Properties"];
+    assert_eq!(reference(&a["StageName"]), Some("Stage"));
+    let mut routes = 0;
     for (name, f) in functions(&doc) {
-        let Some(events) = f["Properties"]["Events"].as_mapping() else {
-            continue;
-        };
+        let events = f["Properties"]["Events"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{name} has events"));
         for (event, e) in events {
-            if e["Type"].as_str() != Some("HttpApi") {
-                continue;
-            }
+            let event = event.as_str().unwrap();
+            assert_eq!(e["Type"].as_str(), Some("Api"), "{name}.{event}");
             let p = &e["Properties"];
-            assert_eq!(reference(&p["ApiId"]), Some("HttpApi"), "{name}");
-            match (p["Method"].is_null(), p["Path"].is_null()) {
-                (true, true) => catch_all.push(format!("{name}.{}", event.as_str().unwrap())),
-                (false, false) => {}
-                _ => panic!("{name}: an HttpApi event has both Method and Path, or neither"),
-            }
+            assert_eq!(reference(&p["RestApiId"]), Some("Api"), "{name}.{event}");
+            assert!(
+                p["Method"].as_str().is_some() && p["Path"].as_str().is_some(),
+                "{name}.{event}: a method and a path"
+            );
+            routes += 1;
         }
     }
-    assert_eq!(catch_all, vec!["TokenReportFunction.Unrouted".to_string()]);
+    assert_eq!(routes, 14, "the 14 routes of API.md");
+    let url = sub(&doc["Outputs"]["ApiUrl"]["Value"]).expect("ApiUrl is a !Sub");
+    assert!(url.ends_with("/${Stage}"), "{url}: the stage is in the URL");
+}
+
+/// The body and status a function answers `e` with.
+fn function_answer(e: &ServiceError) -> (u16, String, Option<String>) {
+    let resp = offpush::http::error_response(e);
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("an error body is text: {other:?}"),
+    };
+    (resp.status().as_u16(), body, retry_after)
+}
+
+/// A gateway response as (status, application/json template, Retry-After).
+fn gateway_answer(responses: &Value, kind: &str) -> (u16, String, Option<String>) {
+    let r = &responses[kind];
+    assert!(!r.is_null(), "gateway response {kind}");
+    let status = number(&r["StatusCode"]) as u16;
+    let body = r["ResponseTemplates"]["application/json"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{kind}: an application/json template"))
+        .to_string();
+    // A static header value is quoted in single quotes.
+    let retry_after = r["ResponseParameters"]["Headers"]["Retry-After"]
+        .as_str()
+        .map(|v| {
+            v.strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or_else(|| panic!("{kind}: Retry-After {v} is a quoted static value"))
+                .to_string()
+        });
+    (status, body, retry_after)
+}
+
+#[test]
+fn api_gateways_own_answers_carry_the_error_body() {
+    let doc = template();
+    let responses = &api(&doc)["Properties"]["GatewayResponses"];
+    let rate_limited = || ServiceError::RateLimited {
+        message: "too many requests: retry later".into(),
+        retry_after: Duration::from_secs(1),
+    };
+    let cases: Vec<(&str, ServiceError)> = vec![
+        // No route has the method and path: what the functions answer a
+        // request they do not serve, byte for byte.
+        (
+            "MISSING_AUTHENTICATION_TOKEN",
+            offpush::http::route_not_found(),
+        ),
+        ("RESOURCE_NOT_FOUND", offpush::http::route_not_found()),
+        ("THROTTLED", rate_limited()),
+        ("QUOTA_EXCEEDED", rate_limited()),
+        // Lambda throttled the function (push dispatch's reserved concurrency).
+        ("INTEGRATION_FAILURE", rate_limited()),
+        (
+            "REQUEST_TOO_LARGE",
+            ServiceError::PayloadTooLarge("request body: too large".into()),
+        ),
+        (
+            "INTEGRATION_TIMEOUT",
+            ServiceError::internal("gateway", std::io::Error::other("timeout")),
+        ),
+        (
+            "DEFAULT_5XX",
+            ServiceError::internal("gateway", std::io::Error::other("x")),
+        ),
+    ];
+    let mut kinds: Vec<&str> = vec!["DEFAULT_4XX"];
+    for (kind, e) in &cases {
+        assert_eq!(
+            gateway_answer(responses, kind),
+            function_answer(e),
+            "{kind}"
+        );
+        kinds.push(kind);
+    }
+    // Any other refusal: API Gateway's message, a JSON string in the body.
+    let (status, template, retry_after) = gateway_answer(responses, "DEFAULT_4XX");
+    assert_eq!((status, retry_after), (400, None));
+    let message = "Invalid request body";
+    let body = template.replace("$context.error.messageString", &format!("{message:?}"));
+    assert_eq!(
+        (status, body, None),
+        function_answer(&ServiceError::invalid_body(message))
+    );
+
+    let mut declared: Vec<&str> = responses
+        .as_mapping()
+        .expect("GatewayResponses")
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    declared.sort();
+    kinds.sort();
+    assert_eq!(declared, kinds, "every gateway response is checked above");
+
+    // Every 429 says when to come back, as the functions' own 429s do.
+    let (_, body, retry_after) = gateway_answer(responses, "THROTTLED");
+    assert!(body.contains("\"rate_limited\"") && retry_after.as_deref() == Some("1"));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! HTTP for token reporting:
 //! PUT/DELETE `/v1/push-token` (the caller's own devices),
 //! POST `/v1/users/{user_id}/logout` and GET `/v1/users/{user_id}/devices` (admin).
-//! It also serves the HTTP API's `$default` route (template.yaml): any request
-//! that matches no route is a 404 `not_found`, before any authentication.
+//! A request for anything else is a 404 `not_found`, before any authentication:
+//! the answer API Gateway itself gives a method and path no route has
+//! (template.yaml's gateway responses), should such a request reach it.
 
 use crate::service::{self, DeviceSelector, Report, ReportOutcome};
 use offpush::domain::{BindingView, DeviceId, PushToken, UserId};
@@ -87,8 +88,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
     }
 }
 
-/// The routes below (template.yaml's events of this function); anything else
-/// reached this function through the `$default` route.
+/// The routes below (template.yaml's events of this function).
 fn is_route(method: &str, segments: &[&str]) -> bool {
     matches!(
         (method, segments),

@@ -1,6 +1,7 @@
-//! This function also serves the HTTP API's `$default` route (template.yaml):
-//! whatever no other route matches reaches it and is answered 404 `not_found`
-//! with the API's error body, authenticated or not.
+//! A request for a method and path this function has no route for is
+//! answered 404 `not_found` with the API's error body, authenticated or not:
+//! the body API Gateway answers unknown routes with (template.yaml's
+//! gateway responses, checked in shared/tests/template_stack.rs).
 
 use serde_json::{json, Value};
 use testkit::*;

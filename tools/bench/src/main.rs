@@ -417,7 +417,9 @@ async fn section_latency(env: &TestEnv) -> Duration {
 
 /// AWS list prices (us-east-1, on-demand, as published in 2025) the cost
 /// model uses; BENCHMARKS.md prints them with the arithmetic.
-const API_GW_HTTP_PER_M: f64 = 1.00;
+/// REST API requests (the first 333 M a month); an HTTP API would be $1.00, but it
+/// has no gateway responses (template.yaml).
+const API_GW_REST_PER_M: f64 = 3.50;
 const LAMBDA_REQ_PER_M: f64 = 0.20;
 const LAMBDA_GB_S_X86: f64 = 0.000_016_666_7;
 const LAMBDA_GB_S_ARM: f64 = 0.000_013_333_4;
@@ -435,12 +437,12 @@ fn section_cost(units: &Units, push_p50: Duration) {
     let lambda_x86 = LAMBDA_REQ_PER_M + gb_s * 1e6 * LAMBDA_GB_S_X86;
     let lambda_arm = LAMBDA_REQ_PER_M + gb_s * 1e6 * LAMBDA_GB_S_ARM;
     let ddb = units.write * DDB_WRU_PER_M + units.read * DDB_RRU_PER_M;
-    let total_x86 = API_GW_HTTP_PER_M + lambda_x86 + ddb;
-    let total_arm = API_GW_HTTP_PER_M + lambda_arm + ddb;
+    let total_x86 = API_GW_REST_PER_M + lambda_x86 + ddb;
+    let total_arm = API_GW_REST_PER_M + lambda_arm + ddb;
     md!("## Cost model: dollars per million one-recipient pushes\n");
     md!(
-        "AWS list prices, us-east-1, on-demand (2025): API Gateway HTTP API ${API_GW_HTTP_PER_M:.2} \
-         per million requests (first 300 M a month); Lambda ${LAMBDA_REQ_PER_M:.2} per million \
+        "AWS list prices, us-east-1, on-demand (2025): API Gateway REST API ${API_GW_REST_PER_M:.2} \
+         per million requests (first 333 M a month); Lambda ${LAMBDA_REQ_PER_M:.2} per million \
          requests plus ${LAMBDA_GB_S_X86} per GB-second on x86_64 (${LAMBDA_GB_S_ARM} on arm64); \
          DynamoDB on-demand ${DDB_WRU_PER_M} per million write request units and \
          ${DDB_RRU_PER_M} per million read request units. Duration: the warm one-recipient push's \
@@ -451,7 +453,7 @@ fn section_cost(units: &Units, push_p50: Duration) {
     );
     md!("| part | arithmetic | $ per million pushes |");
     md!("|---|---|---|");
-    md!("| API Gateway HTTP API | 1 request x ${API_GW_HTTP_PER_M:.2} | {API_GW_HTTP_PER_M:.3} |");
+    md!("| API Gateway REST API | 1 request x ${API_GW_REST_PER_M:.2} | {API_GW_REST_PER_M:.3} |");
     md!(
         "| Lambda x86_64 | ${LAMBDA_REQ_PER_M:.2} + {MEMORY_MB:.0}/1024 GB x {:.3} s x 10^6 x ${LAMBDA_GB_S_X86} | {lambda_x86:.3} |",
         duration_ms / 1000.0

@@ -1,20 +1,19 @@
 //! local-api: the three function handlers behind one native HTTP server, for
 //! machines without Docker (`scripts/run-local.sh`).
 //!
-//! Each request goes through what API Gateway (HTTP API, payload format 2.0)
-//! and the Lambda runtime would do to it, and no more:
+//! Each request goes through what API Gateway (the REST API of template.yaml,
+//! Lambda proxy payload 1.0) and the Lambda runtime would do to it, and no more:
 //!
 //! 1. [`route`]: the route table of template.yaml / API.md picks the function
-//!    (method and path; anything else is a 404 `not_found`, the answer of the
-//!    token-report function that template.yaml's `$default` route sends
-//!    unrouted requests to).
+//!    (method and path; anything else is a 404 `not_found`, the body
+//!    template.yaml's gateway responses give a method and path no route has).
 //! 2. The body is read whole, at most [`MAX_BODY_BYTES`] (more is a 413
 //!    `payload_too_large`).
 //! 3. [`to_lambda_request`]: the same `lambda_http::Request` lambda_http
 //!    builds from an API Gateway event: method, `http://host/path?query`,
-//!    headers (repeated ones joined as API Gateway does), the body as
+//!    headers (a repeated one by its last value, as a REST API passes it), the body as
 //!    `Text`/`Binary`/`Empty`, and the extensions (raw path, query string and
-//!    path parameters, an API Gateway v2 request context).
+//!    path parameters, a REST API request context).
 //! 4. The function's own `handle` runs (a panic becomes the documented 500
 //!    `internal`, as the functions' runtime loop, `offpush::http::run`, answers it).
 //! 5. [`from_lambda_response`]: status, headers and body go back unchanged.
@@ -29,9 +28,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::{ConnectInfo, State};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, Method};
 use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    ApiGatewayProxyRequestContext, ApiGatewayRequestIdentity,
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
@@ -59,7 +58,7 @@ impl Function {
     }
 }
 
-/// The HTTP API's routes (API.md; template.yaml's `HttpApi` events):
+/// The API's routes (API.md; template.yaml's `Api` events):
 /// method, path template, function.
 pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/v1/certificates", Function::CertUpload),
@@ -90,10 +89,19 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     pub function: Function,
-    /// API Gateway's route key, e.g. `GET /v1/certificates/{id}`.
+    /// The route as method and resource, e.g. `GET /v1/certificates/{id}`.
     pub route_key: String,
     /// The `{name}` segments, percent-decoded, e.g. `[("id", "6")]`.
     pub path_parameters: Vec<(String, String)>,
+}
+
+impl Route {
+    /// The REST API resource of the route, e.g. `/v1/certificates/{id}`.
+    pub fn resource_path(&self) -> &str {
+        self.route_key
+            .split_once(' ')
+            .map_or(self.route_key.as_str(), |(_, p)| p)
+    }
 }
 
 /// The route for a method and a URI path (a trailing slash is ignored, as
@@ -161,36 +169,18 @@ fn query_map(query: &str) -> HashMap<String, Vec<String>> {
     map
 }
 
-/// Headers as an HTTP API passes them to a function: one value per name,
-/// repeated headers joined with `,` (cookies with `;`).
+/// Headers as a REST API passes them to a function through lambda_http: one
+/// value per name, the last one of a repeated header (the event's `headers`;
+/// lambda_http lets them replace `multiValueHeaders`).
 fn merge_headers(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(headers.keys_len());
     for name in headers.keys() {
-        let mut values = headers.get_all(name).iter();
-        let first = values.next().expect("a key has a value").clone();
-        let rest: Vec<&HeaderValue> = values.collect();
-        if rest.is_empty() {
-            out.insert(name.clone(), first);
-            continue;
-        }
-        let sep: &[u8] = if name == http::header::COOKIE {
-            b"; "
-        } else {
-            b","
-        };
-        let mut joined = first.as_bytes().to_vec();
-        for v in rest {
-            joined.extend_from_slice(sep);
-            joined.extend_from_slice(v.as_bytes());
-        }
-        match HeaderValue::from_bytes(&joined) {
-            Ok(v) => {
-                out.insert(name.clone(), v);
-            }
-            Err(_) => {
-                out.insert(name.clone(), first);
-            }
-        }
+        let last = headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .expect("a key has a value");
+        out.insert(name.clone(), last.clone());
     }
     out
 }
@@ -245,31 +235,33 @@ pub fn to_lambda_request(
         .or_else(|_| path_and_query.parse::<http::Uri>())
         .unwrap_or_else(|_| http::Uri::from_static("/"));
 
-    let mut desc = ApiGatewayV2httpRequestContextHttpDescription::default();
-    desc.method = parts.method.clone();
-    desc.path = Some(path.to_string());
-    desc.protocol = Some(format!("{:?}", parts.version));
-    desc.source_ip = source_ip.map(|ip| ip.to_string());
-    desc.user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let domain = host.split(':').next().unwrap_or(host).to_string();
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    context.route_key = Some(route.route_key.clone());
+    let mut identity = ApiGatewayRequestIdentity::default();
+    identity.source_ip = source_ip.map(|ip| ip.to_string());
+    identity.user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut context = ApiGatewayProxyRequestContext::default();
     context.account_id = Some("000000000000".to_string());
-    context.stage = Some("$default".to_string());
+    // Served at the root, as a custom domain mapped without a base path is:
+    // `requestContext.path` is the event's path (no stage in front).
+    context.stage = Some("local".to_string());
+    context.path = Some(path.to_string());
+    context.resource_path = Some(route.resource_path().to_string());
+    context.http_method = parts.method.clone();
+    context.protocol = Some(format!("{:?}", parts.version));
     context.request_id = Some(request_id());
     context.apiid = Some("local".to_string());
     context.domain_prefix = Some(domain.split('.').next().unwrap_or("").to_string());
     context.domain_name = Some(domain);
-    context.time_epoch = now;
-    context.http = desc;
+    context.request_time_epoch = now;
+    context.identity = identity;
 
     let path_parameters: HashMap<String, String> = route.path_parameters.iter().cloned().collect();
     let mut req = http::Request::builder()
@@ -280,7 +272,7 @@ pub fn to_lambda_request(
         .with_raw_http_path(path)
         .with_query_string_parameters(query_map(query.unwrap_or("")))
         .with_path_parameters(path_parameters)
-        .with_request_context(RequestContext::ApiGatewayV2(context));
+        .with_request_context(RequestContext::ApiGatewayV1(context));
     *req.headers_mut() = merge_headers(&parts.headers);
     req
 }
@@ -496,7 +488,7 @@ mod tests {
         assert_eq!(ROUTES.len(), cases.len());
     }
 
-    /// ROUTES is template.yaml's `HttpApi` events, no more, no less.
+    /// ROUTES is template.yaml's `Api` events, no more, no less.
     #[test]
     fn route_table_is_the_templates() {
         let template = include_str!("../../../template.yaml");
@@ -526,7 +518,7 @@ mod tests {
                 .trim_end_matches('}')
                 .trim()
                 .trim_matches('"');
-            let f = function.expect("an HttpApi event outside a known function");
+            let f = function.expect("an Api event outside a known function");
             from_template.push((method.trim().to_string(), path.to_string(), f));
         }
         let mut ours: Vec<(String, String, Function)> = ROUTES
@@ -603,7 +595,7 @@ mod tests {
         );
         assert_eq!(req.headers()["authorization"], "Bearer abc.def.ghi");
         assert_eq!(req.headers()["content-type"], "application/json");
-        assert_eq!(req.headers()["x-multi"], "1,2");
+        assert_eq!(req.headers()["x-multi"], "2");
         assert!(matches!(req.body(), Body::Text(t) if t == "{\"a\":1}"));
 
         // What the handlers read through offpush::http.
@@ -622,12 +614,13 @@ mod tests {
         assert_eq!(qs.first("device_id"), Some("a b"));
         assert_eq!(qs.first("token"), Some("x+y"));
         assert_eq!(req.raw_http_path(), "/v1/push-token");
-        let RequestContext::ApiGatewayV2(ctx) = req.request_context() else {
-            panic!("not an API Gateway v2 context")
+        let RequestContext::ApiGatewayV1(ctx) = req.request_context() else {
+            panic!("not an API Gateway REST API context")
         };
-        assert_eq!(ctx.route_key.as_deref(), Some("DELETE /v1/push-token"));
-        assert_eq!(ctx.http.method, Method::DELETE);
-        assert_eq!(ctx.http.source_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(ctx.resource_path.as_deref(), Some("/v1/push-token"));
+        assert_eq!(ctx.path.as_deref(), Some("/v1/push-token"));
+        assert_eq!(ctx.http_method, Method::DELETE);
+        assert_eq!(ctx.identity.source_ip.as_deref(), Some("127.0.0.1"));
     }
 
     #[test]
@@ -647,23 +640,31 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_joined_with_semicolons() {
+    fn a_repeated_header_passes_its_last_value() {
         let p = parts(
             "GET",
             "/v1/certificates",
-            &[("cookie", "a=1"), ("cookie", "b=2")],
+            &[
+                ("cookie", "a=1"),
+                ("cookie", "b=2"),
+                ("accept", "text/plain"),
+            ],
         );
         let r = route(&p.method, p.uri.path()).unwrap();
         let req = to_lambda_request(&p, Vec::new(), &r, None);
-        assert_eq!(req.headers()["cookie"], "a=1; b=2");
+        assert_eq!(req.headers()["cookie"], "b=2");
+        assert_eq!(req.headers().get_all("cookie").iter().count(), 1);
+        assert_eq!(req.headers()["accept"], "text/plain");
     }
 
     #[test]
     fn response_conversion_keeps_status_headers_and_body() {
         let resp = offpush::http::json_response(201, &serde_json::json!({"id": 1}));
         let mut resp = resp;
-        resp.headers_mut()
-            .insert("location", HeaderValue::from_static("/v1/certificates/1"));
+        resp.headers_mut().insert(
+            "location",
+            http::HeaderValue::from_static("/v1/certificates/1"),
+        );
         let out = from_lambda_response(resp);
         assert_eq!(out.status(), StatusCode::CREATED);
         assert_eq!(out.headers()["content-type"], "application/json");

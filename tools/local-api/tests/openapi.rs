@@ -1,5 +1,5 @@
 //! openapi.yaml (the repository root) against template.yaml and the code:
-//! the same routes as the HTTP API's events, the error answers every
+//! the same routes as the REST API's events, the error answers every
 //! operation must declare, and the limits the parsers enforce.
 
 use offpush::domain::certificate::{Category, MAX_CREDENTIAL_LEN, MAX_NAME_LEN, MAX_SKIP_CONTENT};
@@ -132,8 +132,8 @@ fn spec_routes(doc: &Value) -> Vec<Route> {
         .collect()
 }
 
-/// `Resources.*.Properties.Events.*` of type HttpApi: (Method, Path), but
-/// the `$default` route (an event with neither).
+/// `Resources.*.Properties.Events.*` of type Api (the REST API's routes):
+/// (Method, Path).
 fn template_routes() -> Vec<Route> {
     let template = load("template.yaml");
     let resources = template
@@ -150,17 +150,12 @@ fn template_routes() -> Vec<Route> {
             continue;
         };
         for (name, event) in events {
-            if event.get("Type").map(str_of).as_deref() != Some("HttpApi") {
+            if event.get("Type").map(str_of).as_deref() != Some("Api") {
                 continue;
             }
             let props = event
                 .get("Properties")
                 .unwrap_or_else(|| panic!("event {name:?} has no Properties"));
-            if props.get("Method").is_none() && props.get("Path").is_none() {
-                // The $default route: unrouted requests, answered 404 (API.md
-                // "Errors"), not an operation.
-                continue;
-            }
             let method = props
                 .get("Method")
                 .map(str_of)
@@ -194,14 +189,11 @@ fn show(routes: &BTreeSet<Route>) -> String {
 }
 
 #[test]
-fn routes_are_the_templates_http_api_events() {
+fn routes_are_the_templates_api_events() {
     let doc = spec();
     let ours = spec_routes(&doc);
     let theirs = template_routes();
-    assert!(
-        !theirs.is_empty(),
-        "no HttpApi event found in template.yaml"
-    );
+    assert!(!theirs.is_empty(), "no Api event found in template.yaml");
     let ours_set: BTreeSet<Route> = ours.iter().cloned().collect();
     let theirs_set: BTreeSet<Route> = theirs.iter().cloned().collect();
     assert_eq!(

@@ -421,6 +421,91 @@ pub fn event(name: &str, app: &TestApp, extra: &[(&str, &str)]) -> Request {
     lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// What [`rest_api_event`] puts in an event.
+pub struct RestEvent<'a> {
+    pub method: &'a str,
+    /// The path as the client sent it (percent-encoded, as a REST API
+    /// passes it on), without the stage.
+    pub path: &'a str,
+    /// The raw query string, without the `?`.
+    pub query: &'a str,
+    /// Header name -> value (a REST API passes one value per name).
+    pub headers: serde_json::Map<String, Value>,
+    /// The route's `{name}` values.
+    pub path_parameters: serde_json::Map<String, Value>,
+    /// The route template, e.g. `/v1/certificates/{id}`.
+    pub resource: &'a str,
+    /// The body as the event carries it, and whether it is base64.
+    pub body: Option<(&'a str, bool)>,
+    pub request_id: &'a str,
+}
+
+/// The API Gateway REST API (Lambda proxy, payload 1.0) event of a request
+/// on the `prod` stage of an execute-api host, as template.yaml deploys
+/// it: `path` without the stage, `requestContext.path` with it, the query
+/// as decoded `multiValueQueryStringParameters` (a piece that does not
+/// decode is passed as it is).
+pub fn rest_api_event(e: &RestEvent) -> Value {
+    let mut query: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut single: serde_json::Map<String, Value> = serde_json::Map::new();
+    for pair in e.query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode =
+            |s: &str| offpush::http::percent_decode_with(s, true).unwrap_or_else(|| s.to_string());
+        let (k, v) = (decode(k), decode(v));
+        single.insert(k.clone(), Value::String(v.clone()));
+        match query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(values) => values.push(Value::String(v)),
+            _ => unreachable!("only arrays are inserted"),
+        }
+    }
+    let multi_headers: serde_json::Map<String, Value> = e
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::Array(vec![v.clone()])))
+        .collect();
+    let or_null = |m: serde_json::Map<String, Value>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m)
+        }
+    };
+    let (body, base64) = match e.body {
+        Some((b, b64)) => (Value::String(b.to_string()), b64),
+        None => (Value::Null, false),
+    };
+    serde_json::json!({
+        "resource": e.resource,
+        "path": e.path,
+        "httpMethod": e.method,
+        "headers": e.headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": or_null(single),
+        "multiValueQueryStringParameters": or_null(query),
+        "pathParameters": or_null(e.path_parameters.clone()),
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "offpush",
+            "resourceId": "abc123",
+            "resourcePath": e.resource,
+            "httpMethod": e.method,
+            "path": format!("/prod{}", e.path),
+            "stage": "prod",
+            "domainName": "offpush.execute-api.eu-west-1.amazonaws.com",
+            "domainPrefix": "offpush",
+            "protocol": "HTTP/1.1",
+            "requestId": e.request_id,
+            "requestTime": "26/Nov/2026:10:00:00 +0000",
+            "requestTimeEpoch": 1795600800000u64,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "test"}
+        },
+        "isBase64Encoded": base64,
+        "body": body,
+    })
+}
+
 /// A request built in code, as API Gateway would deliver it.
 pub fn request(method: &str, uri: &str, bearer: Option<&str>, body: Option<&Value>) -> Request {
     let mut b = http_request_builder(method, uri);
