@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole offpush service on this machine with no AWS account: a
-# DynamoDB emulator (moto server), the vivo simulator, and the HTTP API on
+# DynamoDB emulator (moto server), the vivo simulator, and the API on
 # 127.0.0.1, served either
 #   - by `sam local start-api` (the functions as `sam build` built them, in
 #     Docker containers), when a Docker engine answers and .aws-sam/build
@@ -25,7 +25,7 @@ Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
 Runs offpush locally in the foreground (no AWS account):
   - a DynamoDB emulator (moto server, in memory),
   - the vivo simulator with one demo vivo app (unless VIVO_API_BASE_URL is set),
-  - the HTTP API on 127.0.0.1, served by one of:
+  - the API on 127.0.0.1, served by one of:
       sam mode     `sam local start-api`: the three Lambda functions as built
                    by `sam build` (.aws-sam/build), in Docker containers
                    (warm, one per function);

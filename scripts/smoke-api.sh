@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives the whole offpush story through a running HTTP API (sam local start-api, the
+# Drives the whole offpush story through a running API (sam local start-api, the
 # local runner, or a deployed stack):
 #   1. create an app with offpush-admin (straight into the table) and mint an admin token
 #      and a user token for alice;
