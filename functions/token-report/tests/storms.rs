@@ -4,8 +4,10 @@
 //!
 //! | storm | ops | invariants |
 //! |-------|-----|------------|
-//! | `reports_logouts_and_kicks_storm_keep_every_binding_invariant` | 3 rounds x 70 reports / device logouts / kicks (13:4:3), spread over 1.5 s, over 6 users, 3 devices each, 5 contested tokens, max 2 devices | a token has at most one holder, and its owner item names exactly that user and device (none without a holder); at most 2 live bindings per user; every live binding is the answer of a successful report; no logout or kick that started after that report completed, or at or after it started, ended without removing it; no later report of the same device or of the same token by another user left it in place |
+//! | `reports_logouts_and_kicks_storm_keep_every_binding_invariant` | 3 rounds x 70 reports / device logouts / kicks (13:4:3), spread over 1.5 s, over 6 users, 3 devices each, 5 contested tokens, max 2 devices | a token has at most one holder, and its owner item names exactly that user and device (none without a holder); at most 2 live bindings per user; every live binding is the answer of a successful report; no logout or kick that started after that report completed, or at or after it started, ended without removing it; no later report of the same device or of the same token by another user left it in place; every 409 is earned: a refused report overlapped a successful logout of its device or kick of its user, or hit the retry bound |
 //! | `an_admin_kick_racing_the_first_report_is_never_lost` | 60 rounds x (first report + kick), all at once: the kick 1-15 ms after the report, both within 15 ms, or the report once the kick answered | every kick succeeds; a kick that started at or after the report started leaves no binding and no owner item; a report that started after the kick answered binds; any surviving binding is the report's own, from a report that started after the kick, and the owner item agrees |
+//!
+//! The two storms take turns (one lock): each measures its own races.
 //!
 //! Time order comes from a shared sequence (completion order) and the wall
 //! clock in ms (what the service compares): a report's `started_ms` is the
@@ -111,6 +113,8 @@ struct Done {
     end_seq: u64,
     /// Wall clock (ms) just before the call; for a report, its started_ms.
     start_ms: i64,
+    /// Wall clock (ms) just after the call.
+    end_ms: i64,
     ok: bool,
     /// The 409's message, when refused.
     refusal: Option<String>,
@@ -147,6 +151,7 @@ async fn run(env: &TestEnv, app: &App, seq: &AtomicU64, op: Op, delay_ms: u64) -
             .map(|_| None),
     };
     let end_seq = seq.fetch_add(1, Ordering::SeqCst);
+    let end_ms = service::now_ms();
     let (ok, binding, refusal) = match res {
         Ok(b) => (true, b, None),
         // Lost races past the retry budget, and reports refused because a
@@ -159,6 +164,7 @@ async fn run(env: &TestEnv, app: &App, seq: &AtomicU64, op: Op, delay_ms: u64) -
         start_seq,
         end_seq,
         start_ms,
+        end_ms,
         ok,
         refusal,
         binding,
@@ -223,8 +229,47 @@ async fn assert_one_owner_per_token(
     }
 }
 
+/// A 409 is one of the two the binding rules give, and a refused report
+/// was refused for a reason the storm shows:
+/// - "logged out while the report was in flight": a successful logout of
+///   that device, or kick of that user, whose mark is at or after the
+///   report's start (it ended at or after the report's start, since its
+///   mark is at most its end) and that started before the report ended;
+/// - "too many concurrent changes": the bounded retry gave up, allowed for
+///   any change.
+fn assert_refusal_is_earned(round: u64, d: &Done, done: &[Done]) {
+    let m = d.refusal.as_deref().unwrap_or_default();
+    if m.starts_with("too many concurrent changes to this user's devices") {
+        return;
+    }
+    let Op::Report { user, device, .. } = &d.op else {
+        panic!("round {round}: {:?} refused: {m}", d.op);
+    };
+    assert!(
+        m.starts_with("this device was logged out while the report was in flight"),
+        "round {round}: {:?} refused: {m}",
+        d.op
+    );
+    assert!(
+        done.iter().any(|l| l.ok
+            && l.op.covers(user, device)
+            && l.end_ms >= d.start_ms
+            && l.start_seq < d.end_seq),
+        "round {round}: {:?} (started {} ms) was refused as logged out, but no logout of it overlapped",
+        d.op,
+        d.start_ms
+    );
+}
+
+/// The storms run one at a time: each measures its own races. Run
+/// together on one emulator, a storm's calls queue behind the other's and
+/// take seconds each, so every report overlaps a kick of its user and is
+/// (rightly) refused, and nothing is left to check the invariants on.
+static ONE_STORM_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn reports_logouts_and_kicks_storm_keep_every_binding_invariant() {
+    let _alone = ONE_STORM_AT_A_TIME.lock().await;
     const MAX_DEVICES: usize = 2;
     let (env, app) = env_with("storm", Some(MAX_DEVICES as u32)).await;
     for round in 0..3u64 {
@@ -255,15 +300,16 @@ async fn reports_logouts_and_kicks_storm_keep_every_binding_invariant() {
                 .map(|(op, delay)| run(&env, &app, &seq, op, delay)),
         )
         .await;
+        for d in done.iter().filter(|d| !d.ok) {
+            eprintln!("round {round}: 409 {:?}: {:?}", d.op, d.refusal);
+            assert_refusal_is_earned(round, d, &done);
+        }
         let reports_ok = done
             .iter()
             .filter(|d| d.ok && matches!(d.op, Op::Report { .. }))
             .count();
-        assert!(reports_ok > 0, "round {round}: some reports went through");
-        for d in done.iter().filter(|d| !d.ok) {
-            eprintln!("round {round}: 409 {:?}: {:?}", d.op, d.refusal);
-        }
         eprintln!("round {round}: {reports_ok} reports bound");
+        assert!(reports_ok > 0, "round {round}: some reports went through");
 
         let live = live_of(&env, &users).await;
         assert_one_owner_per_token(&env, &tokens, &live).await;
@@ -323,6 +369,7 @@ async fn reports_logouts_and_kicks_storm_keep_every_binding_invariant() {
 
 #[tokio::test]
 async fn an_admin_kick_racing_the_first_report_is_never_lost() {
+    let _alone = ONE_STORM_AT_A_TIME.lock().await;
     let (env, app) = env_with("kick-first", None).await;
     let seq = AtomicU64::new(0);
     let mut rng = Rng(0x5151_7a7a_0101_4242);
