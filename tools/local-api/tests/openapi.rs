@@ -524,3 +524,54 @@ fn servers_include_the_local_runner() {
         "servers must list the API Gateway URL, found {urls:?}"
     );
 }
+
+/// The masks responses carry (a device's token, a certificate's app_secret)
+/// match the patterns openapi.yaml declares for them, whatever characters
+/// the masked tail holds: a token is opaque (API.md: no charset check beyond
+/// 1-512 bytes), so its last characters may be a line break, a NUL, CJK or
+/// an emoji. regex-lite's `.` does not match `\n`, as in JSON Schema's
+/// ECMA-262 dialect, so a `.` in either pattern fails here.
+#[test]
+fn masked_values_match_their_declared_patterns() {
+    use offpush::domain::certificate::Secret;
+    use offpush::domain::PushToken;
+    let doc = spec();
+    let pattern = |ptr: &str| {
+        let p = str_of(at(&doc, ptr));
+        regex_lite::Regex::new(&p).unwrap_or_else(|e| panic!("{ptr}: {p:?}: {e}"))
+    };
+    let token_re = pattern("/components/schemas/Binding/properties/token/pattern");
+    let secret_re = pattern(
+        "/components/schemas/Certificate/properties/credentials/properties/app_secret/pattern",
+    );
+    let tails = [
+        "pQ9x",
+        "ab\ncd",
+        "abc\n",
+        "\r\n\t\0",
+        "a\u{2028}b\u{2029}",
+        "令牌尾部",
+        "🔔🔕📱📲",
+        "x",
+    ];
+    for tail in tails {
+        for head_len in [0usize, 3, 15, 64] {
+            let raw = format!("{}{tail}", "r".repeat(head_len));
+            let token = PushToken::parse("token", &raw).expect("a token is opaque");
+            let shown = token.masked();
+            assert!(
+                token_re.is_match(&shown),
+                "Binding.token pattern {token_re} refuses the mask {shown:?}"
+            );
+            let secret = Secret::new(raw.clone()).masked();
+            assert!(
+                secret_re.is_match(&secret),
+                "app_secret pattern {secret_re} refuses the mask {secret:?}"
+            );
+        }
+    }
+    // The patterns still refuse what no mask is: a longer tail, no stars.
+    assert!(!token_re.is_match("****abcde"));
+    assert!(!token_re.is_match("abcd"));
+    assert!(!secret_re.is_match("****abcd"));
+}
