@@ -16,7 +16,8 @@
 #      are the uploaded certificate's and half the user_ids in paths the
 #      user's, so that reports bind devices and device lists are not empty;
 #   5. stops the stack, prints a summary per pass; exits non-zero when a
-#      check failed in any pass.
+#      check failed in any pass, or local-api's log holds a 5xx or a line
+#      with a raw control character.
 #
 # Usage: scripts/schemathesis.sh [SECONDS]   time budget per pass (default 120)
 # Env:   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 200)
@@ -120,8 +121,11 @@ done
 run_pass user "$USER_JWT" "${include[@]}"
 run_pass admin "$ADMIN_JWT" "${exclude[@]}"
 
-# 5xx in the stack's own log, whatever schemathesis made of them.
-server_errors="$(grep -c '"status":5[0-9][0-9]\|status=5[0-9][0-9]' "$STACK/local-api.log" || true)"
+# 5xx in the stack's own log, whatever schemathesis made of them (-a: read
+# it as text even if a line holds a control character, which is counted too:
+# a value from a request must never break or colour a log line).
+server_errors="$(grep -a -c '"status":5[0-9][0-9]\|status=5[0-9][0-9]' "$STACK/local-api.log" || true)"
+raw_controls="$(LC_ALL=C grep -a -c -P '[\x00-\x09\x0b-\x1f\x7f]' "$STACK/local-api.log" || true)"
 
 echo
 echo "schemathesis $SCHEMATHESIS_VERSION, $SECS s per pass, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%dT%H:%M:%SZ):"
@@ -130,7 +134,9 @@ for name in user admin; do
   printf '  %-6s exit %s  %s\n' "$name" "${PASS_RC[$name]}" "${PASS_LINE[$name]}"
   [ "${PASS_RC[$name]}" = 0 ] || failed=$((failed + 1))
 done
-echo "  statuses answered (local-api.log): $(grep -oE ' status=[0-9]+' "$STACK/local-api.log" | cut -d= -f2 | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')"
+echo "  statuses answered (local-api.log): $(grep -a -oE ' status=[0-9]+' "$STACK/local-api.log" | cut -d= -f2 | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')"
 echo "  5xx lines in local-api.log: $server_errors"
 [ "$server_errors" = 0 ] || failed=$((failed + 1))
+echo "  local-api.log lines holding a raw control character: $raw_controls"
+[ "$raw_controls" = 0 ] || failed=$((failed + 1))
 [ "$failed" = 0 ]
