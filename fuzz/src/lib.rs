@@ -361,8 +361,27 @@ pub fn body_bytes(data: &[u8]) {
         Err(e) => {
             match &e {
                 ServiceError::PayloadTooLarge(_) => assert!(data.len() > MAX_BODY_BYTES),
-                ServiceError::InvalidArgument { field: None, .. } => {
-                    assert!(!matches!(parsed_json, Some(Value::Object(_))))
+                // Not JSON, not an object, or (its key given twice, which
+                // serde_json reads as once) an object with a nameless key.
+                ServiceError::InvalidArgument { field: None, .. } => assert!(
+                    !matches!(&parsed_json, Some(Value::Object(m)) if !m.contains_key("")),
+                    "parse_body: {e:?}"
+                ),
+                // A key given twice (serde_json keeps the last silently):
+                // named by its dotted path, or a nameless one by the object
+                // holding it. Still JSON to serde_json, and nothing repeated.
+                ServiceError::InvalidArgument {
+                    field: Some(f),
+                    message,
+                } => {
+                    let v = parsed_json.as_ref().expect("a repeated key is still JSON");
+                    assert!(!f.is_empty(), "parse_body: {e:?}");
+                    assert!(
+                        *message == format!("{f}: given more than once")
+                            || *message == format!("{f}: a field with an empty name"),
+                        "parse_body: {e:?}"
+                    );
+                    assert_no_echo(&e, Some(v), "parse_body");
                 }
                 other => panic!("parse_body: {other:?}"),
             }

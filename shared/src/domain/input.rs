@@ -37,7 +37,7 @@ pub fn parse_body(body: &[u8]) -> Result<Obj, ServiceError> {
     .deserialize(&mut de)
     .and_then(|v| de.end().map(|()| v));
     let value = parsed.map_err(|e| match duplicate.take() {
-        Some(field) => ServiceError::invalid(field, "given more than once"),
+        Some(refused) => refused,
         None => ServiceError::invalid_body(format!(
             "request body: not valid JSON (line {}, column {})",
             e.line(),
@@ -58,10 +58,10 @@ pub fn parse_body(body: &[u8]) -> Result<Obj, ServiceError> {
 /// A JSON value like `serde_json::Value`'s, except that an object naming a
 /// key twice is refused: serde_json keeps the last one silently, so
 /// `{"title": "a", "title": "b"}` would pass one of two intended values.
-/// The dotted name of the repeated key lands in `duplicate`.
+/// The refusal naming the repeated key lands in `duplicate`.
 struct Strict<'a> {
     path: String,
-    duplicate: &'a RefCell<Option<String>>,
+    duplicate: &'a RefCell<Option<ServiceError>>,
 }
 
 impl Strict<'_> {
@@ -125,13 +125,27 @@ impl<'de> Visitor<'de> for Strict<'_> {
                 format!("{}.{key}", self.path)
             };
             if out.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(name);
+                *self.duplicate.borrow_mut() = Some(if key.is_empty() {
+                    nameless_field(&self.path)
+                } else {
+                    ServiceError::invalid(name, "given more than once")
+                });
                 return Err(A::Error::custom("duplicate key"));
             }
             let v = map.next_value_seed(self.child(name))?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A nameless key has no field to name: the object holding it is at fault
+/// (the body, at the top level), once or given twice.
+fn nameless_field(holder: &str) -> ServiceError {
+    if holder.is_empty() {
+        ServiceError::invalid_body("request body: a field with an empty name")
+    } else {
+        ServiceError::invalid(holder, "a field with an empty name")
     }
 }
 
@@ -164,13 +178,7 @@ impl Obj {
             .collect();
         unknown.sort();
         match unknown.first() {
-            // A nameless key has no field to name: the object holding it
-            // is at fault (the body, at the top level).
-            Some(k) if k.is_empty() => Err(if self.path.is_empty() {
-                ServiceError::invalid_body("request body: a field with an empty name")
-            } else {
-                ServiceError::invalid(&self.path, "a field with an empty name")
-            }),
+            Some(k) if k.is_empty() => Err(nameless_field(&self.path)),
             Some(k) => Err(ServiceError::invalid(
                 self.name(k),
                 format!("unknown field (allowed: {})", allowed.join(", ")),
@@ -361,5 +369,19 @@ mod tests {
         let e = creds.deny_unknown(&["app_id"]).unwrap_err();
         assert_eq!(e.field(), Some("credentials"));
         assert!(e.to_string().starts_with("credentials: "), "{e}");
+    }
+
+    #[test]
+    fn a_nameless_field_given_twice_is_refused_like_one_given_once() {
+        for body in [r#"{"": 1, "": 2}"#, r#"{"to": [], "": 1, "": 2}"#] {
+            let e = err(body);
+            assert_eq!((e.status(), e.field()), (400, None), "{body}");
+            assert_eq!(e.to_string(), "request body: a field with an empty name");
+        }
+        let e = err(r#"{"credentials": {"": "x", "app_id": "1", "": "y"}}"#);
+        assert_eq!(e.field(), Some("credentials"));
+        assert_eq!(e.to_string(), "credentials: a field with an empty name");
+        let e = err(r#"{"to": [{"": 1, "": 2}]}"#);
+        assert_eq!(e.field(), Some("to[0]"));
     }
 }
