@@ -367,21 +367,20 @@ pub fn body_bytes(data: &[u8]) {
                     !matches!(&parsed_json, Some(Value::Object(m)) if !m.contains_key("")),
                     "parse_body: {e:?}"
                 ),
-                // A key given twice (serde_json keeps the last silently):
-                // named by its dotted path, or a nameless one by the object
-                // holding it. Still JSON to serde_json, and nothing repeated.
+                // A key given twice (serde_json keeps the last silently),
+                // refused where it is met, whatever follows: named by its
+                // dotted path, or a nameless one by the object holding it;
+                // the message holds that name and nothing else of the body.
                 ServiceError::InvalidArgument {
                     field: Some(f),
                     message,
                 } => {
-                    let v = parsed_json.as_ref().expect("a repeated key is still JSON");
                     assert!(!f.is_empty(), "parse_body: {e:?}");
                     assert!(
                         *message == format!("{f}: given more than once")
                             || *message == format!("{f}: a field with an empty name"),
                         "parse_body: {e:?}"
                     );
-                    assert_no_echo(&e, Some(v), "parse_body");
                 }
                 other => panic!("parse_body: {other:?}"),
             }
