@@ -20,11 +20,23 @@
 //! Instead every event passes two filters, the user's and [`pins`]: an event
 //! is written only if both let it through. The user's filter can lower a
 //! pinned target further (`LogLevel=warn` quiets them too), never raise it.
+//!
+//! Off Lambda the lines are text, and every field value is written through
+//! `escape_controls`: a value that comes from a request (an opaque push
+//! token's masked tail) or from a vendor (an error's text) cannot break or
+//! colour a line. On Lambda they are JSON, which escapes them itself.
 
+use std::borrow::Cow;
+use std::fmt;
+use tracing::field::Field;
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
+use tracing_subscriber::field::delimited::Delimited;
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::combinator::And;
 use tracing_subscriber::filter::{FilterExt, ParseError, Targets};
+use tracing_subscriber::fmt::format::{debug_fn, Compact, FieldFn, Format, Writer};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -87,6 +99,55 @@ where
     }
 }
 
+/// `s` with its control characters and U+2028/U+2029 escaped (`\n`,
+/// `\u{1b}`), every other character as it is.
+fn escape_controls(s: &str) -> Cow<'_, str> {
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !s.chars().any(escaped) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One field of a text line: `name=value` (the message bare), the value
+/// through [`escape_controls`].
+fn write_field(w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug) -> fmt::Result {
+    let text = format!("{value:?}");
+    match field.name() {
+        "message" => w.write_str(&escape_controls(&text)),
+        name => write!(w, "{name}={}", escape_controls(&text)),
+    }
+}
+
+type WriteField = fn(&mut Writer<'_>, &Field, &dyn fmt::Debug) -> fmt::Result;
+type TextLayer<S, W> = tracing_subscriber::fmt::Layer<
+    S,
+    Delimited<&'static str, FieldFn<WriteField>>,
+    Format<Compact>,
+    W,
+>;
+
+/// The text lines written off Lambda (the local runner), to `writer`.
+fn text_layer<S, W>(writer: W) -> TextLayer<S, W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .compact()
+        .with_target(false)
+        .fmt_fields(debug_fn(write_field as WriteField).delimited(" "))
+        .with_writer(writer)
+}
+
 /// Logs as JSON lines on Lambda (CloudWatch), compact text elsewhere; the
 /// level from `RUST_LOG` (default info; an unreadable value is info too,
 /// said once in the log), through [`filter`].
@@ -99,10 +160,7 @@ pub fn init_tracing() {
             .with_target(false)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer()
-            .compact()
-            .with_target(false)
-            .boxed()
+        text_layer(std::io::stdout).boxed()
     };
     let installed = tracing_subscriber::registry()
         .with(layer.with_filter(filter))
@@ -348,5 +406,61 @@ mod tests {
     #[test]
     fn an_unreadable_filter_is_refused() {
         assert!(filter::<tracing_subscriber::Registry>("lambda_runtime=loud").is_err());
+    }
+
+    /// Through the text layer `init_tracing` installs off Lambda: a token
+    /// whose masked tail holds control or line-separator characters, shown
+    /// (`%`) or debugged (`?`), and an error text with a line break, each
+    /// stay on one line with those characters escaped.
+    #[test]
+    fn no_value_breaks_or_colours_a_text_line() {
+        use crate::domain::PushToken;
+        let cases = [
+            ("b\ncd", "****b\\ncd"),
+            ("\r\n\t\0", "****\\r\\n\\t\\u{0}"),
+            ("\u{1b}[2J", "****\\u{1b}[2J"),
+            ("a\u{2028}b\u{85}", "****a\\u{2028}b\\u{85}"),
+            ("令牌🔔x", "****令牌🔔x"),
+        ];
+        let capture = Capture::default();
+        let writer = capture.clone();
+        // Without the layer's own colours (the local runner sets NO_COLOR),
+        // so that any control character left is a value's.
+        let layer = text_layer(move || writer.clone())
+            .with_ansi(false)
+            .with_filter(filter_or_info("info").0);
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            for (tail, _) in cases {
+                let t = PushToken::parse("token", &format!("{}{tail}", "r".repeat(16))).unwrap();
+                // Responses keep the characters themselves.
+                assert_eq!(t.masked(), format!("****{tail}"));
+                tracing::info!(user = %"alice", token = %t, n = 3, "binding ended");
+                tracing::info!(token = ?t, "debugged");
+            }
+            tracing::error!(error = %"vivo said:\nline two\u{7}", "request failed");
+        });
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2 * cases.len() + 1, "{text}");
+        for (i, (tail, shown)) in cases.iter().enumerate() {
+            let (shown_line, debug_line) = (lines[2 * i], lines[2 * i + 1]);
+            assert!(
+                shown_line.ends_with(&format!("binding ended user=alice token={shown} n=3")),
+                "{tail:?}: {shown_line}"
+            );
+            assert!(
+                debug_line.ends_with(&format!("debugged token=PushToken({shown})")),
+                "{tail:?}: {debug_line}"
+            );
+        }
+        assert!(
+            lines[2 * cases.len()].ends_with("request failed error=vivo said:\\nline two\\u{7}"),
+            "{text}"
+        );
+        let raw = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+        assert!(
+            !lines.iter().any(|l| l.chars().any(raw)),
+            "a raw control character in {text:?}"
+        );
     }
 }
