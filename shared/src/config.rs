@@ -7,14 +7,15 @@ use std::time::Duration;
 pub struct Config {
     /// `TABLE_NAME`: the DynamoDB table.
     pub table_name: String,
-    /// `VIVO_API_BASE_URL`: vivo's host, or the simulator's.
-    pub vivo_base_url: String,
-    /// `VIVO_TIMEOUT_MS`: per-call timeout towards vivo (default 5000).
-    pub vivo_timeout: Duration,
-    /// `PUSH_DEADLINE_MS`: how long one push request may spend on vivo in
-    /// total, retries included (default 20000; API Gateway gives up at 30 s).
+    /// `VENDOR_TIMEOUT_MS` (formerly `VIVO_TIMEOUT_MS`, still read):
+    /// per-call timeout towards every vendor (default 5000). Each vendor's
+    /// host comes from its own `<VENDOR>_API_BASE_URL`, read by the
+    /// registry (`vendors/registry`).
+    pub vendor_timeout: Duration,
+    /// `PUSH_DEADLINE_MS`: how long one push request may spend on vendors
+    /// in total, retries included (default 20000; API Gateway gives up at 29 s).
     pub push_deadline: Duration,
-    /// `PUSH_CONCURRENCY`: parallel vivo calls per push request (default 8).
+    /// `PUSH_CONCURRENCY`: parallel vendor calls per push request (default 8).
     pub push_concurrency: usize,
     /// `DEFAULT_BINDING_TTL_DAYS`: binding lifetime for apps that set none
     /// of their own (default 30, 1-365).
@@ -31,9 +32,10 @@ pub const MAX_RECORD_RETENTION_DAYS: u32 = 31;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
-fn var(name: &str) -> Option<String> {
+/// An environment variable, None when unset or blank.
+pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
@@ -51,13 +53,6 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let table_name =
             var("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
-        let vivo_base_url = var("VIVO_API_BASE_URL")
-            .unwrap_or_else(|| crate::vivo::client::DEFAULT_BASE_URL.to_string());
-        if !vivo_base_url.starts_with("http://") && !vivo_base_url.starts_with("https://") {
-            return Err(ConfigError(
-                "VIVO_API_BASE_URL must be an http(s) URL".into(),
-            ));
-        }
         let push_concurrency: usize = num("PUSH_CONCURRENCY", 8)?;
         let default_binding_ttl_days: u32 = num(
             "DEFAULT_BINDING_TTL_DAYS",
@@ -76,12 +71,24 @@ impl Config {
             record_retention_days,
             default_binding_ttl_days,
             table_name,
-            vivo_base_url,
-            vivo_timeout: Duration::from_millis(num("VIVO_TIMEOUT_MS", 5000)?),
+            vendor_timeout: Duration::from_millis(match var("VENDOR_TIMEOUT_MS") {
+                Some(_) => num("VENDOR_TIMEOUT_MS", 5000)?,
+                None => num("VIVO_TIMEOUT_MS", 5000)?,
+            }),
             push_deadline: Duration::from_millis(num("PUSH_DEADLINE_MS", 20_000)?),
             push_concurrency: push_concurrency.clamp(1, 64),
         })
     }
+}
+
+/// A vendor's base URL: `name` (e.g. `XIAOMI_API_BASE_URL`) when set, else
+/// `default` (the vendor's production host); an http(s) URL either way.
+pub fn base_url(name: &str, default: &str) -> Result<String, ConfigError> {
+    let url = var(name).unwrap_or_else(|| default.to_string());
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(ConfigError(format!("{name} must be an http(s) URL")));
+    }
+    Ok(url)
 }
 
 pub use crate::logs::init_tracing;

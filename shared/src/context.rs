@@ -1,18 +1,20 @@
 //! What a warm function instance holds between requests: the store, the
-//! vendor channels (with their auth-token caches) and the push limits.
+//! vendors it pushes through or verifies with (with their token caches),
+//! and the push limits.
 
-use crate::channel::PushChannel;
 use crate::config::Config;
-use crate::domain::Certificate;
+use crate::domain::Platform;
 use crate::store::Store;
-use crate::vivo::Vivo;
+use crate::vendor::{Vendor, Vendors};
+use crate::ServiceError;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
-    pub vivo: Arc<Vivo>,
+    /// The registry's vendors (none in functions that neither push nor verify).
+    pub vendors: Arc<dyn Vendors>,
     pub push_deadline: Duration,
     pub push_concurrency: usize,
     pub default_binding_ttl_days: u32,
@@ -21,13 +23,9 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(store: Store, config: &Config) -> Self {
+    pub fn new(store: Store, config: &Config, vendors: Arc<dyn Vendors>) -> Self {
         Context {
-            vivo: Arc::new(Vivo::new(
-                store.clone(),
-                &config.vivo_base_url,
-                config.vivo_timeout,
-            )),
+            vendors,
             store,
             push_deadline: config.push_deadline,
             push_concurrency: config.push_concurrency,
@@ -36,15 +34,15 @@ impl Context {
         }
     }
 
-    /// Reads the store settings from the standard AWS environment.
-    pub async fn from_config(config: &Config) -> Self {
-        Context::new(Store::from_env(config.table_name.clone()).await, config)
-    }
-
-    /// The channel that serves a certificate's platform.
-    pub fn channel(&self, _cert: &Certificate) -> &dyn PushChannel {
-        // vivo is the only platform so far; a certificate's platform picks
-        // the channel once there are more (see the README's "Adding a vendor").
-        self.vivo.as_ref()
+    /// The vendor that serves `platform`. A stored certificate of a
+    /// platform this build does not serve is an internal error: the API
+    /// refuses such platforms at upload.
+    pub fn vendor(&self, platform: Platform) -> Result<&dyn Vendor, ServiceError> {
+        self.vendors.get(platform).ok_or_else(|| {
+            ServiceError::internal(
+                "vendor lookup",
+                format!("no vendor for platform {platform} in this function"),
+            )
+        })
     }
 }

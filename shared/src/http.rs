@@ -4,6 +4,8 @@
 use crate::config::{init_tracing, Config};
 use crate::domain::input::{parse_body, Obj, MAX_BODY_BYTES};
 use crate::error::{chain, ServiceError};
+use crate::store::Store;
+use crate::vendor::Vendors;
 use crate::Context;
 use futures::FutureExt;
 pub use lambda_http::{Body, Request, Response};
@@ -12,6 +14,7 @@ use serde_json::json;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub fn body_bytes(req: &Request) -> &[u8] {
@@ -106,18 +109,22 @@ pub fn path(req: &Request) -> &str {
     }
 }
 
-/// The receipt route's prefix: what follows it is a secret.
-pub const RECEIPT_PATH_PREFIX: &str = "/v1/receipts/vivo/";
+/// The receipt routes' prefix (`/v1/receipts/{platform}/{secret}`): what
+/// follows the platform is a secret.
+pub const RECEIPT_PATH_PREFIX: &str = "/v1/receipts/";
 
 /// The path as logs may show it: a receipt URL's secret is masked.
 pub fn loggable_path(req: &Request) -> String {
     mask_path(path(req))
 }
 
-/// `p` with a receipt URL's secret masked.
+/// `p` with a receipt URL's secret masked (whatever the platform segment).
 pub fn mask_path(p: &str) -> String {
     match p.strip_prefix(RECEIPT_PATH_PREFIX) {
-        Some(_) => format!("{RECEIPT_PATH_PREFIX}****"),
+        Some(rest) => match rest.split_once('/') {
+            Some((platform, _)) => format!("{RECEIPT_PATH_PREFIX}{platform}/****"),
+            None => p.to_string(),
+        },
         None => p.to_string(),
     }
 }
@@ -340,14 +347,19 @@ pub async fn respond(
 /// A function's whole `main`: logs, configuration read once, the context
 /// built once per cold start (it lives as long as the instance), then the
 /// Lambda runtime loop ([`run`]) calling `handle` per request.
-pub async fn serve<H, Fut>(handle: H) -> Result<(), lambda_http::Error>
+/// `vendors`: the function's vendors, built once per cold start from the
+/// store and the environment (the registry's `from_env`, or none).
+pub async fn serve<V, H, Fut>(vendors: V, handle: H) -> Result<(), lambda_http::Error>
 where
+    V: FnOnce(&Store, &Config) -> Result<Arc<dyn Vendors>, crate::config::ConfigError>,
     H: Fn(&'static Context, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
     init_tracing();
     let config = Config::from_env()?;
-    let ctx: &'static Context = Box::leak(Box::new(Context::from_config(&config).await));
+    let store = Store::from_env(config.table_name.clone()).await;
+    let vendors = vendors(&store, &config)?;
+    let ctx: &'static Context = Box::leak(Box::new(Context::new(store, &config, vendors)));
     run(move |req| handle(ctx, req)).await
 }
 
@@ -478,6 +490,10 @@ mod tests {
         assert_eq!(
             mask_path("/v1/receipts/vivo/AbCdEfGh"),
             "/v1/receipts/vivo/****"
+        );
+        assert_eq!(
+            mask_path("/v1/receipts/xiaomi/AbCdEfGh/x"),
+            "/v1/receipts/xiaomi/****"
         );
         assert_eq!(mask_path("/v1/push"), "/v1/push");
     }

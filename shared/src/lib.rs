@@ -7,8 +7,9 @@
 //!   requests); no I/O.
 //! - [`store`]: DynamoDB: every key and attribute name ([`store::keys`]), the
 //!   table shape ([`store::schema`]) and the one adapter ([`store::Store`]).
-//! - [`vivo`]: vivo Push client: auth sign, authToken cache, send calls and
-//!   the result-code classification table.
+//! - [`vendor`]: the vendor port (what every push service's adapter does
+//!   for the product) and the vendor kit adapters stand on; the adapters
+//!   themselves are crates under `vendors/`.
 //! - [`auth`]: JWT HS256 verify/mint; [`access`]: a request's caller.
 //! - [`http`]: lambda_http glue and the error-to-response mapping.
 //! - [`visibility`]: the delivery visibility answers (push records,
@@ -19,7 +20,6 @@
 pub mod access;
 pub mod auth;
 pub mod bindings;
-pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -29,9 +29,8 @@ pub mod http;
 pub mod logs;
 pub mod store;
 pub mod tls;
+pub mod vendor;
 pub mod visibility;
-
-pub mod vivo;
 
 pub use context::Context;
 pub use error::ServiceError;

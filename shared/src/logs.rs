@@ -289,7 +289,7 @@ mod tests {
             }
             "aws_smithy_http_client::hyper_014" => ev!("aws_smithy_http_client::hyper_014"),
             "aws_types::region" => ev!("aws_types::region"),
-            "offpush::vivo::auth" => ev!("offpush::vivo::auth"),
+            "offpush::vendor::kit::account" => ev!("offpush::vendor::kit::account"),
             "push_dispatch::service" => ev!("push_dispatch::service"),
             other => panic!("no callsite for target {other}"),
         }
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn trace_everywhere_still_caps_the_dependencies_at_info() {
         let mut targets = DEPENDENCY_TARGETS.to_vec();
-        targets.push("offpush::vivo::auth");
+        targets.push("offpush::vendor::kit::account");
         targets.push("push_dispatch::service");
         let lines = written("trace", &targets);
         for target in DEPENDENCY_TARGETS {
@@ -336,7 +336,7 @@ mod tests {
         }
         // The service's own code logs at the level asked for.
         assert_eq!(
-            most_verbose(&lines, "offpush::vivo::auth"),
+            most_verbose(&lines, "offpush::vendor::kit::account"),
             Some(Level::TRACE)
         );
         assert_eq!(
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn a_quieter_level_quiets_the_dependencies_too() {
         let mut targets = DEPENDENCY_TARGETS.to_vec();
-        targets.push("offpush::vivo::auth");
+        targets.push("offpush::vendor::kit::account");
         let lines = written("warn", &targets);
         for target in &targets {
             assert_eq!(most_verbose(&lines, target), Some(Level::WARN), "{target}");

@@ -8,16 +8,28 @@ use offpush::{access, Context, ServiceError};
 use serde_json::json;
 
 /// The answer's view: with the receipt URL when this call set a new secret.
-fn view(req: &Request, saved: &service::Saved) -> CertificateView {
-    let mut v = CertificateView::from(&saved.cert);
+fn view(ctx: &Context, req: &Request, saved: &service::Saved) -> CertificateView {
+    let mut v = service::view(ctx, &saved.cert);
     v.receipt_url = saved.new_receipt_secret.as_ref().map(|secret| {
-        format!(
-            "{}/v1/receipts/vivo/{}",
-            http::public_base_url(req),
-            secret.expose()
-        )
+        service::receipt_url(&http::public_base_url(req), &saved.cert, secret.expose())
     });
     v
+}
+
+/// A create or edit body, parsed for the platforms this function serves.
+fn upload<'a>(
+    ctx: &Context,
+    req: &Request,
+    base_url: &'a str,
+) -> Result<service::Upload<'a>, ServiceError> {
+    let params = http::query_params(req, &["verify"])?;
+    let verify = http::query_bool(&params, "verify", true)?;
+    let input = CertificateInput::parse(http::json_body(req)?, &ctx.vendors.platforms())?;
+    Ok(service::Upload {
+        input,
+        verify,
+        base_url,
+    })
 }
 
 pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
@@ -35,11 +47,9 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
     match segments.as_slice() {
         ["v1", "certificates"] => match method {
             "POST" => {
-                let params = http::query_params(req, &["verify"])?;
-                let verify = http::query_bool(&params, "verify", true)?;
-                let input = CertificateInput::parse(http::json_body(req)?, true)?;
-                let saved = service::create(ctx, app, input, verify).await?;
-                let mut resp = http::json_response(201, &view(req, &saved));
+                let base = http::public_base_url(req);
+                let saved = service::create(ctx, app, upload(ctx, req, &base)?).await?;
+                let mut resp = http::json_response(201, &view(ctx, req, &saved));
                 let location = format!("/v1/certificates/{}", saved.cert.id);
                 resp.headers_mut()
                     .insert("location", location.parse().expect("ascii path"));
@@ -49,7 +59,8 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
                 http::query_params(req, &[])?;
                 http::no_body(req)?;
                 let certs = service::list(ctx, app).await?;
-                let views: Vec<CertificateView> = certs.iter().map(CertificateView::from).collect();
+                let views: Vec<CertificateView> =
+                    certs.iter().map(|c| service::view(ctx, c)).collect();
                 Ok(http::json_response(200, &json!({ "certificates": views })))
             }
             _ => Err(http::route_not_found()),
@@ -61,14 +72,12 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
                     http::query_params(req, &[])?;
                     http::no_body(req)?;
                     let cert = service::get(ctx, app, id).await?;
-                    Ok(http::json_response(200, &CertificateView::from(&cert)))
+                    Ok(http::json_response(200, &service::view(ctx, &cert)))
                 }
                 "PUT" => {
-                    let params = http::query_params(req, &["verify"])?;
-                    let verify = http::query_bool(&params, "verify", true)?;
-                    let input = CertificateInput::parse(http::json_body(req)?, false)?;
-                    let saved = service::replace(ctx, app, id, input, verify).await?;
-                    Ok(http::json_response(200, &view(req, &saved)))
+                    let base = http::public_base_url(req);
+                    let saved = service::replace(ctx, app, id, upload(ctx, req, &base)?).await?;
+                    Ok(http::json_response(200, &view(ctx, req, &saved)))
                 }
                 "DELETE" => {
                     http::query_params(req, &[])?;

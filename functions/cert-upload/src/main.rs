@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    offpush::http::serve(cert_upload::handle).await
+    offpush::http::serve(offpush_registry::from_env, cert_upload::handle).await
 }

@@ -84,7 +84,10 @@ async fn create_verifies_with_vivo_and_returns_a_masked_certificate() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.credentials.app_secret.expose(), VIVO_APP_SECRET);
+    assert_eq!(
+        stored.credentials.s("vivo_app_secret"),
+        Some(VIVO_APP_SECRET)
+    );
 }
 
 #[tokio::test]
@@ -196,7 +199,7 @@ async fn vivo_unreachable_is_502_and_verify_false_skips_the_check() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    env.ctx = offpush::Context::new(env.store.clone(), &config(env.store.table(), &url));
+    env.ctx = testkit::context(env.store.clone(), &config(env.store.table(), &url));
     let got = create(&env, &cert_body()).await;
     assert_error(&got, 502, "vendor_unavailable", None);
     assert_eq!(count(&env).await, 0);
@@ -319,7 +322,10 @@ async fn list_get_edit_delete() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.credentials.app_secret.expose(), VIVO_APP_SECRET);
+    assert_eq!(
+        stored.credentials.s("vivo_app_secret"),
+        Some(VIVO_APP_SECRET)
+    );
 
     // Edit with a wrong new secret: 422, the stored certificate is unchanged.
     let mut bad = edit.clone();
@@ -765,4 +771,143 @@ async fn receipt_settings_are_checked() {
         assert_error(&got, 400, "invalid_argument", Some(field));
     }
     assert_eq!(count(&env).await, 0);
+}
+
+/// A certificate item exactly as the service stored it before the vendor
+/// port (vivo's attributes, no `vendor_options`), written raw.
+async fn put_pre_port_item(env: &TestEnv, id: u64) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let s = |v: &str| A::S(v.to_string());
+    let n = |v: u64| A::N(v.to_string());
+    raw_client()
+        .await
+        .put_item()
+        .table_name(env.store.table())
+        .item("pk", s(&format!("CERT#{}", env.app.id.as_str())))
+        .item("sk", s(&format!("CERT#{id:016}")))
+        .item("certificate_id", n(id))
+        .item("platform", s("vivo"))
+        .item("name", s("stored long ago"))
+        .item("vivo_app_id", n(VIVO_APP_ID))
+        .item("vivo_app_key", s(VIVO_APP_KEY))
+        .item("vivo_app_secret", s(VIVO_APP_SECRET))
+        .item("click_type", s("open_url"))
+        .item("click_target", s("https://example.com/chat"))
+        .item("category", s("IM"))
+        .item("push_mode", s("production"))
+        .item("receipt_id", s("5001"))
+        .item("receipt_secret_hash", s(&"ab".repeat(32)))
+        .item("created_at", n(1_764_547_200))
+        .item("updated_at", n(1_764_547_200))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn certificates_stored_before_the_vendor_port_read_and_edit_unchanged() {
+    let env = TestEnv::new("pre-port").await;
+    let certs_pk = offpush::store::keys::certs_pk(&env.app.id);
+    assert_eq!(
+        certs_pk,
+        format!("CERT#{}", env.app.id.as_str()),
+        "the key shape the raw item uses"
+    );
+    put_pre_port_item(&env, 1).await;
+    let (s, b) = call(&env, "GET", "/v1/certificates/1", None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["platform"], "vivo");
+    assert_eq!(b["name"], "stored long ago");
+    assert_eq!(
+        b["credentials"],
+        json!({"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY, "app_secret": "****c21"})
+    );
+    assert_eq!(
+        b["click_action"],
+        json!({"type": "open_url", "url": "https://example.com/chat"})
+    );
+    assert_eq!(
+        (b["receipt_id"].as_str(), b["receipts"].as_bool()),
+        (Some("5001"), Some(true))
+    );
+    assert!(b.get("vendor_options").is_none());
+    // An edit that omits the secret keeps the stored one, and the item
+    // keeps vivo's attribute names.
+    let edit = json!({
+        "platform": "vivo",
+        "credentials": {"app_id": VIVO_APP_ID.to_string(), "app_key": VIVO_APP_KEY},
+        "receipt_id": "5001",
+    });
+    let (s, b) = call(&env, "PUT", "/v1/certificates/1", Some(&edit)).await;
+    assert_eq!(s, 200, "{b}");
+    let item = env
+        .raw_item(&certs_pk, &format!("CERT#{:016}", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        item["vivo_app_secret"].as_s().unwrap(),
+        VIVO_APP_SECRET,
+        "the kept secret, under its old name"
+    );
+    assert_eq!(
+        item["receipt_secret_hash"].as_s().unwrap(),
+        &"ab".repeat(32)
+    );
+    // A different platform on PUT is refused, naming it, and changes nothing.
+    let before = env.table_items().await;
+    let mut other = edit.clone();
+    other["platform"] = json!("xiaomi");
+    let (s, b) = call(&env, "PUT", "/v1/certificates/1", Some(&other)).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"]["field"], "platform");
+    assert_eq!(env.table_items().await, before);
+}
+
+#[tokio::test]
+async fn a_platform_not_implemented_is_refused_first_whatever_else_the_body_holds() {
+    let env = TestEnv::new("platforms").await;
+    for body in [
+        json!({"platform": "apns", "credentials": {"team_id": "T"}, "colour": 1}),
+        json!({"platform": "oppo"}),
+        json!({"platform": "nokia", "credentials": {}}),
+    ] {
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(s, 400, "{b}");
+        assert_eq!(b["error"]["field"], "platform", "{body}");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains("vivo"),
+            "{b}"
+        );
+    }
+    assert_eq!(count(&env).await, 0);
+    assert!(env.sim.requests_to("/message/auth").is_empty());
+}
+
+#[tokio::test]
+async fn receipt_settings_follow_the_platforms_receipt_style() {
+    let env = TestEnv::new("receipt-style").await;
+    let mut body = cert_body();
+    body["receipts"] = json!(true);
+    let (s, b) = create(&env, &body).await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("receipts")),
+        "{b}"
+    );
+    body["receipt_id"] = json!("5001");
+    body["receipts"] = json!(false);
+    let (s, b) = create(&env, &body).await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("receipts")),
+        "{b}"
+    );
+    body.as_object_mut().unwrap().remove("receipts");
+    let (s, b) = create(&env, &body).await;
+    assert_eq!(s, 201, "{b}");
+    assert!(b["receipt_url"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/receipts/vivo/"));
+    assert_eq!(b["receipts"], true);
 }

@@ -6,16 +6,16 @@
 //! deadline.
 
 use offpush::bindings::{reachable, DeadToken};
-use offpush::channel::{chunk_sizes, Message, Send, Target};
 use offpush::domain::binding::why_unreachable;
 use offpush::domain::{
     Certificate, CertificateId, DeliveryOutcome, DeliveryStatus, PushRequest, UserBindings, UserId,
 };
 use offpush::store::keys::token_ref;
+use offpush::vendor::kit::Budget;
+use offpush::vendor::{chunk_sizes, Message, Send, Target};
 use offpush::Context;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
-use tokio::sync::Semaphore;
 
 /// The slots of one certificate's targets.
 struct Group<'a> {
@@ -89,6 +89,8 @@ pub struct Fanned {
     pub dead: BTreeMap<UserId, Vec<DeadToken>>,
     /// Vendor HTTP calls made.
     pub calls: usize,
+    /// Per platform, how long its slowest certificate's share took (ms).
+    pub latency: BTreeMap<offpush::domain::Platform, u64>,
 }
 
 impl Plan<'_> {
@@ -97,38 +99,63 @@ impl Plan<'_> {
     }
 
     /// `receipt_param`: what the vendor's delivery receipts bring back
-    /// (sent only through certificates with receipts on).
+    /// (sent only through certificates with receipts on); `base_url`: where
+    /// this API is reached, for the receipt URL messages carry.
     pub async fn run(
         self,
         ctx: &Context,
         req: &PushRequest,
         push_key: &str,
         receipt_param: &str,
+        base_url: &str,
         deadline: Instant,
     ) -> Fanned {
-        let limit = &Semaphore::new(ctx.push_concurrency);
+        let budget = &Budget::new(deadline, ctx.push_concurrency);
         let mut slots = self.slots;
         let mut refs = vec![None; slots.len()];
         let jobs = self.groups.iter().map(|g| async move {
-            let channel = ctx.channel(g.cert);
-            let message = Message::new(push_key, req, g.cert).with_receipt(g.cert, receipt_param);
-            let chunks = chunk_sizes(g.targets.len(), channel.batching(g.cert, &message));
-            let report = channel
+            let started = Instant::now();
+            let Ok(vendor) = ctx.vendor(g.cert.platform) else {
+                let d = offpush::domain::Delivery::failed(format!(
+                    "{} is not served by this deployment",
+                    g.cert.platform
+                ));
+                let report = offpush::vendor::SendReport {
+                    deliveries: vec![d; g.targets.len()],
+                    calls: 0,
+                };
+                return (g, report, 0);
+            };
+            let url = g
+                .cert
+                .receipt
+                .as_ref()
+                .and_then(|r| r.secret.as_ref())
+                .map(|s| format!("{base_url}/v1/receipts/{}/{}", g.cert.platform, s.expose()));
+            let message = Message::new(push_key, req, g.cert).with_receipt(
+                g.cert,
+                url.as_deref(),
+                receipt_param,
+            );
+            let chunks = chunk_sizes(g.targets.len(), vendor.batching(g.cert, &message));
+            let report = vendor
                 .send(Send {
                     cert: g.cert,
                     message: &message,
                     targets: &g.targets,
                     chunks: &chunks,
-                    deadline,
-                    limit,
+                    budget,
                 })
                 .await;
-            (g, report)
+            (g, report, started.elapsed().as_millis() as u64)
         });
         let mut dead: BTreeMap<UserId, Vec<DeadToken>> = BTreeMap::new();
         let mut calls = 0;
-        for (g, report) in futures::future::join_all(jobs).await {
+        let mut latency: BTreeMap<offpush::domain::Platform, u64> = BTreeMap::new();
+        for (g, report, ms) in futures::future::join_all(jobs).await {
             calls += report.calls;
+            let slowest = latency.entry(g.cert.platform).or_default();
+            *slowest = (*slowest).max(ms);
             for (i, delivery) in report.deliveries.into_iter().enumerate() {
                 let t = &g.targets[i];
                 if delivery.status == DeliveryStatus::TokenInvalid {
@@ -155,6 +182,7 @@ impl Plan<'_> {
             refs,
             dead,
             calls,
+            latency,
         }
     }
 }

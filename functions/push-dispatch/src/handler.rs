@@ -1,8 +1,8 @@
 //! HTTP for push dispatch and delivery visibility: `POST /v1/push`,
 //! `GET /v1/pushes/{request_id}`, `GET /v1/stats`,
 //! `GET /v1/users/{user_id}/push-log` (admin token), and
-//! `POST /v1/receipts/vivo/{receipt_secret}` (no JWT: the secret in the
-//! path authenticates vivo).
+//! `POST /v1/receipts/{platform}/{receipt_secret}` (no JWT: the secret in
+//! the path authenticates the vendor).
 
 use crate::{service, visibility};
 use offpush::domain::{CertificateId, PushRequest, UserId};
@@ -18,11 +18,18 @@ pub async fn handle(ctx: &Context, req: Request) -> Response<Body> {
 async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceError> {
     let started = Instant::now();
     let segments: Vec<&str> = http::path(req).trim_start_matches('/').split('/').collect();
-    if let ["v1", "receipts", "vivo", secret] = segments.as_slice() {
+    if let ["v1", "receipts", platform, secret] = segments.as_slice() {
         if req.method() != "POST" {
             return Err(http::route_not_found());
         }
-        let answer = visibility::receipt(ctx, secret, http::body_bytes(req)).await?;
+        let answer = visibility::receipt(
+            ctx,
+            platform,
+            secret,
+            http::header(req, "content-type"),
+            http::body_bytes(req),
+        )
+        .await?;
         return Ok(http::json_response(200, &answer));
     }
     let (caller, app) =
@@ -32,7 +39,8 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("POST", ["v1", "push"]) => {
             http::query_params(req, &[])?;
             let push = PushRequest::parse(http::json_body(req)?)?;
-            let report = service::push(ctx, &app, push, started).await?;
+            let base = http::public_base_url(req);
+            let report = service::push(ctx, &app, push, started, &base).await?;
             Ok(http::json_response(200, &report))
         }
         ("GET", ["v1", "pushes", raw]) => {

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    offpush::http::serve(push_dispatch::handle).await
+    offpush::http::serve(offpush_registry::from_env, push_dispatch::handle).await
 }

@@ -95,7 +95,7 @@ pub const METRICS_NAMESPACE: &str = "offpush";
 /// One Embedded Metric Format line: CloudWatch turns it into metrics per
 /// app (dimension `App`) and app-wide, no API call needed. Written straight to stdout,
 /// outside the log formatter, as EMF requires.
-pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], vendor_ms: Option<u64>) -> String {
+pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], fan_out_ms: Option<u64>) -> String {
     let mut metrics: Vec<serde_json::Value> = counts
         .iter()
         .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
@@ -105,9 +105,9 @@ pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], vendor_ms: Option<u64>)
     for (name, v) in counts {
         root.insert((*name).into(), serde_json::json!(v));
     }
-    if let Some(ms) = vendor_ms {
-        metrics.push(serde_json::json!({"Name": "VivoLatency", "Unit": "Milliseconds"}));
-        root.insert("VivoLatency".into(), serde_json::json!(ms));
+    if let Some(ms) = fan_out_ms {
+        metrics.push(serde_json::json!({"Name": "FanOutLatency", "Unit": "Milliseconds"}));
+        root.insert("FanOutLatency".into(), serde_json::json!(ms));
     }
     root.insert(
         "_aws".into(),
@@ -122,6 +122,31 @@ pub fn metrics_line(app: &AppId, counts: &[(&str, u64)], vendor_ms: Option<u64>)
         }),
     );
     serde_json::Value::Object(root).to_string()
+}
+
+/// One EMF line of a vendor's share of a push: how long its slowest
+/// certificate's share took, with dimension `Vendor` (the platform), per
+/// vendor and over all vendors.
+pub fn vendor_latency_line(platform: offpush::domain::Platform, ms: u64) -> String {
+    serde_json::json!({
+        "Vendor": platform.as_str(),
+        "VendorLatency": ms,
+        "_aws": {
+            "Timestamp": offpush::clock::now_ms(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["Vendor"], []],
+                "Metrics": [{"Name": "VendorLatency", "Unit": "Milliseconds"}],
+            }],
+        },
+    })
+    .to_string()
+}
+
+pub fn emit_vendor_latency(latency: &std::collections::BTreeMap<offpush::domain::Platform, u64>) {
+    for (platform, ms) in latency {
+        println!("{}", vendor_latency_line(*platform, *ms));
+    }
 }
 
 pub fn emit_metrics(app: &AppId, s: &Summary, vendor_ms: u64) {
@@ -228,7 +253,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["App"], "demo");
         assert_eq!(v["Sent"], 3);
-        assert_eq!(v["VivoLatency"], 42);
+        assert_eq!(v["FanOutLatency"], 42);
         let cw = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], METRICS_NAMESPACE);
         assert_eq!(cw["Dimensions"], serde_json::json!([["App"], []]));
@@ -238,7 +263,20 @@ mod tests {
             .iter()
             .map(|m| m["Name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["Sent", "Failed", "VivoLatency"]);
+        assert_eq!(names, ["Sent", "Failed", "FanOutLatency"]);
         assert!(v["_aws"]["Timestamp"].is_i64());
+    }
+
+    #[test]
+    fn vendor_latency_has_a_vendor_dimension() {
+        let line = vendor_latency_line(offpush::domain::Platform::Xiaomi, 17);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            (v["Vendor"].as_str(), v["VendorLatency"].as_u64()),
+            (Some("xiaomi"), Some(17))
+        );
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Dimensions"], serde_json::json!([["Vendor"], []]));
+        assert_eq!(cw["Metrics"][0]["Name"], "VendorLatency");
     }
 }

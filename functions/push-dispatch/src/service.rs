@@ -154,11 +154,13 @@ async fn claim(
     }
 }
 
+/// `base_url`: where this API is reached (the receipt URL messages carry).
 pub async fn push(
     ctx: &Context,
     app: &App,
     req: PushRequest,
     started: Instant,
+    base_url: &str,
 ) -> Result<DispatchReport, ServiceError> {
     let fp = fingerprint(&req);
     // A caller's request_id is claimed first (it may repeat); a generated
@@ -216,10 +218,13 @@ pub async fn push(
     let push_key = format!("{}/{request_id}", app.id);
     let param = receipt_param(pushed_at, &push_ref(&request_id));
     let fan_started = Instant::now();
-    let fanned = plan.run(ctx, &req, &push_key, &param, deadline).await;
+    let fanned = plan
+        .run(ctx, &req, &push_key, &param, base_url, deadline)
+        .await;
     let vendor_ms = fan_started.elapsed().as_millis() as u64;
     tracing::debug!(app = %app.id, devices, vendor_calls = fanned.calls, "fan-out done");
     let summary = Summary::of(&fanned.results);
+    let fanned_latency = fanned.latency;
     let stored = StoredPush {
         report: DispatchReport {
             request_id: request_id.clone(),
@@ -274,6 +279,7 @@ pub async fn push(
     let report = stored.report;
     let s = &report.summary;
     record::emit_metrics(&app.id, s, vendor_ms);
+    record::emit_vendor_latency(&fanned_latency);
     tracing::info!(
         app = %app.id, request_id = %request_id, users = req.to.len(), sent = s.sent, no_device = s.no_device,
         token_invalid = s.token_invalid, throttled = s.throttled, rejected = s.rejected, failed = s.failed,

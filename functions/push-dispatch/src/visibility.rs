@@ -1,14 +1,16 @@
-//! vivo's delivery receipts (API.md "Delivery visibility"). The other
+//! Vendors' delivery receipts (API.md "Delivery visibility"). The other
 //! visibility answers (push records, statistics, push log) are built in
 //! [`offpush::visibility`], shared with the operator tool.
 
 use crate::record;
+use offpush::bindings::{self, DeadToken};
 use offpush::clock::now_ms;
 use offpush::domain::input::MAX_BODY_BYTES;
-use offpush::domain::receipt::parse_receipt;
-use offpush::domain::ReceiptSecret;
+use offpush::domain::receipt::parse_receipt_param;
+use offpush::domain::{Platform, PushToken, ReceiptSecret};
 use offpush::store::keys::token_ref;
 use offpush::store::stats::StatsAdd;
+use offpush::vendor::ReceiptEvent;
 use offpush::{Context, ServiceError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -18,12 +20,21 @@ pub const MAX_RECEIPT_PUSHES: usize = 1000;
 /// Receipt writes in flight per receipt body.
 const RECEIPT_CONCURRENCY: usize = 8;
 
-/// `POST /v1/receipts/vivo/{receipt_secret}`: vivo's delivery receipts.
-/// The secret in the path is the authentication; an unknown one is 404.
-/// Redelivery is harmless: delivered devices are a set, and only devices
-/// new to it are counted.
-pub async fn receipt(ctx: &Context, raw_secret: &str, body: &[u8]) -> Result<Value, ServiceError> {
+/// `POST /v1/receipts/{platform}/{receipt_secret}`: a vendor's delivery
+/// receipts, taken apart by its adapter. The secret in the path is the
+/// authentication; an unknown one, or one of another platform's
+/// certificate, is 404. Redelivery is harmless: delivered devices are a
+/// set, and only devices new to it are counted; a dead-token verdict ends
+/// a binding once.
+pub async fn receipt(
+    ctx: &Context,
+    platform: &str,
+    raw_secret: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Value, ServiceError> {
     let unknown = || ServiceError::NotFound("no such receipt URL".into());
+    let platform = Platform::from_name(platform).ok_or_else(unknown)?;
     let secret = ReceiptSecret::from_path(raw_secret).ok_or_else(unknown)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(ServiceError::PayloadTooLarge(format!(
@@ -34,15 +45,33 @@ pub async fn receipt(ctx: &Context, raw_secret: &str, body: &[u8]) -> Result<Val
         .store
         .receipt_target(&secret.hash())
         .await?
+        .filter(|(_, c)| c.platform == platform)
         .ok_or_else(unknown)?;
-    let parsed = parse_receipt(body)?;
+    let vendor = ctx.vendor(platform)?;
+    let parsed = vendor.parse_receipt(body, content_type)?;
+    let mut unmatched = parsed.unreadable;
     // Per push: its day and the token refs now reported delivered.
     let mut pushes: BTreeMap<String, (String, HashSet<String>)> = BTreeMap::new();
-    for e in parsed.entries {
-        let (_, refs) = pushes
-            .entry(e.push_ref)
-            .or_insert_with(|| (e.date, HashSet::new()));
-        refs.extend(e.targets.iter().map(|t| token_ref(t)));
+    // Tokens the vendor says are dead, with the day of the push that learnt it.
+    let mut dead: Vec<(String, String)> = Vec::new();
+    let mut other = 0usize;
+    for item in parsed.items {
+        let Some((date, push_ref)) = item.param.as_deref().and_then(parse_receipt_param) else {
+            unmatched += 1;
+            continue;
+        };
+        match item.event {
+            ReceiptEvent::Delivered => {
+                let (_, refs) = pushes
+                    .entry(push_ref)
+                    .or_insert_with(|| (date, HashSet::new()));
+                refs.extend(item.targets.iter().map(|t| token_ref(t)));
+            }
+            ReceiptEvent::TokenDead => {
+                dead.extend(item.targets.into_iter().map(|t| (t, date.clone())));
+            }
+            ReceiptEvent::Other(_) => other += 1,
+        }
     }
     if pushes.len() > MAX_RECEIPT_PUSHES {
         return Err(ServiceError::PayloadTooLarge(format!(
@@ -82,7 +111,8 @@ pub async fn receipt(ctx: &Context, raw_secret: &str, body: &[u8]) -> Result<Val
         }
     }
     ctx.store.add_stats(&app, &adds).await?;
-    if parsed.unmatched > 0 {
+    let ended = end_dead_tokens(ctx, &app, cert.id, &dead).await?;
+    if unmatched > 0 {
         let text = String::from_utf8_lossy(body);
         ctx.store
             .keep_raw_receipt(&app, cert.id, &text, now, retention)
@@ -91,11 +121,52 @@ pub async fn receipt(ctx: &Context, raw_secret: &str, body: &[u8]) -> Result<Val
     if delivered > 0 {
         record::emit_delivered(&app, delivered);
     }
-    tracing::info!(app = %app, certificate = %cert.id, delivered, unmatched = parsed.unmatched, "receipt taken");
+    tracing::info!(app = %app, certificate = %cert.id, platform = %platform, delivered, ended, other, unmatched, "receipt taken");
     Ok(json!({
         "errno": 0,
         "errmsg": "success",
         "delivered": delivered,
-        "unmatched": parsed.unmatched,
+        "ended": ended,
+        "unmatched": unmatched,
     }))
+}
+
+/// Ends the bindings of tokens a receipt declared dead: each token's owner
+/// loses the binding, unless it was reported again since the start of the
+/// UTC day of the push that learnt it (a fresh report wins; the push's
+/// exact time is not in the receipt, so the day's start is the safe side).
+async fn end_dead_tokens(
+    ctx: &Context,
+    app: &offpush::domain::AppId,
+    cert: offpush::domain::CertificateId,
+    dead: &[(String, String)],
+) -> Result<usize, ServiceError> {
+    let mut ended = 0;
+    for (raw, date) in dead.iter().take(MAX_RECEIPT_PUSHES) {
+        let Ok(token) = PushToken::parse("token", raw) else {
+            continue;
+        };
+        let Some(owner) = ctx.store.get_token_owner(app, cert, &token).await? else {
+            continue;
+        };
+        let day_start = time::Date::parse(
+            date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0);
+        let gone = bindings::remove_dead(
+            ctx,
+            app,
+            &owner.user,
+            &[DeadToken { cert, token }],
+            day_start,
+        )
+        .await?;
+        if gone > 0 {
+            tracing::info!(app = %app, certificate = %cert, user = %owner.user, "binding removed: the vendor's receipt says the token is dead");
+        }
+        ended += gone;
+    }
+    Ok(ended)
 }

@@ -13,9 +13,9 @@ async fn sixty_slow_single_sends_end_by_the_deadline_and_none_starts_late() {
     let (mut env, _app) = setup("deadline").await;
     // vivo answers every send in 4 s, within the call timeout.
     let mut cfg = config(env.store.table(), &env.sim.base_url());
-    cfg.vivo_timeout = Duration::from_secs(5);
+    cfg.vendor_timeout = Duration::from_secs(5);
     cfg.push_deadline = Duration::from_secs(6);
-    env.ctx = offpush::Context::new(env.store.clone(), &cfg);
+    env.ctx = testkit::context(env.store.clone(), &cfg);
     let users = env.seed_users(60, "u", 1).await;
     let deadline = env.ctx.push_deadline;
     env.sim.script_always(

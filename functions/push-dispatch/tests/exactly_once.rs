@@ -91,7 +91,7 @@ async fn the_largest_push_result_is_stored_and_answered_again() {
     // for it, not for vivo.
     let mut cfg = config(env.store.table(), &env.sim.base_url());
     cfg.push_deadline = std::time::Duration::from_secs(25);
-    env.ctx = offpush::Context::new(env.store.clone(), &cfg);
+    env.ctx = testkit::context(env.store.clone(), &cfg);
     env.store
         .update_app_settings(&env.app.id, Some(10), None)
         .await

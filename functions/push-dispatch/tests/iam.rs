@@ -179,7 +179,8 @@ async fn visibility_story(env: &TestEnv) {
     let hash = secret.hash();
     env.edit_certificate(1, |c| {
         c.receipt = Some(offpush::domain::Receipts {
-            receipt_id: "5001".into(),
+            receipt_id: Some("5001".into()),
+            secret: None,
             secret_hash: hash,
         })
     })

@@ -299,32 +299,27 @@ async fn server_errors_are_retried_with_backoff_then_fail() {
 async fn timeouts_are_bounded_by_the_request_deadline() {
     let (mut env, app) = setup("timeout").await;
     let mut cfg = config(env.store.table(), &env.sim.base_url());
-    cfg.vivo_timeout = Duration::from_millis(200);
+    cfg.vendor_timeout = Duration::from_millis(200);
     cfg.push_deadline = Duration::from_millis(1500);
-    env.ctx = offpush::Context::new(env.store.clone(), &cfg);
+    env.ctx = testkit::context(env.store.clone(), &cfg);
     bind(&env, &app, "alice", "regid-a", None).await;
     env.sim.script_always(
         "/message/send",
         Some(CallAction::Delay(Duration::from_secs(2))),
     );
+    let started = std::time::Instant::now();
     let r = one(&env).await;
+    assert!(started.elapsed() < Duration::from_millis(1500 + 1000));
     assert_eq!(status_of(&r, "alice"), "failed");
-    assert!(results_of(&r, "alice")[0]["detail"]
-        .as_str()
-        .unwrap()
-        .contains("in time"));
-    // Each attempt was cut at the call timeout, within the bounded retries.
     let detail = results_of(&r, "alice")[0]["detail"]
         .as_str()
         .unwrap()
         .to_string();
-    let attempts: u32 = detail
-        .rsplit("after ")
-        .next()
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("attempt count in {detail}"));
-    assert!((1..=3).contains(&attempts), "{detail}");
+    assert!(detail.contains("in time"), "{detail}");
+    // Cut at the call timeout; written, so never sent again (vivo does not
+    // deduplicate on requestId).
+    assert!(detail.contains("outcome is unknown"), "{detail}");
+    assert_eq!(env.sim.requests_to("/message/send").len(), 1);
 }
 
 #[tokio::test]
@@ -372,7 +367,7 @@ async fn the_auth_token_is_cached_per_instance_and_shared_through_the_table() {
     );
     // A second instance (fresh context, same table) finds it in the table.
     let other = TestEnv {
-        ctx: offpush::Context::new(
+        ctx: testkit::context(
             env.store.clone(),
             &config(env.store.table(), &env.sim.base_url()),
         ),

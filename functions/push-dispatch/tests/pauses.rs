@@ -122,8 +122,8 @@ async fn a_pause_lasts_until_vivos_next_day_and_ends_when_the_credentials_change
         app_secret: "new-secret".into(),
     });
     env.edit_certificate(1, |cert| {
-        cert.credentials.app_key = "new-key".into();
-        cert.credentials.app_secret = offpush::domain::Secret::new("new-secret");
+        cert.credentials.set_s("vivo_app_key", "new-key");
+        cert.credentials.set_s("vivo_app_secret", "new-secret");
     })
     .await;
     let r = push_to(&env, "alice", "hi", json!({})).await;

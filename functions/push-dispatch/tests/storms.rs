@@ -150,7 +150,7 @@ async fn dead_tokens_racing_re_reports(label: &str, ttl: u32, spread_ms: u64) {
     let mut cfg = config(env.store.table(), &env.sim.base_url());
     cfg.push_deadline = Duration::from_secs(20);
     cfg.push_concurrency = 4;
-    env.ctx = offpush::Context::new(env.store.clone(), &cfg);
+    env.ctx = testkit::context(env.store.clone(), &cfg);
     let users: Vec<String> = (0..24).map(|i| format!("d{i:02}")).collect();
     let kind = |i: usize| match i % 3 {
         0 => Kind::Untouched,

@@ -25,7 +25,8 @@ async fn enable_receipts(env: &TestEnv) -> ReceiptSecret {
     let hash = secret.hash();
     env.edit_certificate(1, |c| {
         c.receipt = Some(Receipts {
-            receipt_id: "5001".into(),
+            receipt_id: Some("5001".into()),
+            secret: None,
             secret_hash: hash,
         })
     })

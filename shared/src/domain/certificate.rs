@@ -7,7 +7,9 @@ use crate::error::ServiceError;
 use serde::Serialize;
 use std::fmt;
 
-/// vivo's message categories (VIVO_API.md 1.4). Upper case on the wire.
+/// The product's message categories (API.md "Certificates"): the neutral
+/// intent of a push, which each vendor adapter maps to its own
+/// classification. Upper case on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Category {
     Im,
@@ -51,18 +53,19 @@ impl Category {
         }
     }
 
-    /// vivo's classification for the category: 1 system, 0 operational.
-    /// Sending both must agree or vivo answers 10097 (VIVO_API.md 1.4).
-    pub fn classification(self) -> u8 {
-        match self {
+    /// Service and communication categories (API.md: `IM` … `SUBSCRIPTION`),
+    /// as opposed to operational ones (`NEWS` … `SOCIAL`). Vendors map the
+    /// two kinds to their own system/operational classes and priorities.
+    pub fn is_service(self) -> bool {
+        matches!(
+            self,
             Category::Im
-            | Category::Account
-            | Category::Todo
-            | Category::DeviceReminder
-            | Category::Order
-            | Category::Subscription => 1,
-            Category::News | Category::Content | Category::Marketing | Category::Social => 0,
-        }
+                | Category::Account
+                | Category::Todo
+                | Category::DeviceReminder
+                | Category::Order
+                | Category::Subscription
+        )
     }
 
     pub fn parse(field: &str, s: &str) -> Result<Self, ServiceError> {
@@ -76,9 +79,9 @@ impl Category {
     }
 }
 
-/// Longest URL or intent URI accepted. vivo's limit for skipContent is
-/// 1000, 1024 or 2048 depending on the source (VIVO_API.md 1.3, CONFLICT):
-/// the safer reading, the smallest, is taken.
+/// Longest URL or intent URI accepted: the smallest of the vendors' limits
+/// (vivo's skipContent is 1000, 1024 or 2048 depending on the source,
+/// VIVO_API.md 1.3, CONFLICT: the safer reading, the smallest, is taken).
 pub const MAX_SKIP_CONTENT: usize = 1000;
 
 /// What a tap on the notification does.
@@ -116,15 +119,6 @@ impl ClickAction {
                 obj.name("type"),
                 "must be one of open_app, open_url, open_page",
             )),
-        }
-    }
-
-    /// vivo's skipType and skipContent (VIVO_API.md 1.3: 1 app, 2 URL, 4 page).
-    pub fn vivo_skip(&self) -> (u8, Option<&str>) {
-        match self {
-            ClickAction::OpenApp => (1, None),
-            ClickAction::OpenUrl { url } => (2, Some(url)),
-            ClickAction::OpenPage { intent_uri } => (4, Some(intent_uri)),
         }
     }
 }
@@ -193,14 +187,6 @@ impl PushMode {
             _ => Err(ServiceError::invalid(field, "must be production or test")),
         }
     }
-
-    /// vivo pushMode: 0 formal, 1 test (VIVO_API.md 1.3).
-    pub fn vivo(self) -> u8 {
-        match self {
-            PushMode::Production => 0,
-            PushMode::Test => 1,
-        }
-    }
 }
 
 /// A secret string: Debug and Display never show it.
@@ -226,30 +212,11 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// vivo's credential set (VIVO_API.md 1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VivoCredentials {
-    /// Sent to vivo as a JSON number.
-    pub app_id: u64,
-    pub app_key: String,
-    pub app_secret: Secret,
-}
-
 pub const MAX_CREDENTIAL_LEN: usize = 128;
 
-/// The vivo AppID: decimal digits, positive, sent to vivo as a number.
-fn parse_vivo_app_id(field: &str, s: &str) -> Result<u64, ServiceError> {
-    let bad = || ServiceError::invalid(field, "must be decimal digits (vivo's numeric AppID)");
-    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    match s.parse::<u64>() {
-        Ok(0) | Err(_) => Err(bad()),
-        Ok(n) => Ok(n),
-    }
-}
-
-fn parse_credential_text(field: &str, s: String) -> Result<String, ServiceError> {
+/// A credential or option text: 1 to [`MAX_CREDENTIAL_LEN`] characters, no
+/// surrounding spaces, no control characters. For vendor adapters.
+pub fn credential_text(field: &str, s: String) -> Result<String, ServiceError> {
     if s.trim().is_empty() || s.len() > MAX_CREDENTIAL_LEN {
         return Err(ServiceError::invalid(
             field,
@@ -265,14 +232,150 @@ fn parse_credential_text(field: &str, s: String) -> Result<String, ServiceError>
     Ok(s)
 }
 
+/// The push services a certificate can speak to (API.md "Certificates").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Platform {
+    Vivo,
+    Xiaomi,
+    Oppo,
+    Honor,
+    Huawei,
+    Harmony,
+    Meizu,
+    Fcm,
+    Apns,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 9] = [
+        Platform::Vivo,
+        Platform::Xiaomi,
+        Platform::Oppo,
+        Platform::Honor,
+        Platform::Huawei,
+        Platform::Harmony,
+        Platform::Meizu,
+        Platform::Fcm,
+        Platform::Apns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Vivo => "vivo",
+            Platform::Xiaomi => "xiaomi",
+            Platform::Oppo => "oppo",
+            Platform::Honor => "honor",
+            Platform::Huawei => "huawei",
+            Platform::Harmony => "harmony",
+            Platform::Meizu => "meizu",
+            Platform::Fcm => "fcm",
+            Platform::Apns => "apns",
+        }
+    }
+
+    /// Any platform API.md names, implemented or not.
+    pub fn from_name(s: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// A platform of a request, refused unless `implemented` serves it.
+    pub fn parse(field: &str, s: &str, implemented: &[Platform]) -> Result<Self, ServiceError> {
+        let names: Vec<&str> = implemented.iter().map(|p| p.as_str()).collect();
+        match Platform::from_name(s) {
+            Some(p) if implemented.contains(&p) => Ok(p),
+            Some(_) => Err(ServiceError::invalid(
+                field,
+                format!("not implemented yet (implemented: {})", names.join(", ")),
+            )),
+            None => Err(ServiceError::invalid(
+                field,
+                format!(
+                    "unknown platform (one of {}; implemented: {})",
+                    Platform::ALL.map(|p| p.as_str()).join(", "),
+                    names.join(", ")
+                ),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stored value of a vendor's credentials or options.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Attr {
+    S(String),
+    N(u64),
+}
+
+/// A vendor's credentials (or sending options) as the product carries and
+/// stores them: attribute name -> value, the names and their meaning owned
+/// by the vendor's adapter (which parses, checks, masks and reads them).
+/// Credential attribute names start with the platform's name and `_`
+/// (`vivo_app_secret`), so they never meet the certificate's own. Debug
+/// shows the names only: values may be secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct VendorData(std::collections::BTreeMap<String, Attr>);
+
+impl VendorData {
+    pub fn new() -> Self {
+        VendorData::default()
+    }
+    pub fn set_s(&mut self, name: impl Into<String>, v: impl Into<String>) {
+        self.0.insert(name.into(), Attr::S(v.into()));
+    }
+    pub fn set_n(&mut self, name: impl Into<String>, v: u64) {
+        self.0.insert(name.into(), Attr::N(v));
+    }
+    pub fn insert(&mut self, name: impl Into<String>, v: Attr) {
+        self.0.insert(name.into(), v);
+    }
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.0.get(name)
+    }
+    pub fn s(&self, name: &str) -> Option<&str> {
+        match self.0.get(name) {
+            Some(Attr::S(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn n(&self, name: &str) -> Option<u64> {
+        match self.0.get(name) {
+            Some(Attr::N(n)) => Some(*n),
+            Some(Attr::S(s)) => s.parse().ok(),
+            None => None,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Attr)> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for VendorData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 pub const MAX_NAME_LEN: usize = 128;
 
 /// A certificate as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Certificate {
     pub id: CertificateId,
+    pub platform: Platform,
     pub name: String,
-    pub credentials: VivoCredentials,
+    /// Owned by the platform's adapter (see [`VendorData`]).
+    pub credentials: VendorData,
+    /// `vendor_options` (API.md), owned by the adapter; empty when none.
+    pub options: VendorData,
     pub click_action: ClickAction,
     pub category: Category,
     pub push_mode: PushMode,
@@ -284,22 +387,35 @@ pub struct Certificate {
     pub updated_at: time::OffsetDateTime,
 }
 
-/// A create or edit body, parsed. `app_secret` is None only on an edit that
-/// keeps the stored secret.
-#[derive(Clone, Debug)]
+/// A create or edit body, parsed but for the vendor's parts: `credentials`
+/// and `vendor_options` stay raw objects for the platform's adapter, which
+/// parses them next (with the stored ones on an edit, for omitted secrets).
 pub struct CertificateInput {
-    pub name: String,
-    pub vivo_app_id: u64,
-    pub app_key: String,
-    pub app_secret: Option<Secret>,
+    pub platform: Platform,
+    /// None: the adapter names the certificate after its credentials.
+    pub name: Option<String>,
+    pub credentials: Obj,
+    pub vendor_options: Option<Obj>,
     pub click_action: ClickAction,
     pub category: Category,
     pub push_mode: PushMode,
     pub default_title: Option<String>,
-    /// vivo's receipt ID (from the vivo console), or None: no receipts.
+    /// The receipt ID from the vendor console (vendors that register
+    /// receipt addresses there), or None.
     pub receipt_id: Option<String>,
+    /// `receipts` (vendors whose messages carry the receipt address).
+    pub receipts: Option<bool>,
     /// Extension: replace the receipt URL's secret (the old URL stops working).
     pub rotate_receipt_url: bool,
+}
+
+impl fmt::Debug for CertificateInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateInput")
+            .field("platform", &self.platform)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Most characters of a receipt ID. vivo's console issues short numeric
@@ -307,13 +423,17 @@ pub struct CertificateInput {
 /// bound is ours, generous, and the charset the console's IDs use.
 pub const MAX_RECEIPT_ID_LEN: usize = 64;
 
-/// A certificate's receipt settings: vivo's receipt ID, and the SHA-256 of
-/// the secret in the receipt URL (the secret itself is shown once, never
-/// stored, never logged).
+/// A certificate's receipt settings: the vendor console's receipt ID (for
+/// vendors that have one), and the SHA-256 of the secret in the receipt URL
+/// (the secret itself is shown once and never logged; it is stored only
+/// where every push must carry the URL, like the vendor's own secrets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipts {
-    pub receipt_id: String,
+    pub receipt_id: Option<String>,
     pub secret_hash: String,
+    /// The secret itself, kept only for vendors whose messages carry the
+    /// receipt URL (each push builds it); Debug never shows it.
+    pub secret: Option<Secret>,
 }
 
 /// The unguessable secret of a receipt URL: 32 random bytes, base64url
@@ -375,40 +495,26 @@ fn parse_receipt_id(field: &str, s: &str) -> Result<String, ServiceError> {
 }
 
 impl CertificateInput {
-    /// `secret_required`: true on create, false on edit (PUT may omit it).
-    pub fn parse(mut body: Obj, secret_required: bool) -> Result<Self, ServiceError> {
+    /// Parses what every platform shares. `platform` is checked first, so a
+    /// body for a platform not in `implemented` is refused for its platform
+    /// whatever else it holds (API.md).
+    pub fn parse(mut body: Obj, implemented: &[Platform]) -> Result<Self, ServiceError> {
+        let platform = body.req_str("platform")?;
+        let platform = Platform::parse("platform", &platform, implemented)?;
         body.deny_unknown(&[
-            "platform",
             "name",
             "credentials",
+            "vendor_options",
             "click_action",
             "category",
             "push_mode",
             "default_title",
             "receipt_id",
+            "receipts",
             "rotate_receipt_url",
         ])?;
-        let platform = body.req_str("platform")?;
-        if platform != "vivo" {
-            return Err(ServiceError::invalid(
-                "platform",
-                "unsupported platform (supported: vivo)",
-            ));
-        }
-        let mut creds = body.req_obj("credentials")?;
-        creds.deny_unknown(&["app_id", "app_key", "app_secret"])?;
-        let f_id = creds.name("app_id");
-        let vivo_app_id = parse_vivo_app_id(&f_id, &creds.req_str("app_id")?)?;
-        let f_key = creds.name("app_key");
-        let app_key = parse_credential_text(&f_key, creds.req_str("app_key")?)?;
-        let f_secret = creds.name("app_secret");
-        let app_secret = match creds.opt_str("app_secret")? {
-            Some(s) => Some(Secret::new(parse_credential_text(&f_secret, s)?)),
-            None if secret_required => {
-                return Err(ServiceError::invalid(f_secret, "is required"));
-            }
-            None => None,
-        };
+        let credentials = body.req_obj("credentials")?;
+        let vendor_options = body.opt_obj("vendor_options")?;
         let click_action = match body.opt_obj("click_action")? {
             Some(obj) => ClickAction::parse(obj)?,
             None => ClickAction::OpenApp,
@@ -429,11 +535,12 @@ impl CertificateInput {
             .opt_str("receipt_id")?
             .map(|r| parse_receipt_id("receipt_id", &r))
             .transpose()?;
+        let receipts = body.opt_bool("receipts")?;
         let rotate_receipt_url = body.opt_bool("rotate_receipt_url")?.unwrap_or(false);
-        if rotate_receipt_url && receipt_id.is_none() {
+        if rotate_receipt_url && receipt_id.is_none() && receipts != Some(true) {
             return Err(ServiceError::invalid(
                 "rotate_receipt_url",
-                "needs receipt_id: there is no receipt URL without it",
+                "needs receipts on (receipt_id or receipts): there is no receipt URL without them",
             ));
         }
         let name = match body.opt_str("name")? {
@@ -445,20 +552,21 @@ impl CertificateInput {
                     ));
                 }
                 check_printable("name", &n)?;
-                n
+                Some(n)
             }
-            None => format!("vivo {vivo_app_id}"),
+            None => None,
         };
         Ok(CertificateInput {
+            platform,
             name,
-            vivo_app_id,
-            app_key,
-            app_secret,
+            credentials,
+            vendor_options,
             click_action,
             category,
             push_mode,
             default_title,
             receipt_id,
+            receipts,
             rotate_receipt_url,
         })
     }
@@ -469,92 +577,107 @@ mod tests {
     use super::*;
     use crate::domain::input::parse_body;
 
-    fn parse(json: &str, secret_required: bool) -> Result<CertificateInput, ServiceError> {
-        CertificateInput::parse(parse_body(json.as_bytes()).unwrap(), secret_required)
+    const VIVO_ONLY: &[Platform] = &[Platform::Vivo];
+
+    fn parse(json: &str) -> Result<CertificateInput, ServiceError> {
+        CertificateInput::parse(parse_body(json.as_bytes()).unwrap(), VIVO_ONLY)
     }
 
     fn field_of(json: &str) -> String {
-        parse(json, true).unwrap_err().field().unwrap().to_string()
+        parse(json).unwrap_err().field().unwrap().to_string()
     }
 
     const OK: &str = r#"{"platform":"vivo","credentials":{"app_id":"105123456","app_key":"k","app_secret":"s"}}"#;
 
     #[test]
     fn defaults_are_open_app_im_production() {
-        let c = parse(OK, true).unwrap();
+        let c = parse(OK).unwrap();
+        assert_eq!(c.platform, Platform::Vivo);
         assert_eq!(c.click_action, ClickAction::OpenApp);
         assert_eq!(c.category, Category::Im);
         assert_eq!(c.push_mode, PushMode::Production);
-        assert_eq!(c.vivo_app_id, 105123456);
-        assert_eq!(c.name, "vivo 105123456");
+        assert!(c.name.is_none() && c.receipt_id.is_none() && c.receipts.is_none());
     }
 
     #[test]
-    fn every_bad_field_is_named() {
+    fn the_platform_is_checked_before_any_other_field() {
+        for body in [
+            r#"{"platform":"apns","credentials":{"team_id":1},"colour":1}"#,
+            r#"{"platform":"xiaomi"}"#,
+            r#"{"platform":"nokia","category":"bad"}"#,
+            r#"{"credentials":{}}"#,
+            r#"{"platform":7}"#,
+        ] {
+            assert_eq!(field_of(body), "platform", "{body}");
+        }
+        let e = parse(r#"{"platform":"fcm"}"#).unwrap_err();
+        assert!(e.to_string().contains("implemented: vivo"), "{e}");
+        let e = parse(r#"{"platform":"nokia"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown platform"), "{e}");
+        let both = [Platform::Vivo, Platform::Xiaomi];
+        let body = parse_body(br#"{"platform":"xiaomi","credentials":{}}"#).unwrap();
+        assert_eq!(
+            CertificateInput::parse(body, &both).unwrap().platform,
+            Platform::Xiaomi
+        );
+    }
+
+    #[test]
+    fn every_platform_has_one_name() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::from_name(p.as_str()), Some(p));
+        }
+        assert_eq!(Platform::from_name("VIVO"), None);
+    }
+
+    #[test]
+    fn every_bad_shared_field_is_named() {
         let cases = [
-            (
-                r#"{"platform":"apns","credentials":{"app_id":"1","app_key":"k","app_secret":"s"}}"#,
-                "platform",
-            ),
             (r#"{"platform":"vivo"}"#, "credentials"),
+            (r#"{"platform":"vivo","credentials":[]}"#, "credentials"),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"x1","app_key":"k","app_secret":"s"}}"#,
-                "credentials.app_id",
+                r#"{"platform":"vivo","credentials":{},"vendor_options":1}"#,
+                "vendor_options",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":105,"app_key":"k","app_secret":"s"}}"#,
-                "credentials.app_id",
-            ),
-            (
-                r#"{"platform":"vivo","credentials":{"app_id":"0","app_key":"k","app_secret":"s"}}"#,
-                "credentials.app_id",
-            ),
-            (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"","app_secret":"s"}}"#,
-                "credentials.app_key",
-            ),
-            (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k"}}"#,
-                "credentials.app_secret",
-            ),
-            (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s","x":1}}"#,
-                "credentials.x",
-            ),
-            (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"colour":1}"#,
+                r#"{"platform":"vivo","credentials":{},"colour":1}"#,
                 "colour",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"category":"im"}"#,
+                r#"{"platform":"vivo","credentials":{},"category":"im"}"#,
                 "category",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"push_mode":"dev"}"#,
+                r#"{"platform":"vivo","credentials":{},"push_mode":"dev"}"#,
                 "push_mode",
             ),
+            (r#"{"platform":"vivo","credentials":{},"name":""}"#, "name"),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"name":""}"#,
-                "name",
+                r#"{"platform":"vivo","credentials":{},"receipts":"yes"}"#,
+                "receipts",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"click_action":{"type":"open_url"}}"#,
+                r#"{"platform":"vivo","credentials":{},"rotate_receipt_url":true}"#,
+                "rotate_receipt_url",
+            ),
+            (
+                r#"{"platform":"vivo","credentials":{},"click_action":{"type":"open_url"}}"#,
                 "click_action.url",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"click_action":{"type":"open_url","url":"ftp://x"}}"#,
+                r#"{"platform":"vivo","credentials":{},"click_action":{"type":"open_url","url":"ftp://x"}}"#,
                 "click_action.url",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"click_action":{"type":"open_page","intent_uri":"myapp://x"}}"#,
+                r#"{"platform":"vivo","credentials":{},"click_action":{"type":"open_page","intent_uri":"myapp://x"}}"#,
                 "click_action.intent_uri",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"click_action":{"type":"open_app","url":"https://x"}}"#,
+                r#"{"platform":"vivo","credentials":{},"click_action":{"type":"open_app","url":"https://x"}}"#,
                 "click_action.url",
             ),
             (
-                r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k","app_secret":"s"},"click_action":{"type":"dial"}}"#,
+                r#"{"platform":"vivo","credentials":{},"click_action":{"type":"dial"}}"#,
                 "click_action.type",
             ),
         ];
@@ -564,33 +687,14 @@ mod tests {
     }
 
     #[test]
-    fn edit_may_omit_the_secret() {
-        let json = r#"{"platform":"vivo","credentials":{"app_id":"1","app_key":"k"}}"#;
-        assert!(parse(json, false).unwrap().app_secret.is_none());
-    }
-
-    #[test]
-    fn click_actions_map_to_vivo_skip_types() {
-        assert_eq!(ClickAction::OpenApp.vivo_skip(), (1, None));
-        let url = ClickAction::OpenUrl {
-            url: "https://e.com/x".into(),
-        };
-        assert_eq!(url.vivo_skip(), (2, Some("https://e.com/x")));
-        let page = ClickAction::OpenPage {
-            intent_uri: "intent://chat#Intent;scheme=im;end".into(),
-        };
-        assert_eq!(page.vivo_skip().0, 4);
-    }
-
-    #[test]
-    fn categories_agree_with_vivo_classification() {
-        let system: Vec<&str> = Category::ALL
+    fn service_categories_are_the_first_six() {
+        let service: Vec<&str> = Category::ALL
             .iter()
-            .filter(|c| c.classification() == 1)
+            .filter(|c| c.is_service())
             .map(|c| c.as_str())
             .collect();
         assert_eq!(
-            system,
+            service,
             [
                 "IM",
                 "ACCOUNT",
@@ -603,8 +707,17 @@ mod tests {
     }
 
     #[test]
-    fn secret_debug_is_redacted() {
+    fn secret_and_vendor_data_debug_show_no_value() {
         let s = Secret::new("topsecretvalue");
         assert_eq!(format!("{s:?}"), "[redacted]");
+        let mut d = VendorData::new();
+        d.set_s("vivo_app_secret", "topsecretvalue");
+        d.set_n("vivo_app_id", 42);
+        let shown = format!("{d:?}");
+        assert!(
+            !shown.contains("topsecretvalue") && !shown.contains("42"),
+            "{shown}"
+        );
+        assert!(shown.contains("vivo_app_secret"));
     }
 }

@@ -12,14 +12,14 @@ pub mod view;
 pub use app::{App, AppSettings};
 pub use binding::{Binding, UserBindings};
 pub use certificate::{
-    Category, Certificate, CertificateInput, ClickAction, PushMode, ReceiptSecret, Receipts,
-    Secret, VivoCredentials,
+    credential_text, Attr, Category, Certificate, CertificateInput, ClickAction, Platform,
+    PushMode, ReceiptSecret, Receipts, Secret, VendorData,
 };
 pub use ids::{AppId, CertificateId, DeviceId, PushToken, UserId};
 pub use push::{
     Delivery, DeliveryOutcome, DeliveryStatus, DispatchReport, NoDeviceReason, PushRequest, Summary,
 };
-pub use view::{BindingView, CertificateView, CredentialsView};
+pub use view::{BindingView, CertificateView};
 
 /// RFC 3339 with second precision, UTC (`2026-11-26T10:53:46Z`).
 pub fn rfc3339(t: time::OffsetDateTime) -> String {

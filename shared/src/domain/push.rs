@@ -200,6 +200,11 @@ pub struct Delivery {
     pub retry_after_s: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Extension: the vendor's own code for this outcome (`"10302"`,
+    /// `"20301"`, `"no_answer"`), beside the prose of `detail`, so that
+    /// statistics and alarms need not parse prose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_code: Option<String>,
 }
 
 impl Delivery {
@@ -209,6 +214,7 @@ impl Delivery {
             vendor_task_id: None,
             retry_after_s: None,
             detail,
+            vendor_code: None,
         }
     }
 

@@ -7,13 +7,16 @@ use super::ids::CertificateId;
 use super::{rfc3339, Binding};
 use serde::Serialize;
 
-/// The response shape: the secret is always masked.
+/// The response shape: secrets are always masked (by the platform's
+/// adapter, which owns the credentials' shape).
 #[derive(Serialize)]
 pub struct CertificateView {
     pub id: CertificateId,
     pub platform: &'static str,
     pub name: String,
-    pub credentials: CredentialsView,
+    pub credentials: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_options: Option<serde_json::Value>,
     pub click_action: ClickAction,
     pub category: &'static str,
     pub push_mode: &'static str,
@@ -21,37 +24,36 @@ pub struct CertificateView {
     pub default_title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_id: Option<String>,
-    /// Extension: the full URL to register in the vivo console, present
-    /// only in the create or edit answer that set a new receipt secret.
+    /// Extension: whether delivery receipts are on.
+    pub receipts: bool,
+    /// Extension: the full URL to register in the vendor console (or, for
+    /// vendors whose messages carry it, the one they carry), present only
+    /// in the create or edit answer that set a new receipt secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-#[derive(Serialize)]
-pub struct CredentialsView {
-    pub app_id: String,
-    pub app_key: String,
-    pub app_secret: String,
-}
-
-impl From<&Certificate> for CertificateView {
-    fn from(c: &Certificate) -> Self {
+impl CertificateView {
+    /// `credentials` and `options`: the adapter's masked views.
+    pub fn new(
+        c: &Certificate,
+        credentials: serde_json::Value,
+        options: Option<serde_json::Value>,
+    ) -> Self {
         CertificateView {
             id: c.id,
-            platform: "vivo",
+            platform: c.platform.as_str(),
             name: c.name.clone(),
-            credentials: CredentialsView {
-                app_id: c.credentials.app_id.to_string(),
-                app_key: c.credentials.app_key.clone(),
-                app_secret: c.credentials.app_secret.masked(),
-            },
+            credentials,
+            vendor_options: options,
             click_action: c.click_action.clone(),
             category: c.category.as_str(),
             push_mode: c.push_mode.as_str(),
             default_title: c.default_title.clone(),
-            receipt_id: c.receipt.as_ref().map(|r| r.receipt_id.clone()),
+            receipt_id: c.receipt.as_ref().and_then(|r| r.receipt_id.clone()),
+            receipts: c.receipt.is_some(),
             receipt_url: None,
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),

@@ -11,10 +11,10 @@ use super::item::{
 use super::keys as k;
 use super::{Store, StoreError};
 use crate::domain::{
-    AppId, Category, Certificate, CertificateId, ClickAction, PushMode, Receipts, Secret,
-    VivoCredentials,
+    AppId, Attr, Category, Certificate, CertificateId, ClickAction, Platform, PushMode, Receipts,
+    VendorData,
 };
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
 use std::collections::HashMap;
 
 /// The certificates of an app as a push sees them: the live ones, and when
@@ -33,6 +33,21 @@ pub struct ReceiptChange<'a> {
     pub put: bool,
 }
 
+fn attr_value(v: &Attr) -> AttributeValue {
+    match v {
+        Attr::S(text) => s(text),
+        Attr::N(num) => n(*num),
+    }
+}
+
+fn attr(v: &AttributeValue) -> Option<Attr> {
+    match v {
+        AttributeValue::S(text) => Some(Attr::S(text.clone())),
+        AttributeValue::N(num) => num.parse().ok().map(Attr::N),
+        _ => None,
+    }
+}
+
 impl Store {
     fn certificate_item(app: &AppId, c: &Certificate) -> Item {
         let (click_type, click_target) = match &c.click_action {
@@ -44,20 +59,27 @@ impl Store {
             (k::PK.to_string(), s(k::certs_pk(app))),
             (k::SK.to_string(), s(k::cert_sk(c.id))),
             (k::CERT_ID.to_string(), n(c.id.get())),
-            (k::CERT_PLATFORM.to_string(), s("vivo")),
+            (k::CERT_PLATFORM.to_string(), s(c.platform.as_str())),
             (k::CERT_NAME.to_string(), s(&c.name)),
-            (k::CERT_VIVO_APP_ID.to_string(), n(c.credentials.app_id)),
-            (k::CERT_APP_KEY.to_string(), s(&c.credentials.app_key)),
-            (
-                k::CERT_APP_SECRET.to_string(),
-                s(c.credentials.app_secret.expose()),
-            ),
             (k::CERT_CLICK_TYPE.to_string(), s(click_type)),
             (k::CERT_CATEGORY.to_string(), s(c.category.as_str())),
             (k::CERT_PUSH_MODE.to_string(), s(c.push_mode.as_str())),
             (k::CREATED_AT.to_string(), ts(c.created_at)),
             (k::UPDATED_AT.to_string(), ts(c.updated_at)),
         ]);
+        let prefix = format!("{}_", c.platform.as_str());
+        for (name, v) in c.credentials.iter() {
+            debug_assert!(name.starts_with(&prefix), "credential attribute {name}");
+            item.insert(name.clone(), attr_value(v));
+        }
+        if !c.options.is_empty() {
+            let map = c
+                .options
+                .iter()
+                .map(|(name, v)| (name.clone(), attr_value(v)))
+                .collect();
+            item.insert(k::CERT_VENDOR_OPTIONS.to_string(), AttributeValue::M(map));
+        }
         if let Some(t) = click_target {
             item.insert(k::CERT_CLICK_TARGET.to_string(), s(t));
         }
@@ -65,8 +87,13 @@ impl Store {
             item.insert(k::CERT_DEFAULT_TITLE.to_string(), s(t));
         }
         if let Some(r) = &c.receipt {
-            item.insert(k::CERT_RECEIPT_ID.to_string(), s(&r.receipt_id));
+            if let Some(id) = &r.receipt_id {
+                item.insert(k::CERT_RECEIPT_ID.to_string(), s(id));
+            }
             item.insert(k::CERT_RECEIPT_HASH.to_string(), s(&r.secret_hash));
+            if let Some(secret) = &r.secret {
+                item.insert(k::CERT_RECEIPT_SECRET.to_string(), s(secret.expose()));
+            }
         }
         item
     }
@@ -161,30 +188,36 @@ impl Store {
             },
             _ => return Err(corrupt("click type")),
         };
+        let platform = Platform::from_name(get_s(item, k::CERT_PLATFORM)?)
+            .ok_or_else(|| corrupt("platform"))?;
+        let prefix = format!("{}_", platform.as_str());
+        let mut credentials = VendorData::new();
+        for (name, v) in item.iter().filter(|(name, _)| name.starts_with(&prefix)) {
+            credentials.insert(name.clone(), attr(v).ok_or_else(|| corrupt(name))?);
+        }
+        let mut options = VendorData::new();
+        if let Some(AttributeValue::M(map)) = item.get(k::CERT_VENDOR_OPTIONS) {
+            for (name, v) in map {
+                options.insert(name.clone(), attr(v).ok_or_else(|| corrupt(name))?);
+            }
+        }
         Ok(Certificate {
             id,
+            platform,
             name: get_s(item, k::CERT_NAME)?.to_string(),
-            credentials: VivoCredentials {
-                app_id: get_n(item, k::CERT_VIVO_APP_ID)?,
-                app_key: get_s(item, k::CERT_APP_KEY)?.to_string(),
-                app_secret: Secret::new(get_s(item, k::CERT_APP_SECRET)?),
-            },
+            credentials,
+            options,
             click_action,
             category: Category::parse("category", get_s(item, k::CERT_CATEGORY)?)
                 .map_err(|_| corrupt("category"))?,
             push_mode: PushMode::parse("push_mode", get_s(item, k::CERT_PUSH_MODE)?)
                 .map_err(|_| corrupt("push mode"))?,
             default_title: opt_s(item, k::CERT_DEFAULT_TITLE).map(str::to_string),
-            receipt: match (
-                opt_s(item, k::CERT_RECEIPT_ID),
-                opt_s(item, k::CERT_RECEIPT_HASH),
-            ) {
-                (Some(id), Some(hash)) => Some(Receipts {
-                    receipt_id: id.to_string(),
-                    secret_hash: hash.to_string(),
-                }),
-                _ => None,
-            },
+            receipt: opt_s(item, k::CERT_RECEIPT_HASH).map(|hash| Receipts {
+                receipt_id: opt_s(item, k::CERT_RECEIPT_ID).map(str::to_string),
+                secret_hash: hash.to_string(),
+                secret: opt_s(item, k::CERT_RECEIPT_SECRET).map(crate::domain::Secret::new),
+            }),
             created_at: get_ts(item, k::CREATED_AT)?,
             updated_at: get_ts(item, k::UPDATED_AT)?,
         })

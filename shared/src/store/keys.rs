@@ -50,9 +50,11 @@ pub const UPDATED_AT: &str = "updated_at";
 pub const CERT_ID: &str = "certificate_id";
 pub const CERT_NAME: &str = "name";
 pub const CERT_PLATFORM: &str = "platform";
-pub const CERT_VIVO_APP_ID: &str = "vivo_app_id";
-pub const CERT_APP_KEY: &str = "vivo_app_key";
-pub const CERT_APP_SECRET: &str = "vivo_app_secret";
+// A certificate's credentials are attributes named by its platform's
+// adapter, each starting with the platform's name and `_` (`vivo_app_id`,
+// `xiaomi_package_name`): see `domain::VendorData`.
+/// `vendor_options`: a map of the adapter's option attributes.
+pub const CERT_VENDOR_OPTIONS: &str = "vendor_options";
 pub const CERT_CLICK_TYPE: &str = "click_type";
 pub const CERT_CLICK_TARGET: &str = "click_target";
 pub const CERT_CATEGORY: &str = "category";
@@ -61,6 +63,8 @@ pub const CERT_DEFAULT_TITLE: &str = "default_title";
 pub const CERT_RECEIPT_ID: &str = "receipt_id";
 /// SHA-256 of the receipt URL's secret (the secret itself is never stored).
 pub const CERT_RECEIPT_HASH: &str = "receipt_secret_hash";
+/// The receipt URL's secret itself, for vendors whose messages carry the URL.
+pub const CERT_RECEIPT_SECRET: &str = "receipt_secret";
 /// A deleted certificate leaves a tombstone (id and time only, no
 /// credentials) for the push log's `certificate_deleted` reason.
 pub const CERT_DELETED_AT: &str = "deleted_at_ms";
@@ -226,6 +230,8 @@ pub fn credential_digest(parts: &[&str]) -> String {
 }
 
 pub const VENDOR_AUTH_SK: &str = "#AUTH";
+/// The lease of the one instance refreshing the account's token.
+pub const VENDOR_REFRESH_SK: &str = "#REFRESH";
 pub const VENDOR_AUTH_TOKEN: &str = "auth_token";
 pub const VENDOR_AUTH_OBTAINED_AT: &str = "obtained_at";
 pub const VENDOR_PAUSE_SK_PREFIX: &str = "PAUSE#";

@@ -19,11 +19,29 @@ pub struct PauseRecord {
     pub set_at: i64,
 }
 
+/// An account's shared access token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub value: String,
+    /// Epoch seconds.
+    pub obtained: i64,
+    /// Epoch seconds: when the vendor stops taking it (the item's TTL).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for StoredToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredToken")
+            .field("obtained", &self.obtained)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything stored for one vendor account that is still in force.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VendorState {
-    /// (token, obtained_at secs).
-    pub auth: Option<(String, i64)>,
+    pub auth: Option<StoredToken>,
     pub pauses: Vec<PauseRecord>,
 }
 
@@ -52,10 +70,11 @@ impl Store {
             }
             let sk = get_s(item, k::SK)?;
             if sk == k::VENDOR_AUTH_SK {
-                state.auth = Some((
-                    get_s(item, k::VENDOR_AUTH_TOKEN)?.to_string(),
-                    get_n(item, k::VENDOR_AUTH_OBTAINED_AT)?,
-                ));
+                state.auth = Some(StoredToken {
+                    value: get_s(item, k::VENDOR_AUTH_TOKEN)?.to_string(),
+                    obtained: get_n(item, k::VENDOR_AUTH_OBTAINED_AT)?,
+                    expires_at: expires,
+                });
             } else if let Some(scope) = sk.strip_prefix(k::VENDOR_PAUSE_SK_PREFIX) {
                 state.pauses.push(PauseRecord {
                     scope: scope.to_string(),
@@ -86,6 +105,31 @@ impl Store {
             .await
             .map_err(sdk_err("PutItem vendor auth"))?;
         Ok(())
+    }
+
+    /// Claims the account's token refresh until `lease_until` (epoch
+    /// seconds): true for the one caller whose conditional write wins while
+    /// no unexpired claim stands, false for every other.
+    pub async fn claim_vendor_refresh(
+        &self,
+        account: &str,
+        now_secs: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key(account.to_string(), k::VENDOR_REFRESH_SK)))
+            .item(k::EXPIRES_AT, n(lease_until))
+            // Protects: one instance at a time refreshes an account's token.
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_values(":now", n(now_secs))
+            .send()
+            .await;
+        conditional(res, "PutItem vendor refresh lease")
     }
 
     /// Forgets a token the vendor refused, unless another instance already

@@ -35,7 +35,23 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ctx = Arc::new(Context::from_config(&config).await);
+    let store = offpush::store::Store::from_env(config.table_name.clone()).await;
+    let vendors = match offpush_registry::RegistryConfig::from_env(&config) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("local-api: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let hosts: Vec<String> = offpush_registry::ENTRIES
+        .iter()
+        .filter_map(|e| {
+            offpush_registry::Registry::base_url(&vendors, e.platform)
+                .map(|u| format!("{}={u}", e.platform))
+        })
+        .collect();
+    let registry = offpush_registry::Registry::new(&store, &vendors);
+    let ctx = Arc::new(Context::new(store, &config, Arc::new(registry)));
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -52,7 +68,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         table = %config.table_name,
-        vivo = %config.vivo_base_url,
+        vendors = %hosts.join(" "),
         dynamodb = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),
         "configured"
     );

@@ -234,7 +234,7 @@ async fn the_real_handlers_are_wired_to_their_routes() {
     // refused by each handler before it touches the store.
     let store = offpush::store::Store::for_endpoint("http://127.0.0.1:9", "us-east-1", "t").await;
     let config = testkit::config("t", "http://127.0.0.1:9");
-    let ctx = Arc::new(offpush::Context::new(store, &config));
+    let ctx = Arc::new(testkit::context(store, &config));
     let (base, _stop) = start(local_api::handlers(ctx)).await;
     let c = client();
     for (method, path) in [

@@ -23,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use offpush::auth;
 use offpush::domain::{App, AppId, AppSettings};
 use offpush::store::Store;
+use offpush::vendor::Vendors;
 use offpush::visibility::{self as views, FLAGS};
 use serde_json::json;
 use std::process::ExitCode;
@@ -365,8 +366,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let id = parse_app(&app)?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let mut rows = Vec::new();
+            let vendors = registry(&store);
             for cert in store.list_certificates(&id).await.map_err(|e| err(&e))? {
-                let account = offpush::vivo::account_key(&cert.credentials);
+                let Some(account) = vendors.get(cert.platform).and_then(|v| v.account(&cert))
+                else {
+                    continue;
+                };
                 let state = store
                     .vendor_state(&account, now)
                     .await
@@ -385,7 +390,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .collect();
                 rows.push(json!({
                     "certificate_id": cert.id,
-                    "vivo_app_id": cert.credentials.app_id.to_string(),
+                    "platform": cert.platform.as_str(),
                     "pauses": pauses,
                 }));
             }
@@ -409,12 +414,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| err(&e))?
                 .ok_or_else(|| format!("no certificate {certificate} in app {id}"))?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let account = registry(&store)
+                .get(cert.platform)
+                .and_then(|v| v.account(&cert))
+                .ok_or_else(|| format!("certificate {certificate}'s credentials cannot be read"))?;
             let cleared = store
-                .clear_pauses(
-                    &offpush::vivo::account_key(&cert.credentials),
-                    scope.as_deref(),
-                    now,
-                )
+                .clear_pauses(&account, scope.as_deref(), now)
                 .await
                 .map_err(|e| err(&e))?;
             println!(
@@ -493,4 +498,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The vendors, for their account keys only (no vendor is called).
+fn registry(store: &Store) -> offpush_registry::Registry {
+    offpush_registry::Registry::new(store, &offpush_registry::RegistryConfig::default())
 }

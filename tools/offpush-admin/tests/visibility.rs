@@ -109,7 +109,8 @@ async fn seed(label: &str) -> (Seeded, Admin) {
     let hash = receipt_secret.hash();
     env.edit_certificate(1, |c| {
         c.receipt = Some(Receipts {
-            receipt_id: "5001".into(),
+            receipt_id: Some("5001".into()),
+            secret: None,
             secret_hash: hash,
         })
     })

@@ -28,13 +28,18 @@ pub const VIVO_APP_ID: u64 = 10004;
 pub const VIVO_APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
 pub const VIVO_APP_SECRET: &str = "7265f2a4-ebbb-44bf-88b9-b03e67dfdc21";
 
-/// The table partition of the simulator's vivo app (its token, its pauses).
-pub fn vivo_account() -> String {
-    offpush::vivo::account_key(&offpush::domain::VivoCredentials {
+/// The simulator's vivo credentials.
+pub fn vivo_credentials() -> offpush_vivo::credentials::VivoCredentials {
+    offpush_vivo::credentials::VivoCredentials {
         app_id: VIVO_APP_ID,
         app_key: VIVO_APP_KEY.into(),
         app_secret: Secret::new(VIVO_APP_SECRET),
-    })
+    }
+}
+
+/// The table partition of the simulator's vivo app (its token, its pauses).
+pub fn vivo_account() -> String {
+    vivo_credentials().account_key()
 }
 
 pub fn endpoint() -> String {
@@ -153,11 +158,58 @@ pub async fn create_app(store: &Store, id: &str, settings: AppSettings) -> TestA
     }
 }
 
-pub fn config(table: &str, vivo_base_url: &str) -> Config {
+/// A test's configuration: the functions' own, and the host every vendor's
+/// calls go to (a simulator's).
+#[derive(Clone, Debug)]
+pub struct TestConfig {
+    pub config: Config,
+    pub vendor_url: String,
+    /// Per platform, a host other than `vendor_url`.
+    pub vendor_urls: Vec<(offpush::domain::Platform, String)>,
+}
+
+impl std::ops::Deref for TestConfig {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl std::ops::DerefMut for TestConfig {
+    fn deref_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+}
+
+impl TestConfig {
+    pub fn registry(&self) -> offpush_registry::RegistryConfig {
+        let mut r =
+            offpush_registry::RegistryConfig::all_at(&self.vendor_url, self.config.vendor_timeout);
+        for (p, url) in &self.vendor_urls {
+            r = r.with(*p, url);
+        }
+        r
+    }
+}
+
+/// A context on `store` whose vendors (the registry's) call `cfg`'s hosts.
+pub fn context(store: Store, cfg: &TestConfig) -> Context {
+    let vendors = offpush_registry::Registry::new(&store, &cfg.registry());
+    Context::new(store, &cfg.config, std::sync::Arc::new(vendors))
+}
+
+pub fn config(table: &str, vendor_url: &str) -> TestConfig {
+    TestConfig {
+        config: base_config(table),
+        vendor_url: vendor_url.to_string(),
+        vendor_urls: Vec::new(),
+    }
+}
+
+fn base_config(table: &str) -> Config {
     Config {
         table_name: table.to_string(),
-        vivo_base_url: vivo_base_url.to_string(),
-        vivo_timeout: Duration::from_millis(1500),
+        vendor_timeout: Duration::from_millis(1500),
         // Generous: the emulator's reads count against it on a loaded
         // machine; tests of the deadline itself set their own.
         push_deadline: Duration::from_secs(15),
@@ -186,7 +238,7 @@ impl TestEnv {
         click: offpush::domain::ClickAction,
         mode: offpush::domain::PushMode,
     ) -> offpush::domain::CertificateId {
-        use offpush::domain::{Category, Certificate, VivoCredentials};
+        use offpush::domain::{Category, Certificate, Platform, VendorData};
         let now = time::OffsetDateTime::now_utc();
         let id = self
             .store
@@ -195,12 +247,10 @@ impl TestEnv {
             .unwrap();
         let cert = Certificate {
             id,
+            platform: Platform::Vivo,
             name: "vivo".into(),
-            credentials: VivoCredentials {
-                app_id: VIVO_APP_ID,
-                app_key: VIVO_APP_KEY.into(),
-                app_secret: Secret::new(VIVO_APP_SECRET),
-            },
+            credentials: vivo_credentials().to_data(),
+            options: VendorData::new(),
             click_action: click,
             category: Category::Im,
             push_mode: mode,
@@ -321,7 +371,7 @@ impl TestEnv {
         .await
         .expect("simulator starts");
         let actions = ActionLog::new();
-        let ctx = Context::new(
+        let ctx = context(
             store.recording(&actions),
             &config(store.table(), &sim.base_url()),
         );

@@ -4,7 +4,9 @@
 //! (VIVO_API.md 1.2, 1.3, 1.9, 1.10). Auth codes are rows here too, with
 //! the certificate field an uploader has to fix.
 
-use crate::domain::DeliveryStatus;
+use offpush::domain::DeliveryStatus;
+use offpush::vendor::kit::rules::{credentials, paused, retried, row};
+pub use offpush::vendor::kit::{Rule, Scope, Until};
 
 /// A vivo answer, as far as the table cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,89 +24,14 @@ pub enum Answer {
     Unreadable,
 }
 
-/// What vivo stops serving after an answer. Every scope is one vivo app
-/// (AppID and credential set): vivo counts quotas, rates and tokens per app
-/// (VIVO_API.md 1.2, 1.9, 1.10), never per offpush certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Nothing: the next call may go at once.
-    None,
-    /// Every send call of the app.
-    App,
-    /// Send calls of the message class of the refused call (system or
-    /// operational, VIVO_API.md 1.4).
-    Class,
-    /// The endpoint that answered (saveListPayload, /message/all): other
-    /// endpoints still serve.
-    Endpoint,
-    /// The auth endpoint.
-    Auth,
-}
-
-/// When a pause ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Until {
-    /// This many seconds from now.
-    Secs(u64),
-    /// Midnight of vivo's day (UTC+8), when its daily quotas reset.
-    NextVivoDay,
-    /// 07:00 UTC+8, when vivo's operational-message window opens.
-    VivoSevenAm,
-}
-
-/// One row of the table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub status: DeliveryStatus,
-    /// Try the same call again (same body and requestId) with backoff,
-    /// inside the deadline and the attempt limit.
-    pub retry: bool,
-    /// Drop the authToken, obtain a new one (once) and repeat the call.
-    pub reauth: bool,
-    /// The token is dead: its binding ends.
-    pub token_dead: bool,
-    pub pause: Scope,
-    pub until: Option<Until>,
-    /// The certificate field an uploader must fix (auth codes).
-    pub credential_field: Option<&'static str>,
-    /// What the code means, for the outcome's detail.
-    pub meaning: &'static str,
-}
-
-const fn row(status: DeliveryStatus, meaning: &'static str) -> Rule {
-    Rule {
-        status,
-        retry: false,
-        reauth: false,
-        token_dead: false,
-        pause: Scope::None,
-        until: None,
-        credential_field: None,
-        meaning,
-    }
-}
-
-const fn paused(scope: Scope, until: Until, meaning: &'static str) -> Rule {
-    Rule {
-        pause: scope,
-        until: Some(until),
-        ..row(DeliveryStatus::Throttled, meaning)
-    }
-}
-
-const fn credentials(field: Option<&'static str>, meaning: &'static str) -> Rule {
-    Rule {
-        credential_field: field,
-        ..row(DeliveryStatus::Failed, meaning)
-    }
-}
-
-const fn retried(meaning: &'static str) -> Rule {
-    Rule {
-        retry: true,
-        ..row(DeliveryStatus::Failed, meaning)
-    }
-}
+/// vivo's day runs midnight to midnight UTC+8 (VIVO_API.md 1.9, 1.10):
+/// its daily quotas reset then.
+pub const NEXT_VIVO_DAY: Until = Until::NextDay { utc_offset_h: 8 };
+/// 07:00 UTC+8, when vivo's operational-message window opens.
+pub const VIVO_SEVEN_AM: Until = Until::DailyAt {
+    utc_offset_h: 8,
+    hour: 7,
+};
 
 use DeliveryStatus::{Failed, Rejected, TokenInvalid};
 
@@ -112,10 +39,7 @@ use DeliveryStatus::{Failed, Rejected, TokenInvalid};
 pub fn rule(answer: Answer) -> Rule {
     match answer {
         // 1.9: authToken invalid or expired. Drop it, re-auth once, retry.
-        Answer::Code(10000) => Rule {
-            reauth: true,
-            ..row(Failed, "authToken refused")
-        },
+        Answer::Code(10000) => offpush::vendor::kit::rules::reauth("authToken refused"),
         // 1.9 [S]: alias and regId both empty; message type not supported;
         // notifyType illegal; title empty; title over 40; and the rest of the
         // 1005x-1006x parameter series [U]: our request is wrong, resending
@@ -127,14 +51,14 @@ pub fn rule(answer: Answer) -> Rule {
         // messages (IM) still go.
         Answer::Code(10070) => paused(
             Scope::Class,
-            Until::NextVivoDay,
+            NEXT_VIVO_DAY,
             "operational-message daily quota of this vivo app used up",
         ),
         // 1.9, 1.10 [S]: operational message outside 07:00-23:00 (UTC+8):
         // no operational call succeeds before 07:00.
         Answer::Code(10071) => paused(
             Scope::Class,
-            Until::VivoSevenAm,
+            VIVO_SEVEN_AM,
             "operational messages are sent only 07:00-23:00 (UTC+8)",
         ),
         // 1.9 [U]: sending too fast: the app backs off for a second.
@@ -143,7 +67,7 @@ pub fn rule(answer: Answer) -> Rule {
         // vivo's day ends (operational messages still go).
         Answer::Code(10073) => paused(
             Scope::Class,
-            Until::NextVivoDay,
+            NEXT_VIVO_DAY,
             "system-message daily quota of this vivo app used up",
         ),
         // 1.9 [S/U]: vivo's content rules: a title or content made only of
@@ -179,7 +103,10 @@ pub fn rule(answer: Answer) -> Rule {
         ),
         // 1.2: our clock is more than 10 minutes off vivo's: not the
         // credentials' fault, and retrying with the same clock cannot help.
-        Answer::Code(10207) => row(Failed, "vivo refused the request timestamp: the server clock is off"),
+        Answer::Code(10207) => Rule {
+            credentials: true,
+            ..row(Failed, "vivo refused the request timestamp: the server clock is off")
+        },
         // 1.2 [CONFLICT, version change]: the old daily cap of 10 000 auth
         // calls. The safer reading of a cap that may still be in force:
         // no auth call for an hour rather than hammering a daily limit.
@@ -189,14 +116,14 @@ pub fn rule(answer: Answer) -> Rule {
         // calling that endpoint for the day).
         Answer::Code(10252) => paused(
             Scope::Endpoint,
-            Until::NextVivoDay,
+            NEXT_VIVO_DAY,
             "saveListPayload daily limit of this vivo app used up",
         ),
         // 1.6 [C]: the /message/all daily count (the adapter never
         // broadcasts; the row keeps the endpoint's pause right if it does).
         Answer::Code(10254) => paused(
             Scope::Endpoint,
-            Until::NextVivoDay,
+            NEXT_VIVO_DAY,
             "broadcast daily limit of this vivo app used up",
         ),
         // 1.3 [C]: invalidUser.status 1 regId unknown for the app, 2 app
@@ -233,17 +160,9 @@ pub fn rule(answer: Answer) -> Rule {
     }
 }
 
-/// Seconds from `now` (epoch seconds) to when a pause ends.
-pub fn pause_secs(until: Until, now: i64) -> u64 {
-    let local = (now + 8 * 3600).rem_euclid(86_400);
-    match until {
-        Until::Secs(s) => s,
-        Until::NextVivoDay => (86_400 - local) as u64,
-        Until::VivoSevenAm => match (7 * 3600 - local).rem_euclid(86_400) {
-            0 => 86_400,
-            s => s as u64,
-        },
-    }
+/// The meaning of a code, for the detail of a pause read back from the table.
+pub fn meaning(code: i64) -> &'static str {
+    rule(Answer::Code(code)).meaning
 }
 
 #[cfg(test)]
@@ -280,7 +199,7 @@ mod tests {
             assert_eq!(r.status, Throttled);
             assert_eq!(
                 (r.pause, r.until),
-                (Scope::Class, Some(Until::NextVivoDay)),
+                (Scope::Class, Some(NEXT_VIVO_DAY)),
                 "{c}"
             );
         }
@@ -290,7 +209,7 @@ mod tests {
     fn the_time_window_pauses_operational_messages_until_seven() {
         assert_eq!(
             (code(10071).status, code(10071).pause, code(10071).until),
-            (Throttled, Scope::Class, Some(Until::VivoSevenAm))
+            (Throttled, Scope::Class, Some(VIVO_SEVEN_AM))
         );
     }
 
@@ -332,7 +251,7 @@ mod tests {
         for c in [10252, 10254] {
             assert_eq!(
                 (code(c).pause, code(c).until),
-                (Scope::Endpoint, Some(Until::NextVivoDay))
+                (Scope::Endpoint, Some(NEXT_VIVO_DAY))
             );
         }
     }
@@ -386,18 +305,5 @@ mod tests {
                 "{c}"
             );
         }
-    }
-
-    #[test]
-    fn pauses_end_at_vivos_day_boundaries() {
-        // 2026-11-26T15:59:59Z is 23:59:59 in UTC+8.
-        let t = time::macros::datetime!(2026-11-26 15:59:59 UTC).unix_timestamp();
-        assert_eq!(pause_secs(Until::NextVivoDay, t), 1);
-        // 23:00Z is 07:00 UTC+8: the window just opened, so a 10071 now
-        // means the next opening, in 24 h.
-        let seven = time::macros::datetime!(2026-11-26 23:00:00 UTC).unix_timestamp();
-        assert_eq!(pause_secs(Until::VivoSevenAm, seven - 60), 60);
-        assert_eq!(pause_secs(Until::VivoSevenAm, seven), 86_400);
-        assert_eq!(pause_secs(Until::Secs(5), seven), 5);
     }
 }

@@ -2,9 +2,10 @@
 //! JSON POST answered by HTTP 200 with `{"result": int, "desc": str, ...}`;
 //! 5xx means a vivo-side failure (VIVO_API.md 1.1).
 
-use super::codes::Answer;
+use super::codes::{self, Answer};
+use offpush::vendor::kit::{self, NoAnswer, VendorHttp};
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// vivo's production host (VIVO_API.md 1.1).
 pub const DEFAULT_BASE_URL: &str = "https://api-push.vivo.com.cn";
@@ -30,13 +31,46 @@ pub struct Refusal {
     pub answer: Answer,
     /// vivo's `desc`, cut short; vivo's text about our request, never a secret.
     pub desc: String,
+    /// No answer came, and the request may have been written.
+    pub maybe_written: bool,
 }
 
 impl Refusal {
-    fn new(answer: Answer, desc: impl Into<String>) -> Self {
+    pub fn new(answer: Answer, desc: impl Into<String>) -> Self {
         Refusal {
             answer,
             desc: desc.into(),
+            maybe_written: false,
+        }
+    }
+
+    /// The text of a refusal for an outcome's detail: `vivo 10070: meaning (desc)`.
+    pub fn detail(&self) -> String {
+        let rule = codes::rule(self.answer);
+        match self.answer {
+            Answer::Code(c) if self.desc.is_empty() => format!("vivo {c}: {}", rule.meaning),
+            Answer::Code(c) => format!("vivo {c}: {} ({})", rule.meaning, self.desc),
+            Answer::InvalidUser(s) => {
+                format!("vivo 10302 invalidUser.status={s}: {}", rule.meaning)
+            }
+            Answer::Http(s) => format!("{} ({s})", rule.meaning),
+            Answer::Unreachable if !self.desc.is_empty() => {
+                format!("{} ({})", rule.meaning, self.desc)
+            }
+            Answer::Unreachable | Answer::Unreadable => rule.meaning.to_string(),
+        }
+    }
+
+    /// The refusal as the vendor kit's session takes it.
+    pub fn to_kit(&self) -> kit::Refusal {
+        let mut r = kit::Refusal::new(codes::rule(self.answer), self.detail());
+        r.maybe_written = self.maybe_written;
+        match self.answer {
+            Answer::Code(c) => r.code(c),
+            Answer::InvalidUser(_) => r.vendor_code("10302"),
+            Answer::Http(s) => r.vendor_code(format!("http_{s}")),
+            Answer::Unreachable => r.vendor_code("no_answer"),
+            Answer::Unreadable => r.vendor_code("unreadable"),
         }
     }
 }
@@ -105,77 +139,27 @@ pub fn parse(bytes: &[u8]) -> Result<Reply, Refusal> {
     })
 }
 
-pub struct Http {
-    /// Built on first use, not at the cold start: requests that never call
-    /// vivo (token reports, refusals, reads) do not pay for loading the TLS
-    /// roots.
-    http: std::sync::OnceLock<reqwest::Client>,
-    timeout: Duration,
-    base_url: String,
-}
-
-impl Http {
-    pub fn new(base_url: &str, timeout: Duration) -> Self {
-        Http {
-            http: std::sync::OnceLock::new(),
-            timeout,
-            base_url: base_url.trim_end_matches('/').to_string(),
-        }
+/// POSTs `body` to vivo's `path`, ending by `deadline` whatever vivo does.
+pub async fn post(
+    http: &VendorHttp,
+    path: &str,
+    auth_token: Option<&str>,
+    body: &Value,
+    deadline: Instant,
+) -> Result<Reply, Refusal> {
+    let mut req = http
+        .post(path)
+        .header("content-type", "application/json;charset=utf-8")
+        .body(serde_json::to_vec(body).expect("json serializes"));
+    if let Some(t) = auth_token {
+        req = req.header("authToken", t);
     }
-
-    fn client(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            crate::tls::client_builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.timeout.min(Duration::from_secs(3)))
-                .pool_idle_timeout(Duration::from_secs(50))
-                .build()
-                .expect("reqwest client builds with static settings")
-        })
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// POSTs `body` to `path`, ending by `deadline` whatever vivo does.
-    pub async fn post(
-        &self,
-        path: &str,
-        auth_token: Option<&str>,
-        body: &Value,
-        deadline: Instant,
-    ) -> Result<Reply, Refusal> {
-        let mut req = self
-            .client()
-            .post(format!("{}{path}", self.base_url))
-            .header("content-type", "application/json;charset=utf-8")
-            .body(serde_json::to_vec(body).expect("json serializes"));
-        if let Some(t) = auth_token {
-            req = req.header("authToken", t);
-        }
-        let call = async {
-            let silent = |e: reqwest::Error| {
-                let why = if e.is_timeout() {
-                    "no answer in time"
-                } else {
-                    "connection failed"
-                };
-                Refusal::new(Answer::Unreachable, why)
-            };
-            let resp = req.send().await.map_err(silent)?;
-            let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(silent)?;
-            read(status, &bytes)
-        };
-        tokio::time::timeout_at(deadline.into(), call)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Refusal::new(
-                    Answer::Unreachable,
-                    "no answer in time: the push deadline passed",
-                ))
-            })
+    match http.call(req, deadline).await {
+        Ok(a) => read(a.status, &a.body),
+        Err(n) => Err(Refusal {
+            maybe_written: matches!(n, NoAnswer::Lost(_)),
+            ..Refusal::new(Answer::Unreachable, n.why())
+        }),
     }
 }
 

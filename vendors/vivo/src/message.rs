@@ -1,8 +1,33 @@
 //! Request bodies of vivo's send calls (VIVO_API.md 1.3, 1.5).
 
-use crate::channel::Message;
-use crate::domain::{Certificate, PushMode};
+use super::credentials::VivoCredentials;
+use offpush::domain::{Category, Certificate, ClickAction, PushMode};
+use offpush::vendor::Message;
 use serde_json::{json, Map, Value};
+
+/// vivo's classification for a category: 1 system (service and
+/// communication), 0 operational. Sending both must agree or vivo answers
+/// 10097 (VIVO_API.md 1.4).
+pub fn classification(c: Category) -> u8 {
+    u8::from(c.is_service())
+}
+
+/// vivo's skipType and skipContent (VIVO_API.md 1.3: 1 app, 2 URL, 4 page).
+pub fn skip(click: &ClickAction) -> (u8, Option<&str>) {
+    match click {
+        ClickAction::OpenApp => (1, None),
+        ClickAction::OpenUrl { url } => (2, Some(url)),
+        ClickAction::OpenPage { intent_uri } => (4, Some(intent_uri)),
+    }
+}
+
+/// vivo pushMode: 0 formal, 1 test (VIVO_API.md 1.3).
+pub fn push_mode(m: PushMode) -> u8 {
+    match m {
+        PushMode::Production => 0,
+        PushMode::Test => 1,
+    }
+}
 
 /// What one notification says and does through one vivo app, shared by
 /// every device it goes to.
@@ -16,9 +41,9 @@ pub struct Notification<'a> {
 pub const NOTIFY_TYPE_RING_AND_VIBRATE: u8 = 4;
 
 impl<'a> Notification<'a> {
-    pub fn new(cert: &'a Certificate, m: &'a Message<'a>) -> Self {
+    pub fn new(cert: &'a Certificate, creds: &VivoCredentials, m: &'a Message<'a>) -> Self {
         Notification {
-            vivo_app_id: cert.credentials.app_id,
+            vivo_app_id: creds.app_id,
             push_mode: cert.push_mode,
             message: m,
         }
@@ -27,7 +52,7 @@ impl<'a> Notification<'a> {
     /// The content fields common to `/message/send` and `/message/saveListPayload`.
     fn content(&self, request_id: &str) -> Map<String, Value> {
         let msg = self.message;
-        let (skip_type, skip_content) = msg.click.vivo_skip();
+        let (skip_type, skip_content) = skip(msg.click);
         let mut m = Map::new();
         // appId is required since doc v2.9.2 and must be a JSON number.
         m.insert("appId".into(), json!(self.vivo_app_id));
@@ -48,15 +73,12 @@ impl<'a> Notification<'a> {
         // and an explicit, consistent classification avoids relying on a
         // default the sources disagree about (VIVO_API.md 1.3, CONFLICT).
         m.insert("category".into(), json!(msg.category.as_str()));
-        m.insert(
-            "classification".into(),
-            json!(msg.category.classification()),
-        );
-        m.insert("pushMode".into(), json!(self.push_mode.vivo()));
+        m.insert("classification".into(), json!(classification(msg.category)));
+        m.insert("pushMode".into(), json!(push_mode(self.push_mode)));
         if let Some(n) = msg.notify_id {
             m.insert("notifyId".into(), json!(n));
         }
-        if let Some(r) = msg.receipt {
+        if let Some(r) = msg.receipt.filter(|r| r.receipt_id.is_some()) {
             // New-style receipts: the receipt ID registered in the vivo
             // console (it wins over a legacy `callback` URL, which is never
             // sent), and our push reference as `callback.param`, kept
@@ -66,7 +88,7 @@ impl<'a> Notification<'a> {
             // sends share (1.8: receipts also cover list push).
             m.insert(
                 "extra".into(),
-                json!({ "callback.id": r.receipt_id, "callback.param": r.param }),
+                json!({ "callback.id": r.receipt_id.expect("filtered"), "callback.param": r.param }),
             );
         }
         m.insert("requestId".into(), json!(request_id));
@@ -89,15 +111,54 @@ impl<'a> Notification<'a> {
             "regIds": reg_ids,
             "taskId": task_id,
             "requestId": request_id,
-            "pushMode": self.push_mode.vivo(),
+            "pushMode": push_mode(self.push_mode),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn click_actions_map_to_vivo_skip_types() {
+        use super::*;
+        assert_eq!(skip(&ClickAction::OpenApp), (1, None));
+        let url = ClickAction::OpenUrl {
+            url: "https://e.com/x".into(),
+        };
+        assert_eq!(skip(&url), (2, Some("https://e.com/x")));
+        let page = ClickAction::OpenPage {
+            intent_uri: "intent://chat#Intent;scheme=im;end".into(),
+        };
+        assert_eq!(skip(&page).0, 4);
+        assert_eq!(
+            (push_mode(PushMode::Production), push_mode(PushMode::Test)),
+            (0, 1)
+        );
+    }
+
+    #[test]
+    fn categories_agree_with_vivo_classification() {
+        use super::*;
+        let system: Vec<&str> = Category::ALL
+            .iter()
+            .filter(|c| classification(**c) == 1)
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(
+            system,
+            [
+                "IM",
+                "ACCOUNT",
+                "TODO",
+                "DEVICE_REMINDER",
+                "ORDER",
+                "SUBSCRIPTION"
+            ]
+        );
+    }
+
     use super::*;
-    use crate::domain::{Category, ClickAction};
+    use offpush::domain::{Category, ClickAction};
 
     #[test]
     fn send_body_carries_every_documented_field() {
@@ -113,8 +174,9 @@ mod tests {
             ttl_seconds: 600,
             click: &click,
             notify_id: Some(42),
-            receipt: Some(crate::channel::ReceiptRequest {
-                receipt_id: "5001",
+            receipt: Some(offpush::vendor::ReceiptRequest {
+                receipt_id: Some("5001"),
+                url: None,
                 param: "op1.20261201.abc",
             }),
         };
