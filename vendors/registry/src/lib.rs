@@ -27,18 +27,26 @@ pub struct Entry {
 }
 
 /// Every implemented vendor, in API.md's order.
-pub const ENTRIES: &[Entry] = &[Entry {
-    platform: Platform::Vivo,
-    base_url_var: offpush_vivo::BASE_URL_VAR,
-    default_base_url: offpush_vivo::DEFAULT_BASE_URL,
-    make: |store, url, timeout| {
-        Box::new(offpush_vivo::Vivo::new(
-            store,
-            url.unwrap_or(offpush_vivo::DEFAULT_BASE_URL),
-            timeout,
-        ))
+pub const ENTRIES: &[Entry] = &[
+    Entry {
+        platform: Platform::Vivo,
+        base_url_var: offpush_vivo::BASE_URL_VAR,
+        default_base_url: offpush_vivo::DEFAULT_BASE_URL,
+        make: |store, url, timeout| {
+            Box::new(offpush_vivo::Vivo::new(
+                store,
+                url.unwrap_or(offpush_vivo::DEFAULT_BASE_URL),
+                timeout,
+            ))
+        },
     },
-}];
+    Entry {
+        platform: Platform::Xiaomi,
+        base_url_var: offpush_xiaomi::BASE_URL_VAR,
+        default_base_url: offpush_xiaomi::DEFAULT_BASE_URL,
+        make: |store, url, timeout| Box::new(offpush_xiaomi::Xiaomi::new(store, url, timeout)),
+    },
+];
 
 /// The registry's settings: per-call timeout, and base URLs that override
 /// vendors' production hosts.
