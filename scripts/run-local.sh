@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole offpush service on this machine with no AWS account: a
-# DynamoDB emulator (moto server), the vivo simulator, and the API on
+# DynamoDB emulator (moto server), a simulator per vendor (vivo, Xiaomi), and the API on
 # 127.0.0.1, served either
 #   - by `sam local start-api` (the functions as `sam build` built them, in
 #     Docker containers), when a Docker engine answers and .aws-sam/build
@@ -24,7 +24,8 @@ Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
 
 Runs offpush locally in the foreground (no AWS account):
   - a DynamoDB emulator (moto server, in memory),
-  - the vivo simulator with one demo vivo app (unless VIVO_API_BASE_URL is set),
+  - a simulator per vendor, each with one demo app: vivo (unless
+    VIVO_API_BASE_URL is set) and Xiaomi (unless XIAOMI_API_BASE_URL is set),
   - the API on 127.0.0.1, served by one of:
       sam mode     `sam local start-api`: the three Lambda functions as built
                    by `sam build` (.aws-sam/build), in Docker containers
@@ -67,6 +68,8 @@ Environment:
                      mode the function containers must reach it: not
                      127.0.0.1, which is the container itself)
   VIVO_SIM_PORT      simulator port (default 9701, else a free one)
+  XIAOMI_API_BASE_URL, XIAOMI_SIM_PORT
+                     the same for Xiaomi (simulator port default 9702)
   TABLE_NAME         DynamoDB table (default offpush-local)
   RUST_LOG           local-api's / the functions' log filter (default info)
   KEEP_DOCKER=1      leave a Docker engine this run started running (sam mode)
@@ -77,7 +80,7 @@ Environment:
                      (no cargo build)
 In sam mode the emulator and the simulator listen on the Docker bridge address
 (e.g. 172.17.0.1), which both the containers and this machine reach.
-Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, moto-PORT.log
+Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, xiaomi-sim.log, moto-PORT.log
 EOF
 }
 
@@ -316,6 +319,8 @@ APP=demo
 VIVO_APP_ID=105123456
 VIVO_APP_KEY=demo-vivo-app-key
 VIVO_APP_SECRET=demo-vivo-app-secret-0123456789
+XIAOMI_APP_SECRET=demo-xiaomi-app-secret-0123456789
+XIAOMI_PACKAGE=com.example.offpushdemo
 
 if [ "$RUN_MODE" = sam ]; then
   log "python venv (moto server, SAM CLI)"
@@ -360,9 +365,9 @@ fi
 
 # ---- host binaries ---------------------------------------------------------------
 if [ "$RUN_MODE" = sam ]; then
-  HOST_TOOLS=(vivo-sim offpush-admin)
+  HOST_TOOLS=(vivo-sim xiaomi-sim offpush-admin)
 else
-  HOST_TOOLS=(local-api vivo-sim offpush-admin)
+  HOST_TOOLS=(local-api vivo-sim xiaomi-sim offpush-admin)
 fi
 if [ "${RUN_LOCAL_PREBUILT:-0}" = 1 ]; then
   for tool in "${HOST_TOOLS[@]}"; do
@@ -423,6 +428,27 @@ else
   export VIVO_API_BASE_URL="$SIM_URL"
 fi
 
+# ---- xiaomi ----------------------------------------------------------------------
+XIAOMI_SIM_URL=""
+if [ -n "${XIAOMI_API_BASE_URL:-}" ]; then
+  log "xiaomi: $XIAOMI_API_BASE_URL (XIAOMI_API_BASE_URL is set; no simulator started)"
+else
+  xsim_port="$(pick_port XIAOMI_SIM_PORT "${XIAOMI_SIM_PORT:-}" 9702 "$HOST_ADDR")"
+  XIAOMI_SIM_URL="http://$HOST_ADDR:$xsim_port"
+  NO_COLOR=1 "$BIN/xiaomi-sim" --listen "$HOST_ADDR:$xsim_port" \
+    --app "$XIAOMI_PACKAGE:$XIAOMI_APP_SECRET" \
+    </dev/null >"$RUN_DIR/xiaomi-sim.log" 2>&1 &
+  xsim_pid=$!
+  remember xiaomi-sim "$xsim_pid"
+  wait_up xiaomi-sim "$xsim_pid" "$XIAOMI_SIM_URL/_sim/health" 30 "$RUN_DIR/xiaomi-sim.log"
+  # As at Xiaomi, the credential check's made-up regid is no device's.
+  curl -sf -o /dev/null -X POST "$XIAOMI_SIM_URL/_sim/regids" \
+    -d '{"reg_id":"offpush-credential-check","valid":false}' ||
+    { log "xiaomi-sim refused its set-up (log: $RUN_DIR/xiaomi-sim.log)"; exit 1; }
+  log "Xiaomi simulator on $XIAOMI_SIM_URL (pid $xsim_pid)"
+  export XIAOMI_API_BASE_URL="$XIAOMI_SIM_URL"
+fi
+
 # ---- table, app, tokens ----------------------------------------------------------
 admin() {
   "$BIN/offpush-admin" --table "$TABLE_NAME" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" "$@"
@@ -441,9 +467,10 @@ fi
 rm -f "$RUN_DIR/run-local.admin.err"
 ADMIN="$(admin token --app "$APP" --sub ops --admin --ttl 86400 </dev/null)"
 USER_TOKEN="$(admin token --app "$APP" --sub alice --ttl 86400 </dev/null)"
+BOB_TOKEN="$(admin token --app "$APP" --sub bob --ttl 86400 </dev/null)"
 
 # ---- the API: local-api or sam local start-api ---------------------------------------
-export TABLE_NAME VIVO_API_BASE_URL
+export TABLE_NAME VIVO_API_BASE_URL XIAOMI_API_BASE_URL
 export RUST_LOG="${RUST_LOG:-info}"
 OFFPUSH_URL="http://127.0.0.1:$API_PORT"
 if [ "$RUN_MODE" = sam ]; then
@@ -452,7 +479,8 @@ if [ "$RUN_MODE" = sam ]; then
   # declares, so that no stray export with a declared name leaks in.
   SAM_ENV_VARS="$SAM_ENVJSON"
   sam_env_json "$SAM_ENVJSON" "TABLE_NAME=$TABLE_NAME" "RUST_LOG=$RUST_LOG" \
-    "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
+    "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "XIAOMI_API_BASE_URL=$XIAOMI_API_BASE_URL" \
+    "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
   log "sam local start-api on $OFFPUSH_URL (three warm containers; log: $API_LOG)"
   t_api="$(now_ms)"
@@ -460,7 +488,7 @@ if [ "$RUN_MODE" = sam ]; then
   # emulator answers at once instead of ~8 s of connect retries offline.
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_DYNAMODB" \
     sam local start-api --skip-pull-image -t "$BUILD_DIR/template.yaml" \
-    --env-vars "$SAM_ENVJSON" --parameter-overrides "VivoApiBaseUrl=$VIVO_API_BASE_URL" \
+    --env-vars "$SAM_ENVJSON" --parameter-overrides "VivoApiBaseUrl=$VIVO_API_BASE_URL XiaomiApiBaseUrl=$XIAOMI_API_BASE_URL" \
     --warm-containers EAGER --host 127.0.0.1 -p "$API_PORT" \
     </dev/null >"$API_LOG" 2>&1 &
   api_pid=$!
@@ -485,13 +513,16 @@ log "up in $(secs_since "$T_START") s"
 EXPORTS="$(
   printf 'export OFFPUSH_URL=%s' "$OFFPUSH_URL"
   [ -n "$SIM_URL" ] && printf ' SIM_URL=%s' "$SIM_URL"
-  printf '\nexport ADMIN=%s USER_TOKEN=%s' "$ADMIN" "$USER_TOKEN"
+  [ -n "$XIAOMI_SIM_URL" ] && printf ' XIAOMI_SIM_URL=%s' "$XIAOMI_SIM_URL"
+  printf '\nexport ADMIN=%s USER_TOKEN=%s BOB_TOKEN=%s' "$ADMIN" "$USER_TOKEN" "$BOB_TOKEN"
 )"
 {
   printf '%s\n# for scripts (not exported)\n' "$EXPORTS"
   for kv in "RUN_MODE=$RUN_MODE" "HOST_ADDR=$HOST_ADDR" "API_PORT=$API_PORT" \
     "DDB_URL=$AWS_ENDPOINT_URL_DYNAMODB" "TABLE_NAME=$TABLE_NAME" "APP_ID=$APP" "APP_SECRET=$SECRET" \
-    "VIVO_APP_ID=$VIVO_APP_ID" "VIVO_APP_KEY=$VIVO_APP_KEY" "VIVO_APP_SECRET=$VIVO_APP_SECRET" "PIDS=$(paste -sd " " "$PIDFILE")" \
+    "VIVO_APP_ID=$VIVO_APP_ID" "VIVO_APP_KEY=$VIVO_APP_KEY" "VIVO_APP_SECRET=$VIVO_APP_SECRET" \
+    "XIAOMI_APP_SECRET=$XIAOMI_APP_SECRET" "XIAOMI_PACKAGE=$XIAOMI_PACKAGE" "XIAOMI_URL=$XIAOMI_API_BASE_URL" \
+    "PIDS=$(paste -sd " " "$PIDFILE")" \
     "SAM_ENV_VARS=$SAM_ENV_VARS" "SAM_BUILD_SECS=$SAM_BUILD_SECS" "API_START_SECS=$API_START_SECS"; do
     printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
@@ -515,8 +546,10 @@ offpush is running locally (no AWS account involved)
   signing secret  $secret_line
   admin token     $ADMIN
                   (sub ops, role admin, valid 24 h)
-  user token      $USER_TOKEN
+  user tokens     $USER_TOKEN
                   (sub alice, valid 24 h)
+                  $BOB_TOKEN
+                  (sub bob, valid 24 h)
 EOF
 if [ -n "$SIM_URL" ]; then
   cat <<EOF
@@ -532,10 +565,21 @@ else
   vivo            $VIVO_API_BASE_URL   (VIVO_API_BASE_URL; no simulator)
 EOF
 fi
+if [ -n "$XIAOMI_SIM_URL" ]; then
+  cat <<EOF
+  Xiaomi sim      $XIAOMI_SIM_URL   (what Xiaomi received: $XIAOMI_SIM_URL/_sim/deliveries)
+                  demo Xiaomi app: app_secret $XIAOMI_APP_SECRET, package_name $XIAOMI_PACKAGE
+EOF
+else
+  cat <<EOF
+  xiaomi          $XIAOMI_API_BASE_URL   (XIAOMI_API_BASE_URL; no simulator)
+EOF
+fi
 cat <<EOF
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME (moto, in memory)
   logs            $API_LOG${SIM_URL:+
-                  $RUN_DIR/vivo-sim.log}
+                  $RUN_DIR/vivo-sim.log}${XIAOMI_SIM_URL:+
+                  $RUN_DIR/xiaomi-sim.log}
                   $MOTO_LOG
   more tokens     $BIN/offpush-admin --table $TABLE_NAME --endpoint-url $AWS_ENDPOINT_URL_DYNAMODB token --app $APP --sub bob [--admin] --ttl 86400
 
@@ -546,41 +590,69 @@ $EXPORTS
 EOF
 if [ -n "$SIM_URL" ]; then
   cat <<'EOF'
-# 1. Create a vivo certificate (admin) -> 201; its "id" is the certificate_id below
+# 1. Create a certificate per platform (admin) -> 201; each "id" is a certificate_id below
+# 1a. vivo (the simulator's demo vivo app) -> id 1
 curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
   -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
   -d '{"platform":"vivo","name":"vivo demo","credentials":{"app_id":"105123456","app_key":"demo-vivo-app-key","app_secret":"demo-vivo-app-secret-0123456789"},"click_action":{"type":"open_app"},"category":"IM"}'
 EOF
 else
   cat <<'EOF'
-# 1. Create a vivo certificate (admin) -> 201 (your vivo app's credentials); its "id" is the certificate_id below
+# 1. Create a certificate per platform (admin) -> 201; each "id" is a certificate_id below
+# 1a. vivo (your vivo app's credentials) -> id 1
 curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
   -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
   -d '{"platform":"vivo","name":"vivo","credentials":{"app_id":"YOUR_VIVO_APP_ID","app_key":"YOUR_APP_KEY","app_secret":"YOUR_APP_SECRET"},"click_action":{"type":"open_app"},"category":"IM"}'
 EOF
 fi
-cat <<'EOF'
-
-# 2. Report alice's vivo regId (as alice, from her phone) -> 200
-curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
-  -H "authorization: Bearer $USER_TOKEN" -H 'content-type: application/json' \
-  -d '{"certificate_id":1,"token":"demo-reg-id-0001","device_id":"phone-1"}'
-
-# 3. Push to alice (admin) -> 200 with per-recipient results
-curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/push" \
-  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
-  -d '{"to":["alice"],"title":"Alice","desc":"Hi, are you free tonight?"}'
-EOF
-if [ -n "$SIM_URL" ]; then
+if [ -n "$XIAOMI_SIM_URL" ]; then
   cat <<'EOF'
-
-# 4. What the vivo simulator delivered
-curl -sS -w '\n' "$SIM_URL/_sim/deliveries"
+# 1b. Xiaomi (the simulator's demo app; receipts on: messages carry the receipt URL) -> id 2
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"xiaomi","name":"xiaomi demo","credentials":{"app_secret":"demo-xiaomi-app-secret-0123456789","package_name":"com.example.offpushdemo"},"vendor_options":{"channel_id":"im_private"},"receipts":true,"category":"IM"}'
+EOF
+else
+  cat <<'EOF'
+# 1b. Xiaomi (your Xiaomi app's AppSecret, package name, region and private channel) -> id 2
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"xiaomi","name":"xiaomi","credentials":{"app_secret":"YOUR_APP_SECRET","package_name":"YOUR.PACKAGE.NAME","region":"cn"},"vendor_options":{"channel_id":"YOUR_PRIVATE_CHANNEL_ID"},"category":"IM"}'
 EOF
 fi
 cat <<'EOF'
 
-# 5. Log alice out everywhere (admin) -> 204; a push now answers no_device
+# 2. Each user reports the token of their phone's push service (as that user) -> 200
+# 2a. alice, a vivo phone: her vivo regId with certificate 1
+curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
+  -H "authorization: Bearer $USER_TOKEN" -H 'content-type: application/json' \
+  -d '{"certificate_id":1,"token":"demo-reg-id-0001","device_id":"phone-1"}'
+# 2b. bob, a Xiaomi phone: his Xiaomi regid with certificate 2
+curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
+  -H "authorization: Bearer $BOB_TOKEN" -H 'content-type: application/json' \
+  -d '{"certificate_id":2,"token":"demo-xiaomi-regid-0001","device_id":"phone-2"}'
+
+# 3. Push to both (admin) -> 200 with per-recipient results: alice through vivo, bob through Xiaomi
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/push" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"to":["alice","bob"],"title":"Alice","desc":"Hi, are you free tonight?"}'
+EOF
+if [ -n "$SIM_URL$XIAOMI_SIM_URL" ]; then
+  printf '\n# 4. What the simulators delivered\n'
+  if [ -n "$SIM_URL" ]; then
+    cat <<'EOF'
+curl -sS -w '\n' "$SIM_URL/_sim/deliveries"
+EOF
+  fi
+  if [ -n "$XIAOMI_SIM_URL" ]; then
+    cat <<'EOF'
+curl -sS -w '\n' "$XIAOMI_SIM_URL/_sim/deliveries"
+EOF
+  fi
+fi
+cat <<'EOF'
+
+# 5. Log alice out everywhere (admin) -> 204; a push to her now answers no_device
 curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/users/alice/logout" \
   -H "authorization: Bearer $ADMIN"
 EOF

@@ -85,7 +85,8 @@ fi
 log "scripts/run-local.sh ${run_local[*]} (CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-default}; logs: $OUT)"
 STARTED=1
 # The simulator, a fresh emulator, and the template's defaults, whatever this shell exports.
-env -u VIVO_API_BASE_URL -u DYNAMODB_PORT -u VIVO_SIM_PORT -u RUN_LOCAL_PREBUILT RUN_LOCAL_DIR="$OUT" \
+env -u VIVO_API_BASE_URL -u XIAOMI_API_BASE_URL -u DYNAMODB_PORT -u VIVO_SIM_PORT -u XIAOMI_SIM_PORT \
+  -u RUN_LOCAL_PREBUILT RUN_LOCAL_DIR="$OUT" \
   TABLE_NAME="$TABLE" RUST_LOG=info DEFAULT_BINDING_TTL_DAYS=30 PUSH_DEADLINE_MS=20000 \
   scripts/run-local.sh "${run_local[@]}" >"$OUT/run-local.out" || { log "FAIL: scripts/run-local.sh"; exit 1; }
 # shellcheck source=/dev/null
@@ -121,8 +122,11 @@ invoke_failures=0 invoke_passed=0 invoke_skipped=0
 if [ "$DO_INVOKE" = 1 ]; then
   python3 - "$OUT/vars.json" <<PY
 import json, sys
-json.dump({"ADMIN_JWT": "$ADMIN", "USER_JWT": "$USER_TOKEN", "VIVO_APP_ID": "$VIVO_APP_ID",
+json.dump({"ADMIN_JWT": "$ADMIN", "USER_JWT": "$USER_TOKEN", "BOB_JWT": "$BOB_TOKEN",
+           "VIVO_APP_ID": "$VIVO_APP_ID",
            "VIVO_APP_KEY": "$VIVO_APP_KEY", "VIVO_APP_SECRET": "$VIVO_APP_SECRET",
+           "XIAOMI_APP_SECRET": "$XIAOMI_APP_SECRET", "XIAOMI_PACKAGE": "$XIAOMI_PACKAGE",
+           "XIAOMI_CHANNEL": "im_private", "XIAOMI_REG_ID": "e2e-xm-regid-$(date +%s)-0123456789abcdef",
            "REG_ID": "e2e-regid-$(date +%s)-0123456789abcdef", "RUN_ID": "e2e-$(date +%s)"},
           open(sys.argv[1], "w"))
 PY

@@ -119,6 +119,15 @@ fn certificate(
     let credentials = vendor.parse_credentials(raw, stored.map(|c| &c.credentials))?;
     let options = vendor.parse_options(input.vendor_options.take(), stored.map(|c| &c.options))?;
     vendor.check_click(&input.click_action, "click_action")?;
+    if input.push_mode == offpush::domain::PushMode::Test && !vendor.has_test_mode() {
+        return Err(ServiceError::invalid(
+            "push_mode",
+            format!(
+                "{} has no test mode: use production (test with the vendor's own test devices)",
+                input.platform
+            ),
+        ));
+    }
     let (receipt, secret) = receipts(vendor, input, stored.and_then(|c| c.receipt.as_ref()))?;
     let now = OffsetDateTime::now_utc();
     let cert = Certificate {

@@ -611,6 +611,11 @@ async fn the_event_files_drive_the_handler() {
     let (s, created) = read(handle(&env.ctx, event("cert-upload-create.json", app, &[])).await);
     assert_eq!(s, 201, "{created}");
     assert_eq!(created["click_action"]["type"], "open_page");
+    let (s, xiaomi) =
+        read(handle(&env.ctx, event("cert-upload-create-xiaomi.json", app, &[])).await);
+    assert_eq!(s, 201, "{xiaomi}");
+    assert_eq!(xiaomi["platform"], "xiaomi");
+    assert_eq!(xiaomi["receipts"], true);
     let (s, _) = read(
         handle(
             &env.ctx,
@@ -621,7 +626,7 @@ async fn the_event_files_drive_the_handler() {
     assert_eq!(s, 201);
     let (s, list) = read(handle(&env.ctx, event("cert-upload-list.json", app, &[])).await);
     assert_eq!(s, 200);
-    assert_eq!(list["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(list["certificates"].as_array().unwrap().len(), 3);
     let id = [("CERT_ID", "1")];
     assert_eq!(
         read(handle(&env.ctx, event("cert-upload-get.json", app, &id)).await).0,
@@ -910,4 +915,124 @@ async fn receipt_settings_follow_the_platforms_receipt_style() {
         .unwrap()
         .contains("/v1/receipts/vivo/"));
     assert_eq!(b["receipts"], true);
+}
+
+fn xiaomi_body() -> Value {
+    json!({
+        "platform": "xiaomi",
+        "credentials": {"app_secret": XIAOMI_APP_SECRET, "package_name": XIAOMI_PACKAGE, "region": "global"},
+        "vendor_options": {"channel_id": XIAOMI_CHANNEL},
+        "receipts": true,
+    })
+}
+
+#[tokio::test]
+async fn a_xiaomi_certificate_is_checked_with_xiaomi_and_masked() {
+    let env = TestEnv::new("xiaomi-create").await;
+    let (s, b) = create(&env, &xiaomi_body()).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["platform"], "xiaomi");
+    assert_eq!(b["name"], format!("xiaomi {XIAOMI_PACKAGE}"));
+    assert_eq!(b["credentials"]["package_name"], XIAOMI_PACKAGE);
+    assert_eq!(b["credentials"]["region"], "global");
+    assert_eq!(b["credentials"]["app_secret"], "****789");
+    assert_eq!(b["vendor_options"], json!({"channel_id": XIAOMI_CHANNEL}));
+    assert!(b["receipt_url"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/receipts/xiaomi/"));
+    assert!(!b.to_string().contains(XIAOMI_APP_SECRET));
+    // The check was one authenticated call that reached no device.
+    let calls = env.xiaomi.requests_to(xiaomi_sim::PATH);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].response["code"], 20301,
+        "no valid target: {}",
+        calls[0].response
+    );
+    assert!(env.xiaomi.deliveries().is_empty());
+    // An edit may omit the secret.
+    let mut edit = xiaomi_body();
+    edit["credentials"]
+        .as_object_mut()
+        .unwrap()
+        .remove("app_secret");
+    let (s, b) = call(&env, "PUT", "/v1/certificates/1", Some(&edit)).await;
+    assert_eq!(s, 200, "{b}");
+    let stored = env
+        .store
+        .get_certificate(&env.app.id, offpush::domain::CertificateId::new(1).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.credentials.s("xiaomi_app_secret"),
+        Some(XIAOMI_APP_SECRET)
+    );
+}
+
+#[tokio::test]
+async fn xiaomi_refusals_are_422_naming_the_field_and_store_nothing() {
+    let env = TestEnv::new("xiaomi-refused").await;
+    let cases = [
+        (
+            "/credentials/app_secret",
+            json!("wrong-secret"),
+            "credentials.app_secret",
+        ),
+        (
+            "/credentials/package_name",
+            json!("com.other.app"),
+            "credentials.package_name",
+        ),
+        (
+            "/vendor_options/channel_id",
+            json!("not-a-channel"),
+            "vendor_options.channel_id",
+        ),
+    ];
+    for (ptr, value, field) in cases {
+        let mut body = xiaomi_body();
+        *body.pointer_mut(ptr).unwrap() = value;
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(s, 422, "{ptr}: {b}");
+        assert_eq!(b["error"]["code"], "invalid_credentials");
+        assert_eq!(b["error"]["field"], field, "{b}");
+        assert!(!b.to_string().contains("wrong-secret"));
+    }
+    assert_eq!(count(&env).await, 0);
+}
+
+#[tokio::test]
+async fn xiaomi_bodies_are_checked_for_what_xiaomi_cannot_do() {
+    let env = TestEnv::new("xiaomi-bad").await;
+    let mut cases: Vec<(Value, &str)> = Vec::new();
+    let mut b = xiaomi_body();
+    b["push_mode"] = json!("test");
+    cases.push((b, "push_mode"));
+    let mut b = xiaomi_body();
+    b["receipt_id"] = json!("7001");
+    cases.push((b, "receipt_id"));
+    let mut b = xiaomi_body();
+    b["vendor_options"] = json!({"template_id": "t1"});
+    cases.push((b, "vendor_options.channel_id"));
+    let mut b = xiaomi_body();
+    b["credentials"]["region"] = json!("us");
+    cases.push((b, "credentials.region"));
+    let mut b = xiaomi_body();
+    b["credentials"]["app_key"] = json!("k");
+    cases.push((b, "credentials.app_key"));
+    for (body, field) in cases {
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(
+            (s, b["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}: {b}"
+        );
+    }
+    assert_eq!(count(&env).await, 0);
+    assert!(
+        env.xiaomi.requests().is_empty(),
+        "nothing sent for a refused body"
+    );
 }

@@ -52,8 +52,8 @@ pub async fn receipt(
     let mut unmatched = parsed.unreadable;
     // Per push: its day and the token refs now reported delivered.
     let mut pushes: BTreeMap<String, (String, HashSet<String>)> = BTreeMap::new();
-    // Tokens the vendor says are dead, with the day of the push that learnt it.
-    let mut dead: Vec<(String, String)> = Vec::new();
+    // Tokens the vendor says are dead, with the time of the push that learnt it.
+    let mut dead: Vec<(String, i64)> = Vec::new();
     let mut other = 0usize;
     for item in parsed.items {
         let Some((date, push_ref)) = item.param.as_deref().and_then(parse_receipt_param) else {
@@ -68,7 +68,11 @@ pub async fn receipt(
                 refs.extend(item.targets.iter().map(|t| token_ref(t)));
             }
             ReceiptEvent::TokenDead => {
-                dead.extend(item.targets.into_iter().map(|t| (t, date.clone())));
+                let at = match ctx.store.pushed_at(&app, &push_ref).await? {
+                    Some(ms) => ms,
+                    None => day_start_ms(&date),
+                };
+                dead.extend(item.targets.into_iter().map(|t| (t, at)));
             }
             ReceiptEvent::Other(_) => other += 1,
         }
@@ -131,36 +135,41 @@ pub async fn receipt(
     }))
 }
 
+/// 00:00 UTC of a `YYYY-MM-DD` day, in ms (0 when it does not parse).
+fn day_start_ms(date: &str) -> i64 {
+    time::Date::parse(
+        date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+    .unwrap_or(0)
+}
+
 /// Ends the bindings of tokens a receipt declared dead: each token's owner
-/// loses the binding, unless it was reported again since the start of the
-/// UTC day of the push that learnt it (a fresh report wins; the push's
-/// exact time is not in the receipt, so the day's start is the safe side).
+/// loses the binding, unless it was reported again since the push that
+/// learnt it (a fresh report wins). The push's time is its record's; a
+/// push whose record is gone counts from the start of its UTC day (the
+/// safe side: a binding reported that day is kept).
 async fn end_dead_tokens(
     ctx: &Context,
     app: &offpush::domain::AppId,
     cert: offpush::domain::CertificateId,
-    dead: &[(String, String)],
+    dead: &[(String, i64)],
 ) -> Result<usize, ServiceError> {
     let mut ended = 0;
-    for (raw, date) in dead.iter().take(MAX_RECEIPT_PUSHES) {
+    for (raw, pushed_at) in dead.iter().take(MAX_RECEIPT_PUSHES) {
         let Ok(token) = PushToken::parse("token", raw) else {
             continue;
         };
         let Some(owner) = ctx.store.get_token_owner(app, cert, &token).await? else {
             continue;
         };
-        let day_start = time::Date::parse(
-            date,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
-        .unwrap_or(0);
         let gone = bindings::remove_dead(
             ctx,
             app,
             &owner.user,
             &[DeadToken { cert, token }],
-            day_start,
+            *pushed_at,
         )
         .await?;
         if gone > 0 {

@@ -220,7 +220,7 @@ pub fn credential_text(field: &str, s: String) -> Result<String, ServiceError> {
     if s.trim().is_empty() || s.len() > MAX_CREDENTIAL_LEN {
         return Err(ServiceError::invalid(
             field,
-            format!("must be 1 to {MAX_CREDENTIAL_LEN} characters"),
+            format!("must be 1 to {MAX_CREDENTIAL_LEN} bytes"),
         ));
     }
     if s.trim() != s || s.chars().any(|c| c.is_control()) {

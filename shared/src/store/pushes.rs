@@ -231,6 +231,29 @@ impl Store {
         }))
     }
 
+    /// When the push of `push_ref` was made (ms), if its record says: for a
+    /// receipt's dead-token verdict, which must not end a binding reported
+    /// again after the push. One projected read.
+    pub async fn pushed_at(&self, app: &AppId, push_ref: &str) -> Result<Option<i64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(k::PK, s(k::push_pk(app, push_ref)))
+            .key(k::SK, s(k::PUSH_SK))
+            .projection_expression("#at")
+            .expression_attribute_names("#at", k::PUSH_AT)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem push time"))?;
+        Ok(out
+            .item
+            .as_ref()
+            .map(|i| opt_n(i, k::PUSH_AT))
+            .transpose()?
+            .flatten())
+    }
+
     /// Takes over a claim whose owner died (still pending long after any
     /// request could have finished). Condition: still the same pending
     /// claim, so two callers cannot both take it over.

@@ -228,6 +228,14 @@ pub trait Vendor: std::marker::Send + Sync {
         Ok(())
     }
 
+    /// Whether the vendor has a test mode for `push_mode: test` (API.md:
+    /// vivo test push, Huawei and Honor test messages, HarmonyOS
+    /// testMessage, APNs sandbox, FCM validate_only). A certificate in test
+    /// mode for a vendor without one is 400 `push_mode` at upload.
+    fn has_test_mode(&self) -> bool {
+        true
+    }
+
     /// The credentials as answers show them: secrets masked.
     fn view_credentials(&self, credentials: &VendorData) -> Value;
 

@@ -127,3 +127,130 @@ async fn a_receipt_from_vivo_shows_the_device_delivered() {
         "{log}"
     );
 }
+
+/// Xiaomi's messages carry the receipt URL themselves (`receipts: true`):
+/// the simulator posts its form-encoded receipts there; a delivered receipt
+/// marks the device, a type 16 (target invalid) ends the binding, and a
+/// raw JSON body (the spec's other reading) is taken as well.
+#[tokio::test]
+async fn xiaomi_receipts_mark_delivered_and_end_dead_bindings() {
+    let env = TestEnv::new("receipt-loop-xiaomi").await;
+    let base = serve(&env).await;
+    let http = offpush::tls::client();
+    let admin = env.app.admin_token();
+    let cert = json!({
+        "platform": "xiaomi",
+        "credentials": {"app_secret": XIAOMI_APP_SECRET, "package_name": XIAOMI_PACKAGE},
+        "vendor_options": {"channel_id": XIAOMI_CHANNEL},
+        "receipts": true,
+    });
+    let (s, created) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/v1/certificates"),
+        &admin,
+        Some(cert),
+    )
+    .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["receipts"], true);
+    assert!(created.get("receipt_id").is_none());
+    let receipt_url = created["receipt_url"].as_str().unwrap().to_string();
+    assert!(receipt_url.starts_with(&format!("{base}/v1/receipts/xiaomi/")));
+    env.xiaomi.set_receipt_delay(std::time::Duration::ZERO);
+    env.xiaomi.set_receipt_redeliver(true);
+    for user in ["alice", "bob"] {
+        let (s, r) = call(
+            &http,
+            reqwest::Method::PUT,
+            &format!("{base}/v1/push-token"),
+            &env.app.user_token(user),
+            Some(json!({"certificate_id": 1, "token": format!("xm-regid-{user}")})),
+        )
+        .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    let (s, r) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/v1/push"),
+        &admin,
+        Some(json!({"to": ["alice", "bob"], "desc": "hi", "request_id": "xm-loop-1"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["summary"]["sent"], 2, "{r}");
+    let sent = env.xiaomi.deliveries();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0].extra.get("callback").map(String::as_str),
+        Some(receipt_url.as_str()),
+        "the message carries the receipt URL"
+    );
+    env.xiaomi.flush_receipts().await;
+    let posts = env.xiaomi.receipt_log();
+    assert!(!posts.is_empty(), "receipts were posted");
+    assert!(
+        posts.iter().all(|p| p.status == 200),
+        "every receipt POST answered 200: {posts:?}"
+    );
+    let (s, rec) = call(
+        &http,
+        reqwest::Method::GET,
+        &format!("{base}/v1/pushes/xm-loop-1"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{rec}");
+    assert_eq!(
+        rec["summary"]["delivered"], 2,
+        "counted once though redelivered: {rec}"
+    );
+    // Xiaomi says bob's regid is dead (type 16): his binding ends.
+    let msg = sent[0].msg_id.clone();
+    env.xiaomi
+        .send_receipt(&msg, 16, Some(&["xm-regid-bob"]))
+        .unwrap();
+    env.xiaomi.flush_receipts().await;
+    let (_, devices) = call(
+        &http,
+        reqwest::Method::GET,
+        &format!("{base}/v1/users/bob/devices"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(devices["devices"], json!([]), "{devices}");
+    let (_, devices) = call(
+        &http,
+        reqwest::Method::GET,
+        &format!("{base}/v1/users/alice/devices"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 1, "{devices}");
+    // The same receipt as a raw JSON body: taken too; a wrong platform in
+    // the path is 404 and changes nothing.
+    let param = sent[0].extra["callback.param"].clone();
+    let body = json!({msg.clone(): {"param": param, "type": 1, "targets": "xm-regid-alice"}});
+    let resp = http
+        .post(&receipt_url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["delivered"], 0, "already delivered: {answer}");
+    let wrong = receipt_url.replace("/xiaomi/", "/vivo/");
+    let resp = http
+        .post(&wrong)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

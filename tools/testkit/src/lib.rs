@@ -21,6 +21,7 @@ use std::time::Duration;
 pub mod iam;
 
 pub use vivo_sim::{CallAction, RegIdVerdict, SimApp, SimConfig, Simulator};
+pub use xiaomi_sim;
 
 /// The vivo credentials the simulator knows in every test (the published
 /// sign example's values).
@@ -35,6 +36,33 @@ pub fn vivo_credentials() -> offpush_vivo::credentials::VivoCredentials {
         app_key: VIVO_APP_KEY.into(),
         app_secret: Secret::new(VIVO_APP_SECRET),
     }
+}
+
+/// The Xiaomi app the Xiaomi simulator knows in every test.
+pub const XIAOMI_APP_SECRET: &str = "xiaomi-test-app-secret-0123456789";
+pub const XIAOMI_PACKAGE: &str = "com.example.offpushtest";
+/// Its private channel (the simulator requires one of its channels).
+pub const XIAOMI_CHANNEL: &str = "im_private";
+
+/// The Xiaomi simulator's app, as registered.
+pub fn xiaomi_sim_app() -> xiaomi_sim::SimApp {
+    xiaomi_sim::SimApp {
+        channels: vec![
+            xiaomi_sim::Channel::private(XIAOMI_CHANNEL),
+            xiaomi_sim::Channel::public("news"),
+        ],
+        ..xiaomi_sim::SimApp::new(XIAOMI_APP_SECRET, XIAOMI_PACKAGE)
+    }
+}
+
+/// The table partition of the Xiaomi simulator's app (its pauses).
+pub fn xiaomi_account() -> String {
+    offpush_xiaomi::credentials::XiaomiCredentials {
+        app_secret: Secret::new(XIAOMI_APP_SECRET),
+        package_name: XIAOMI_PACKAGE.into(),
+        region: offpush_xiaomi::credentials::Region::Cn,
+    }
+    .account_key()
 }
 
 /// The table partition of the simulator's vivo app (its token, its pauses).
@@ -83,7 +111,10 @@ pub fn item_pk(item: &Item) -> &str {
 pub struct TestEnv {
     /// The tests' own store (set-up and checks): not recorded in `actions`.
     pub store: Store,
+    /// The vivo simulator.
     pub sim: Simulator,
+    /// The Xiaomi simulator, with the app of [`XIAOMI_APP_SECRET`].
+    pub xiaomi: xiaomi_sim::Simulator,
     /// The handlers' context: its store records in `actions`.
     pub ctx: Context,
     pub app: TestApp,
@@ -370,18 +401,88 @@ impl TestEnv {
         })
         .await
         .expect("simulator starts");
-        let actions = ActionLog::new();
-        let ctx = context(
-            store.recording(&actions),
-            &config(store.table(), &sim.base_url()),
+        let xiaomi = xiaomi_sim::Simulator::start(xiaomi_sim::SimConfig {
+            apps: vec![xiaomi_sim_app()],
+        })
+        .await
+        .expect("Xiaomi simulator starts");
+        // As at Xiaomi, the credential check's made-up regid is no device's.
+        xiaomi.set_reg_id(
+            offpush_xiaomi::CREDENTIAL_CHECK_REGID,
+            xiaomi_sim::RegIdVerdict::Invalid,
         );
+        let actions = ActionLog::new();
+        let mut cfg = config(store.table(), &sim.base_url());
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Xiaomi, xiaomi.base_url()));
+        let ctx = context(store.recording(&actions), &cfg);
         TestEnv {
             store,
             sim,
+            xiaomi,
             ctx,
             app,
             actions,
         }
+    }
+
+    /// The configuration of this environment's context: each vendor at its
+    /// simulator.
+    pub fn config(&self) -> TestConfig {
+        let mut cfg = config(self.store.table(), &self.sim.base_url());
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Xiaomi, self.xiaomi.base_url()));
+        cfg
+    }
+
+    /// A Xiaomi certificate the simulator accepts, written straight to the
+    /// store, with the private channel and `receipts` when asked.
+    pub async fn add_xiaomi_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        receipts: bool,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Category, Certificate, Platform, PushMode, VendorData};
+        let now = time::OffsetDateTime::now_utc();
+        let id = self
+            .store
+            .allocate_certificate_id(&self.app.id)
+            .await
+            .unwrap();
+        let creds = offpush_xiaomi::credentials::XiaomiCredentials {
+            app_secret: Secret::new(XIAOMI_APP_SECRET),
+            package_name: XIAOMI_PACKAGE.into(),
+            region: offpush_xiaomi::credentials::Region::Cn,
+        };
+        let mut options = VendorData::new();
+        options.set_s("channel_id", XIAOMI_CHANNEL);
+        let receipt = receipts.then(|| {
+            let secret = offpush::domain::ReceiptSecret::generate();
+            offpush::domain::Receipts {
+                receipt_id: None,
+                secret_hash: secret.hash(),
+                secret: Some(Secret::new(secret.expose())),
+            }
+        });
+        let cert = Certificate {
+            id,
+            platform: Platform::Xiaomi,
+            name: "xiaomi".into(),
+            credentials: creds.to_data(),
+            options,
+            click_action: click,
+            category: Category::Im,
+            push_mode: PushMode::Production,
+            default_title: None,
+            receipt,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .put_new_certificate(&self.app.id, &cert)
+            .await
+            .unwrap();
+        id
     }
 
     /// The pauses vivo imposed on the simulator's vivo app, as the table
@@ -463,7 +564,11 @@ pub fn event(name: &str, app: &TestApp, extra: &[(&str, &str)]) -> Request {
         .replace("{{USER_JWT}}", &app.user_token("alice"))
         .replace("{{VIVO_APP_ID}}", &VIVO_APP_ID.to_string())
         .replace("{{VIVO_APP_KEY}}", VIVO_APP_KEY)
-        .replace("{{VIVO_APP_SECRET}}", VIVO_APP_SECRET);
+        .replace("{{VIVO_APP_SECRET}}", VIVO_APP_SECRET)
+        .replace("{{BOB_JWT}}", &app.user_token("bob"))
+        .replace("{{XIAOMI_APP_SECRET}}", XIAOMI_APP_SECRET)
+        .replace("{{XIAOMI_PACKAGE}}", XIAOMI_PACKAGE)
+        .replace("{{XIAOMI_CHANNEL}}", XIAOMI_CHANNEL);
     for (k, v) in extra {
         text = text.replace(&format!("{{{{{k}}}}}"), v);
     }

@@ -7,17 +7,22 @@
 //! binary and drive it through the `/_sim/*` control endpoints (listed in
 //! `src/control.rs`).
 //!
+//! It stands on `sim-kit` (`tools/sim-kit`), the simulators' vendor-free
+//! plumbing: the in-process server, recording, scripted answers, the settable
+//! clock, the receipt POSTs and the common control endpoints behave as its
+//! doc says; this doc is vivo's part.
+//!
 //! # Behaviour
 //!
 //! Every vivo call is answered HTTP 200 `{"result":<int>,"desc":"<text>",...}`,
 //! except for transport-level mistakes (see the HTTP table) and scripted answers
 //! ([`CallAction`]). The first failing check answers (order below). For each
 //! call, a queued [`Simulator::script_next`] action for that path wins, else
-//! the [`Simulator::script_always`] action, else normal behaviour. Scripted `Result`, `HttpStatus` and `Garbage` answers have no side
-//! effects (no token, no task, no delivery); `Delay` sleeps and then runs the
-//! normal behaviour, checks and side effects included. The sleep holds no lock,
-//! so concurrent delayed calls are all in flight at once (a sticky `Delay` makes
-//! every call to that path take that long, without serializing them).
+//! the [`Simulator::script_always`] action, else normal behaviour (sim-kit,
+//! "Calls"). Scripted `Result`, `HttpStatus`, `Garbage` and `ExpireToken`
+//! answers have no other side effects (no token, no task, no delivery;
+//! `ExpireToken` forgets the call's token); `Delay` sleeps, holding no lock,
+//! and then runs the normal behaviour, checks and side effects included.
 //!
 //! Order of checks:
 //!
@@ -119,22 +124,15 @@
 //!   `callback` URL (`callback.id` wins). Without `callback.id`, the legacy
 //!   `extra.callback` URL is honoured for formal single pushes only (send with
 //!   `pushMode` 0), as the older doc says.
-//! - A background task flushes the queue [`ReceiptSettings::delay`] (default
-//!   1 s, zero allowed) after the first entry queued since the last flush,
-//!   sending everything queued by then: one POST per URL, in vivo's legacy
-//!   shape `{"<taskId>":{"param":"<callback.param>","targets":"r1,r2"}}`
-//!   (`param` is `""` when none was sent), at most [`MAX_RECEIPT_TARGETS`]
-//!   targets per taskId per POST (more go in further POSTs).
-//!   [`Simulator::flush_receipts`] sends at once and waits for the answers.
-//! - A failed POST (no answer within 5 s, or a non-2xx status) is retried
-//!   [`ReceiptSettings::retries`] times (default 3) after
-//!   [`ReceiptSettings::retry_backoff`] (default 200 ms, doubling), then
-//!   dropped. With [`ReceiptSettings::redeliver`], an accepted POST is sent
-//!   once more. Every attempt is recorded ([`Simulator::receipt_log`],
-//!   `GET /_sim/receipt-log`).
-//! - [`Simulator::shutdown`] sends what is queued once (no retries) and waits
-//!   at most 5 s for receipt POSTs in flight; dropping the last clone drops
-//!   them the same way without waiting.
+//! - The kit's receipt engine sends them (sim-kit, "Receipts": the flush
+//!   [`ReceiptSettings::delay`] after the first entry queued, default 1 s;
+//!   [`Simulator::flush_receipts`]; retries with doubling backoff,
+//!   redelivery, the log of attempts, [`Simulator::shutdown`]): one POST per
+//!   URL, `Content-Type: application/json`, in vivo's legacy shape
+//!   `{"<taskId>":{"param":"<callback.param>","targets":"r1,r2"}}` (`param`
+//!   is `""` when none was sent), at most [`MAX_RECEIPT_TARGETS`] targets
+//!   per taskId per POST (more go in further POSTs: the n-th POST of a URL
+//!   carries the n-th slice of every taskId).
 //!
 //! # Content rules
 //!
@@ -186,12 +184,11 @@
 //!   clock. A client that signs with the real time gets 10207 while the
 //!   simulator's clock is more than 10 minutes away from it, so obtain tokens
 //!   before moving the clock.
-//! - Each [`RecordedRequest`] carries its arrival and answer times
-//!   (`received_ms`, `answered_ms`: real clock, ms since the Unix epoch), so a
-//!   test can check that no call started after a deadline. A call whose
-//!   client hangs up before the answer (a client timeout during a scripted
-//!   `Delay`) is recorded too, as abandoned: `status` 0, `response` null,
-//!   `answered_ms` when the client went away, and no side effects.
+//! - Requests are recorded as the kit does (sim-kit, "Calls": arrival order,
+//!   `received_ms` / `answered_ms` by the real clock, abandoned calls with
+//!   `status` 0, `response` null and no side effects); vivo's
+//!   [`RecordedRequest`] shows the `authToken` and `Content-Type` headers as
+//!   fields.
 //! - [`Simulator::reset`] keeps apps and tokens and clears everything else,
 //!   including test devices and stored list payloads (their taskIds become
 //!   unknown), sets the clock back to real, turns the opt-in [`Rules`] off, and
@@ -205,20 +202,23 @@ mod server;
 mod vivo;
 
 pub use receipts::{
-    InvalidReceipt, PendingReceipt, ReceiptOutcome, ReceiptPost, ReceiptSettings, ReceiptUrl,
-    MAX_RECEIPT_ID_CHARS, MAX_RECEIPT_TARGETS,
+    InvalidReceipt, PendingReceipt, ReceiptUrl, MAX_RECEIPT_ID_CHARS, MAX_RECEIPT_TARGETS,
+};
+pub use sim_kit::{
+    http_client, http_client_builder, nodelay, shutdown_signal, ReceiptOutcome, ReceiptPost,
+    ReceiptSettings, SimClock,
 };
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use axum::serve::ListenerExt;
 use md5::{Digest, Md5};
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use sim_kit::Sim;
+
+use server::VivoAction;
 
 /// An app known to the simulator, as registered in the vivo console.
 #[derive(Clone, PartialEq, Eq)]
@@ -253,31 +253,6 @@ pub enum RegIdVerdict {
     Invalid {
         status: u8,
     },
-}
-
-/// vivo's clock as the simulator sees it: the ±10 minute auth check (10207),
-/// vivo's day (UTC+8) for the daily quotas, and the operational time window
-/// use it. Token lifetimes and the recorded request times use the real clock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SimClock {
-    /// The machine's clock.
-    #[default]
-    Real,
-    /// The machine's clock plus this many ms (negative: behind).
-    Offset(i64),
-    /// Always this instant (ms since the Unix epoch); it does not advance.
-    Fixed(i64),
-}
-
-impl SimClock {
-    /// Now by this clock, ms since the Unix epoch.
-    pub fn now_ms(self) -> i64 {
-        match self {
-            SimClock::Real => wall_clock_ms(),
-            SimClock::Offset(offset) => wall_clock_ms().saturating_add(offset),
-            SimClock::Fixed(now) => now,
-        }
-    }
 }
 
 /// vivo's two message classes (VIVO_API.md §1.4), which have separate daily totals.
@@ -360,7 +335,8 @@ impl CallAction {
 }
 
 /// One request received on a vivo path (control calls are not recorded), with
-/// its arrival and answer times.
+/// its arrival and answer times: sim-kit's record, with the `authToken` and
+/// `Content-Type` headers as fields.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RecordedRequest {
     pub method: String,
@@ -407,45 +383,29 @@ pub fn sign(app_id: u64, app_key: &str, timestamp_ms: i64, app_secret: &str) -> 
     hex::encode(md5.finalize())
 }
 
+impl From<CallAction> for sim_kit::CallAction<serde_json::Value, VivoAction> {
+    fn from(action: CallAction) -> Self {
+        match action {
+            CallAction::Result { code, desc, extra } => {
+                let mut body = serde_json::Map::new();
+                body.insert("result".to_owned(), code.into());
+                body.insert("desc".to_owned(), desc.into());
+                body.extend(extra);
+                sim_kit::CallAction::Body(serde_json::Value::Object(body))
+            }
+            CallAction::HttpStatus(status) => sim_kit::CallAction::HttpStatus(status),
+            CallAction::Delay(delay) => sim_kit::CallAction::Delay(delay),
+            CallAction::Garbage => sim_kit::CallAction::Garbage,
+            CallAction::ExpireToken => sim_kit::CallAction::Vendor(VivoAction::ExpireToken),
+        }
+    }
+}
+
 /// A running simulator. Clones share the same server; it stops when the last
 /// clone is dropped or on [`Simulator::shutdown`].
 #[derive(Clone)]
 pub struct Simulator {
-    state: Arc<SimState>,
-    server: Arc<ServerGuard>,
-}
-
-struct ServerGuard {
-    addr: SocketAddr,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
-    /// Turns true to stop the receipt task (as does dropping it).
-    receipts_stop: watch::Sender<bool>,
-    receipts_task: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl ServerGuard {
-    fn signal_stop(&self) {
-        if let Some(stop) = lock(&self.stop).take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        self.signal_stop();
-        self.receipts_stop.send_replace(true);
-    }
-}
-
-/// Waits up to `limit` for a task, then aborts it.
-async fn join_or_abort(task: Option<JoinHandle<()>>, limit: Duration) {
-    if let Some(mut task) = task {
-        if tokio::time::timeout(limit, &mut task).await.is_err() {
-            task.abort();
-        }
-    }
+    sim: Sim<Vivo>,
 }
 
 impl Simulator {
@@ -455,124 +415,104 @@ impl Simulator {
     }
 
     pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Simulator> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let state = Arc::new(SimState::new(config));
-        let (receipts_stop, receipts_stopped) = watch::channel(false);
-        let receipts_task = tokio::spawn(receipts::run(state.clone(), receipts_stopped));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = server::router(state.clone());
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener.tap_io(nodelay), app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "vivo-sim server failed");
-            }
-        });
-        Ok(Simulator {
-            state,
-            server: Arc::new(ServerGuard {
-                addr,
-                stop: Mutex::new(Some(stop)),
-                task: Mutex::new(Some(task)),
-                receipts_stop,
-                receipts_task: Mutex::new(Some(receipts_task)),
-            }),
-        })
+        let sim = Sim::start_on(addr, Vivo::new(config)).await?;
+        Ok(Simulator { sim })
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.sim.vendor().lock()
     }
 
     /// The bound address (the real port when started on port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.addr
+        self.sim.local_addr()
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash. An unspecified bind address
     /// (0.0.0.0 / ::) is reported as 127.0.0.1.
     pub fn base_url(&self) -> String {
-        let mut addr = self.server.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        }
-        format!("http://{addr}")
+        self.sim.base_url()
     }
 
     /// Registers an app; replaces an app with the same id.
     pub fn add_app(&self, app: SimApp) {
-        self.state.lock().add_app(app);
+        self.inner().add_app(app);
     }
 
     /// Registers a test device: `pushMode: 1` to any other regId of that app
     /// answers 10302 with `invalidUser.status` 4.
     pub fn add_test_device(&self, app_id: u64, reg_id: &str) {
-        self.state.lock().add_test_device(app_id, reg_id);
+        self.inner().add_test_device(app_id, reg_id);
     }
 
     /// Sets the verdict for a regId (for every app). Default: valid.
     pub fn set_reg_id(&self, reg_id: &str, verdict: RegIdVerdict) {
-        self.state.lock().set_verdict(reg_id, verdict);
+        self.inner().set_verdict(reg_id, verdict);
     }
 
     /// Queues an action for the next call to `path` (FIFO, one per call).
     pub fn script_next(&self, path: &str, action: CallAction) {
-        self.state.lock().set_script(path, true, Some(action));
+        self.sim.script_next(path, action.into());
     }
 
     /// Answers every call to `path` with `action` until set to `None`.
     /// Queued [`Simulator::script_next`] actions take precedence.
     pub fn script_always(&self, path: &str, action: Option<CallAction>) {
-        self.state.lock().set_script(path, false, action);
+        self.sim.script_always(path, action.map(Into::into));
     }
 
     /// Sets vivo's clock (default [`SimClock::Real`]).
     pub fn set_clock(&self, clock: SimClock) {
-        self.state.lock().clock = clock;
+        self.sim.set_clock(clock);
     }
 
     pub fn clock(&self) -> SimClock {
-        self.state.lock().clock
+        self.sim.clock()
     }
 
     /// Now by vivo's clock, ms since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
-        self.clock().now_ms()
+        self.sim.now_ms()
     }
 
     /// Sets an app's daily totals (replacing earlier ones; default unlimited).
     pub fn set_quotas(&self, app_id: u64, quotas: Quotas) {
-        self.state.lock().set_quotas(app_id, quotas);
+        self.inner().set_quotas(app_id, quotas);
     }
 
     pub fn quotas(&self, app_id: u64) -> Quotas {
-        self.state.lock().quotas_of(app_id)
+        self.inner().quotas_of(app_id)
     }
 
     /// What counted against the app's quotas today (vivo's day, by vivo's
     /// clock), whether or not quotas are set; zero on a new day.
     pub fn usage(&self, app_id: u64) -> Usage {
-        self.state.lock().usage_today(app_id)
+        let now = self.now_ms();
+        self.inner().usage_today(now, app_id)
     }
 
     /// Turns the opt-in [`Rules`] on or off (default: all off).
     pub fn set_rules(&self, rules: Rules) {
-        self.state.lock().rules = rules;
+        self.inner().rules = rules;
     }
 
     pub fn rules(&self) -> Rules {
-        self.state.lock().rules
+        self.inner().rules
     }
 
     /// Every token issued so far becomes unknown (answers 10000).
     pub fn expire_auth_tokens(&self) {
-        self.state.lock().expire_tokens();
+        self.inner().expire_tokens();
     }
 
     /// Every completed request on a vivo path, in arrival order, rejected and
     /// abandoned ones included (requests still in flight are not listed).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.lock().requests()
+        self.sim
+            .requests()
+            .into_iter()
+            .map(RecordedRequest::from)
+            .collect()
     }
 
     pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
@@ -582,7 +522,7 @@ impl Simulator {
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state.lock().deliveries().to_vec()
+        self.inner().deliveries().to_vec()
     }
 
     /// Clears requests, deliveries, scripts, regId verdicts, test devices and
@@ -590,7 +530,7 @@ impl Simulator {
     /// the receipt log; sets the clock back to real and the opt-in rules off;
     /// keeps apps, auth tokens, receipt URLs and receipt settings.
     pub fn reset(&self) {
-        self.state.lock().reset();
+        self.sim.reset();
     }
 
     /// Registers a receipt URL for an app, as vivo's console does: messages
@@ -606,138 +546,88 @@ impl Simulator {
     ) -> Result<(), InvalidReceipt> {
         receipts::check_receipt_id(receipt_id)?;
         receipts::check_url(url)?;
-        self.state
-            .lock()
-            .receipts
-            .set_url(app_id, receipt_id, Some(url));
+        self.inner().receipt_urls.set(app_id, receipt_id, Some(url));
         Ok(())
     }
 
     /// Forgets a receipt id of an app (receipts already queued still go).
     pub fn remove_receipt_url(&self, app_id: u64, receipt_id: &str) {
-        self.state.lock().receipts.set_url(app_id, receipt_id, None);
+        self.inner().receipt_urls.set(app_id, receipt_id, None);
     }
 
     /// The registered receipt URLs, by app id then receipt id.
     pub fn receipt_urls(&self) -> Vec<ReceiptUrl> {
-        self.state.lock().receipts.urls()
+        self.inner().receipt_urls.list()
     }
 
     /// Replaces the receipt settings (default [`ReceiptSettings::default`]).
     pub fn set_receipt_settings(&self, settings: ReceiptSettings) {
-        self.state.lock().receipts.set_settings(settings);
+        self.sim.set_receipt_settings(settings);
     }
 
     pub fn receipt_settings(&self) -> ReceiptSettings {
-        self.state.lock().receipts.settings
+        self.sim.receipt_settings()
     }
 
     /// Sets only [`ReceiptSettings::delay`] (zero: receipts go at once).
     pub fn set_receipt_delay(&self, delay: Duration) {
-        let mut inner = self.state.lock();
-        let settings = ReceiptSettings {
-            delay,
-            ..inner.receipts.settings
-        };
-        inner.receipts.set_settings(settings);
+        self.sim.set_receipt_delay(delay);
     }
 
     /// Sets only [`ReceiptSettings::redeliver`].
     pub fn set_receipt_redeliver(&self, redeliver: bool) {
-        let mut inner = self.state.lock();
-        let settings = ReceiptSettings {
-            redeliver,
-            ..inner.receipts.settings
-        };
-        inner.receipts.set_settings(settings);
+        self.sim.set_receipt_redeliver(redeliver);
     }
 
     /// Receipts queued and not yet sent, in delivery order.
     pub fn pending_receipts(&self) -> Vec<PendingReceipt> {
-        self.state.lock().receipts.pending()
+        self.sim.pending_receipts()
     }
 
     /// Every receipt POST attempt so far, in the order they finished.
     pub fn receipt_log(&self) -> Vec<ReceiptPost> {
-        self.state.lock().receipts.log()
+        self.sim.receipt_log()
     }
 
     /// Sends the queued receipts now (whatever the delay) and waits until
     /// every receipt POST, retries and redeliveries included, has finished;
     /// returns at once after shutdown.
     pub async fn flush_receipts(&self) {
-        receipts::flush(&self.state).await;
+        self.sim.flush_receipts().await;
     }
 
     /// Stops the server (for every clone) and waits for it to finish; then
     /// sends the queued receipts once (no retries, no redelivery), waits up
     /// to 5 s for receipt POSTs in flight and drops the rest.
     pub async fn shutdown(self) {
-        self.server.signal_stop();
-        let task = lock(&self.server.task).take();
-        join_or_abort(task, Duration::from_secs(5)).await;
-        self.server.receipts_stop.send_replace(true);
-        let task = lock(&self.server.receipts_task).take();
-        join_or_abort(task, Duration::from_secs(15)).await;
+        self.sim.shutdown().await;
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: a binary awaits it and
-/// then shuts down.
-///
-/// # Panics
-///
-/// If the SIGTERM handler cannot be installed.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
-/// The machine's real clock, ms since the Unix epoch.
-pub(crate) fn wall_clock_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+/// The simulator's state as sim-kit sees it.
+pub(crate) type Kit = sim_kit::Core<Vivo>;
 
 /// A token is valid for 24 h (VIVO_API.md §1.2).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
-pub(crate) struct SimState {
+/// vivo's part of the simulator (the kit's [`sim_kit::Vendor`]).
+pub(crate) struct Vivo {
     inner: Mutex<Inner>,
 }
 
-impl SimState {
-    fn new(config: SimConfig) -> SimState {
+impl Vivo {
+    fn new(config: SimConfig) -> Vivo {
         let mut inner = Inner::default();
         for app in config.apps {
             inner.add_app(app);
         }
-        SimState {
+        Vivo {
             inner: Mutex::new(inner),
         }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -757,20 +647,13 @@ pub(crate) struct Inner {
     tokens: HashMap<String, IssuedToken>,
     test_devices: HashMap<u64, HashSet<String>>,
     verdicts: HashMap<String, RegIdVerdict>,
-    script_next: HashMap<String, VecDeque<CallAction>>,
-    script_always: HashMap<String, CallAction>,
-    /// Slots reserved at arrival (so the order is arrival order even when a
-    /// delayed call finishes last); `None` while the call is in flight.
-    recorded: BTreeMap<u64, Option<RecordedRequest>>,
-    next_seq: u64,
     deliveries: Vec<Delivery>,
     tasks: HashMap<String, StoredTask>,
     next_task: u64,
-    pub(crate) clock: SimClock,
     pub(crate) rules: Rules,
     quotas: HashMap<u64, Quotas>,
     usage: HashMap<u64, DayUsage>,
-    receipts: receipts::Receipts,
+    pub(crate) receipt_urls: receipts::ReceiptUrls,
 }
 
 /// An app's usage on one vivo day (days since the epoch, UTC+8).
@@ -798,75 +681,24 @@ impl Inner {
             .insert(reg_id.to_owned());
     }
 
-    pub(crate) fn set_script(&mut self, path: &str, next: bool, action: Option<CallAction>) {
-        match (next, action) {
-            (true, Some(action)) => self
-                .script_next
-                .entry(path.to_owned())
-                .or_default()
-                .push_back(action),
-            (true, None) => {}
-            (false, Some(action)) => {
-                self.script_always.insert(path.to_owned(), action);
-            }
-            (false, None) => {
-                self.script_always.remove(path);
-            }
-        }
-    }
-
     pub(crate) fn expire_tokens(&mut self) {
         self.tokens.clear();
-    }
-
-    /// The scripted action for this call, if any (queue first, then sticky).
-    pub(crate) fn take_script(&mut self, path: &str) -> Option<CallAction> {
-        if let Some(queue) = self.script_next.get_mut(path) {
-            if let Some(action) = queue.pop_front() {
-                if queue.is_empty() {
-                    self.script_next.remove(path);
-                }
-                return Some(action);
-            }
-        }
-        self.script_always.get(path).cloned()
-    }
-
-    pub(crate) fn reserve_record(&mut self) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.recorded.insert(seq, None);
-        seq
-    }
-
-    /// Fills a reserved slot; a slot cleared by `reset` meanwhile stays gone.
-    pub(crate) fn complete_record(&mut self, seq: u64, request: RecordedRequest) {
-        if let Some(slot) = self.recorded.get_mut(&seq) {
-            *slot = Some(request);
-        }
-    }
-
-    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.recorded.values().flatten().cloned().collect()
     }
 
     pub(crate) fn deliveries(&self) -> &[Delivery] {
         &self.deliveries
     }
 
+    /// vivo's part of [`Simulator::reset`] (the kit clears requests,
+    /// scripts, the clock and the receipt queue and log).
     pub(crate) fn reset(&mut self) {
-        self.recorded.clear();
         self.deliveries.clear();
-        self.script_next.clear();
-        self.script_always.clear();
         self.verdicts.clear();
         self.test_devices.clear();
         self.tasks.clear();
-        self.clock = SimClock::Real;
         self.rules = Rules::default();
         self.quotas.clear();
         self.usage.clear();
-        self.receipts.reset();
     }
 
     pub(crate) fn set_quotas(&mut self, app_id: u64, quotas: Quotas) {
@@ -877,8 +709,8 @@ impl Inner {
         self.quotas.get(&app_id).copied().unwrap_or_default()
     }
 
-    pub(crate) fn usage_today(&self, app_id: u64) -> Usage {
-        let today = vivo::vivo_day(self.clock.now_ms());
+    pub(crate) fn usage_today(&self, now: i64, app_id: u64) -> Usage {
+        let today = vivo::vivo_day(now);
         match self.usage.get(&app_id) {
             Some(counted) if counted.day == today => counted.usage,
             _ => Usage::default(),
@@ -886,8 +718,8 @@ impl Inner {
     }
 
     /// Today's counters of an app, started afresh on a new vivo day.
-    pub(crate) fn usage_mut(&mut self, app_id: u64) -> &mut Usage {
-        let today = vivo::vivo_day(self.clock.now_ms());
+    pub(crate) fn usage_mut(&mut self, now: i64, app_id: u64) -> &mut Usage {
+        let today = vivo::vivo_day(now);
         let counted = self.usage.entry(app_id).or_insert(DayUsage {
             day: today,
             usage: Usage::default(),
@@ -905,29 +737,5 @@ impl Inner {
         self.next_task += 1;
         // Numeric string, like vivo's; the offset keeps ids a realistic length.
         (700_000_000_000_000_000u64 + self.next_task).to_string()
-    }
-}
-
-/// A reqwest client builder for the simulator and its tests: reqwest is
-/// built without a TLS crypto provider of its own (the workspace's one
-/// stack is rustls with ring), so ring is installed first.
-pub fn http_client_builder() -> reqwest::ClientBuilder {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-}
-
-/// [`http_client_builder`] with default settings.
-pub fn http_client() -> reqwest::Client {
-    http_client_builder()
-        .build()
-        .expect("reqwest client builds with default settings")
-}
-
-/// Sets TCP_NODELAY on an accepted connection (axum 0.8 leaves Nagle's
-/// algorithm on, and a response written in two parts then waits for the
-/// client's delayed ACK: about 40 ms on Linux, every request).
-pub fn nodelay(stream: &mut tokio::net::TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::warn!(%error, "TCP_NODELAY not set");
     }
 }

@@ -1,5 +1,8 @@
-//! `vivo-sim --listen 127.0.0.1:9701 [--app APPID:APPKEY:APPSECRET]...
+//! `vivo-sim [--listen 127.0.0.1:9701] [--port N] [--app APPID:APPKEY:APPSECRET]...
 //! [--receipt APPID:RECEIPTID=URL]... [--receipt-delay-ms N] [--receipt-redeliver]`
+//!
+//! `--listen` (env `VIVO_SIM_LISTEN`, default 127.0.0.1:9701) and `--port`
+//! (env `VIVO_SIM_PORT`, replacing the port of `--listen`) are sim-kit's.
 //!
 //! `--receipt` registers a delivery receipt URL as vivo's console does: sends
 //! of app APPID whose `extra["callback.id"]` is RECEIPTID get their receipts
@@ -12,21 +15,22 @@
 //! `VIVO_SIM_APPS`). The `/_sim/receipt*` control endpoints change all of
 //! these at run time.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use sim_kit::cli::{self, ListenArgs};
 use vivo_sim::{shutdown_signal, SimApp, SimConfig, Simulator};
+
+/// Where the binary listens unless told otherwise.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9701);
 
 /// A strict simulator of vivo Push's server API, for tests and local runs.
 #[derive(Parser)]
 #[command(name = "vivo-sim", version)]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "VIVO_SIM_LISTEN", default_value = "127.0.0.1:9701")]
-    listen: SocketAddr,
+    #[command(flatten)]
+    listen: ListenArgs,
 
     /// An app as APPID:APPKEY:APPSECRET; repeat for more (env: comma-separated).
     #[arg(long = "app", env = "VIVO_SIM_APPS", value_delimiter = ',', value_parser = parse_app, hide_env_values = true)]
@@ -89,16 +93,12 @@ fn parse_app(text: &str) -> Result<SimApp, String> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cli::init_logging();
 
-    let args = Args::parse();
+    let args: Args = cli::parse("VIVO_SIM");
     let app_ids: Vec<u64> = args.apps.iter().map(|app| app.app_id).collect();
-    let sim = Simulator::start_on(args.listen, SimConfig { apps: args.apps }).await?;
+    let addr = args.listen.addr(SocketAddr::from(DEFAULT_LISTEN));
+    let sim = Simulator::start_on(addr, SimConfig { apps: args.apps }).await?;
     tracing::info!(?app_ids, "apps configured");
     let mut settings = sim.receipt_settings();
     settings.delay = Duration::from_millis(args.receipt_delay_ms);
@@ -118,10 +118,7 @@ async fn main() -> std::io::Result<()> {
         tracing::info!(app_id = receipt.app_id, receipt_id = %receipt.receipt_id, url = %receipt.url, "receipt URL registered");
     }
 
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "vivo-sim listening on {}", sim.base_url())?;
-    stdout.flush()?;
-    drop(stdout);
+    cli::announce("vivo-sim", &sim.base_url())?;
 
     shutdown_signal().await;
     tracing::info!("stopping");

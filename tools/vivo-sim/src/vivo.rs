@@ -1,9 +1,10 @@
 //! vivo's endpoints: request checks and answers (the code table is in lib.rs).
 
 use serde_json::{json, Map, Value};
+use sim_kit::{Reply, UTC8_MS};
 
 use crate::{
-    sign, Delivery, Inner, IssuedToken, MessageClass, RegIdVerdict, StoredTask,
+    sign, Delivery, Inner, IssuedToken, Kit, MessageClass, RegIdVerdict, StoredTask,
     MAX_RECEIPT_ID_CHARS, TOKEN_LIFETIME,
 };
 
@@ -22,17 +23,14 @@ const TIMESTAMP_WINDOW_MS: i128 = 10 * 60 * 1000;
 
 const OK_DESC: &str = "请求成功";
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-/// vivo's days and time window are China Standard Time (UTC+8).
-const UTC8_MS: i64 = 8 * 60 * 60 * 1000;
-
 /// Operational messages: from 07:00 until 23:00 UTC+8 (VIVO_API.md §1.10).
 const WINDOW_OPENS_MS: i64 = 7 * 60 * 60 * 1000;
 const WINDOW_CLOSES_MS: i64 = 23 * 60 * 60 * 1000;
 
-/// vivo's day of an instant: days since the epoch, counted from midnight UTC+8.
+/// vivo's day of an instant: days since the epoch, counted from midnight UTC+8
+/// (vivo's days and time window are China Standard Time).
 pub(crate) fn vivo_day(now_ms: i64) -> i64 {
-    now_ms.saturating_add(UTC8_MS).div_euclid(DAY_MS)
+    sim_kit::day_of(now_ms, UTC8_MS)
 }
 
 /// System categories (classification 1), then operational ones (0); §1.4.
@@ -46,53 +44,29 @@ const SYSTEM_CATEGORIES: [&str; 6] = [
 ];
 const OPERATIONAL_CATEGORIES: [&str; 4] = ["NEWS", "CONTENT", "MARKETING", "SOCIAL"];
 
-/// What the simulator answers; turned into an HTTP response by `server`.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Json {
-        status: u16,
-        body: Value,
-    },
-    Text {
-        status: u16,
-        content_type: &'static str,
-        body: String,
-    },
+/// HTTP 200 `{"result":result,"desc":desc}`.
+pub(crate) fn code_reply(result: i64, desc: &str) -> Reply {
+    Reply::json(json!({ "result": result, "desc": desc }))
 }
 
-impl Reply {
-    pub(crate) fn code(result: i64, desc: &str) -> Reply {
-        Reply::Json {
-            status: 200,
-            body: json!({ "result": result, "desc": desc }),
-        }
+/// HTTP 200 `{"result":0,"desc":"请求成功",..fields}`.
+fn ok_reply(fields: Value) -> Reply {
+    let mut body = json!({ "result": 0, "desc": OK_DESC });
+    if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+        body.extend(fields);
     }
+    Reply::json(body)
+}
 
-    fn ok(fields: Value) -> Reply {
-        let mut body = json!({ "result": 0, "desc": OK_DESC });
-        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
-            body.extend(fields);
-        }
-        Reply::Json { status: 200, body }
-    }
-
-    pub(crate) fn text(status: u16, body: impl Into<String>) -> Reply {
-        Reply::Text {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            body: body.into(),
-        }
-    }
-
-    pub(crate) fn token_rejected() -> Reply {
-        Reply::code(10000, "鉴权失败")
-    }
+/// 10000: the `authToken` is missing, unknown or expired.
+pub(crate) fn token_rejected() -> Reply {
+    code_reply(10000, "鉴权失败")
 }
 
 type Checked<T = ()> = Result<T, Reply>;
 
 fn fail<T>(code: i64, desc: &str) -> Checked<T> {
-    Err(Reply::code(code, desc))
+    Err(code_reply(code, desc))
 }
 
 fn chars(s: &str) -> usize {
@@ -111,23 +85,25 @@ impl Inner {
     /// checks; `token_app` is the app of the call's token (none for auth).
     pub(crate) fn answer(
         &mut self,
+        kit: &Kit,
         path: &str,
         token_app: Option<u64>,
         body: &Map<String, Value>,
         raw: &Value,
     ) -> Reply {
+        let now = kit.now_ms();
         let checked = match (path, token_app) {
-            (AUTH, _) => self.auth(body),
-            (SEND, Some(app)) => self.send(app, body, raw),
-            (SAVE_LIST_PAYLOAD, Some(app)) => self.save_list_payload(app, body, raw),
-            (PUSH_TO_LIST, Some(app)) => self.push_to_list(app, body),
+            (AUTH, _) => self.auth(now, body),
+            (SEND, Some(app)) => self.send(kit, now, app, body, raw),
+            (SAVE_LIST_PAYLOAD, Some(app)) => self.save_list_payload(now, app, body, raw),
+            (PUSH_TO_LIST, Some(app)) => self.push_to_list(kit, now, app, body),
             _ => Ok(Reply::text(404, "Not Found")),
         };
         checked.unwrap_or_else(|reply| reply)
     }
 
     /// `/message/auth` (VIVO_API.md §1.2).
-    fn auth(&mut self, body: &Map<String, Value>) -> Checked<Reply> {
+    fn auth(&mut self, now: i64, body: &Map<String, Value>) -> Checked<Reply> {
         let Some(app_id) = body.get("appId").and_then(decimal_u64) else {
             return fail(10200, "appId不能为空");
         };
@@ -148,8 +124,7 @@ impl Inner {
         if app.app_key != *app_key {
             return fail(10202, "appKey不合法");
         }
-        let now = i128::from(self.clock.now_ms());
-        if (now - i128::from(timestamp)).abs() > TIMESTAMP_WINDOW_MS {
+        if (i128::from(now) - i128::from(timestamp)).abs() > TIMESTAMP_WINDOW_MS {
             return fail(10207, "timestamp不合法");
         }
         // Case-sensitive on purpose: vivo's sign is lowercase hex.
@@ -164,20 +139,20 @@ impl Inner {
                 issued: std::time::Instant::now(),
             },
         );
-        Ok(Reply::ok(json!({ "authToken": token })))
+        Ok(ok_reply(json!({ "authToken": token })))
     }
 
     /// The app of a live token, or 10000.
     pub(crate) fn token_app(&mut self, token: Option<&str>) -> Checked<u64> {
         let Some(token) = token else {
-            return Err(Reply::token_rejected());
+            return Err(token_rejected());
         };
         let Some(issued) = self.tokens.get(token) else {
-            return Err(Reply::token_rejected());
+            return Err(token_rejected());
         };
         if issued.issued.elapsed() > TOKEN_LIFETIME {
             self.tokens.remove(token);
-            return Err(Reply::token_rejected());
+            return Err(token_rejected());
         }
         Ok(issued.app_id)
     }
@@ -187,29 +162,40 @@ impl Inner {
     }
 
     /// `/message/send` (VIVO_API.md §1.3).
-    fn send(&mut self, token_app: u64, body: &Map<String, Value>, raw: &Value) -> Checked<Reply> {
+    fn send(
+        &mut self,
+        kit: &Kit,
+        now: i64,
+        token_app: u64,
+        body: &Map<String, Value>,
+        raw: &Value,
+    ) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         let target = single_target(body)?;
         check_message(body, Kind::Single)?;
         self.check_content_rules(body)?;
         let push_mode = push_mode(body).unwrap_or(0);
         let class = message_class(body);
-        self.check_window(class)?;
-        self.check_quota(token_app, class, push_mode)?;
+        self.check_window(now, class)?;
+        self.check_quota(now, token_app, class, push_mode)?;
         if let Some(status) = self.invalid_status(token_app, &target, push_mode) {
-            return Ok(Reply::Json {
-                status: 200,
-                body: json!({
-                    "result": 10302,
-                    "desc": "regId不合法",
-                    "invalidUser": { "status": status, "userid": target },
-                }),
-            });
+            return Ok(Reply::json(json!({
+                "result": 10302,
+                "desc": "regId不合法",
+                "invalidUser": { "status": status, "userid": target },
+            })));
         }
         let task_id = self.new_task_id();
         // The legacy per-message `callback` serves formal single pushes only
         // (VIVO_API.md §1.8).
-        self.queue_receipt(token_app, body, &task_id, &target, push_mode == 0);
+        self.queue_receipt(
+            kit.receipts(),
+            token_app,
+            body,
+            &task_id,
+            &target,
+            push_mode == 0,
+        );
         self.deliveries.push(Delivery {
             app_id: token_app,
             reg_id: target,
@@ -217,13 +203,14 @@ impl Inner {
             payload: raw.clone(),
             via: "send".to_owned(),
         });
-        self.count_delivered(token_app, class, push_mode, 1);
-        Ok(Reply::ok(json!({ "taskId": task_id })))
+        self.count_delivered(now, token_app, class, push_mode, 1);
+        Ok(ok_reply(json!({ "taskId": task_id })))
     }
 
     /// `/message/saveListPayload` (VIVO_API.md §1.5 step 1).
     fn save_list_payload(
         &mut self,
+        now: i64,
         token_app: u64,
         body: &Map<String, Value>,
         raw: &Value,
@@ -232,7 +219,7 @@ impl Inner {
         check_message(body, Kind::List)?;
         self.check_content_rules(body)?;
         let limit = self.quotas_of(token_app).list_payloads;
-        let usage = self.usage_mut(token_app);
+        let usage = self.usage_mut(now, token_app);
         if limit.is_some_and(|limit| usage.list_payloads >= limit) {
             return fail(10252, "超过当日saveListPayload次数限制");
         }
@@ -245,11 +232,17 @@ impl Inner {
                 payload: raw.clone(),
             },
         );
-        Ok(Reply::ok(json!({ "taskId": task_id })))
+        Ok(ok_reply(json!({ "taskId": task_id })))
     }
 
     /// `/message/pushToList` (VIVO_API.md §1.5 step 2).
-    fn push_to_list(&mut self, token_app: u64, body: &Map<String, Value>) -> Checked<Reply> {
+    fn push_to_list(
+        &mut self,
+        kit: &Kit,
+        now: i64,
+        token_app: u64,
+        body: &Map<String, Value>,
+    ) -> Checked<Reply> {
         check_app_id(body, token_app)?;
         let targets = list_targets(body)?;
         let task_id = match body.get("taskId") {
@@ -267,8 +260,8 @@ impl Inner {
             .or_else(|| push_mode(&stored_fields))
             .unwrap_or(0);
         let class = message_class(&stored_fields);
-        self.check_window(class)?;
-        self.check_quota(token_app, class, push_mode)?;
+        self.check_window(now, class)?;
+        self.check_quota(now, token_app, class, push_mode)?;
 
         let mut invalid_users = Vec::new();
         let mut delivered = 0;
@@ -278,7 +271,14 @@ impl Inner {
                 None => {
                     delivered += 1;
                     // List pushes: `callback.id` receipts only (VIVO_API.md §1.8).
-                    self.queue_receipt(token_app, &stored_fields, &task_id, &target, false);
+                    self.queue_receipt(
+                        kit.receipts(),
+                        token_app,
+                        &stored_fields,
+                        &task_id,
+                        &target,
+                        false,
+                    );
                     self.deliveries.push(Delivery {
                         app_id: token_app,
                         reg_id: target,
@@ -289,12 +289,12 @@ impl Inner {
                 }
             }
         }
-        self.count_delivered(token_app, class, push_mode, delivered);
+        self.count_delivered(now, token_app, class, push_mode, delivered);
         let mut fields = json!({ "requestId": request_id });
         if !invalid_users.is_empty() {
             fields["invalidUsers"] = Value::Array(invalid_users);
         }
-        Ok(Reply::ok(fields))
+        Ok(ok_reply(fields))
     }
 
     /// 10085 / 10104 for `title` then `content`, when enforced.
@@ -315,15 +315,11 @@ impl Inner {
     }
 
     /// 10071 for an operational message outside 07:00-23:00 UTC+8, when enforced.
-    fn check_window(&self, class: MessageClass) -> Checked {
+    fn check_window(&self, now: i64, class: MessageClass) -> Checked {
         if !self.rules.operational_window || class != MessageClass::Operational {
             return Ok(());
         }
-        let time_of_day = self
-            .clock
-            .now_ms()
-            .saturating_add(UTC8_MS)
-            .rem_euclid(DAY_MS);
+        let time_of_day = sim_kit::time_of_day(now, UTC8_MS);
         if (WINDOW_OPENS_MS..WINDOW_CLOSES_MS).contains(&time_of_day) {
             Ok(())
         } else {
@@ -333,12 +329,18 @@ impl Inner {
 
     /// 10070 / 10073 once today's total of that class is used up. Test pushes
     /// are not subject to quotas (VIVO_API.md §1.10).
-    fn check_quota(&mut self, app_id: u64, class: MessageClass, push_mode: i64) -> Checked {
+    fn check_quota(
+        &mut self,
+        now: i64,
+        app_id: u64,
+        class: MessageClass,
+        push_mode: i64,
+    ) -> Checked {
         if push_mode == 1 {
             return Ok(());
         }
         let quotas = self.quotas_of(app_id);
-        let usage = self.usage_today(app_id);
+        let usage = self.usage_today(now, app_id);
         match class {
             MessageClass::Operational
                 if quotas.operational.is_some_and(|q| usage.operational >= q) =>
@@ -352,11 +354,18 @@ impl Inner {
         }
     }
 
-    fn count_delivered(&mut self, app_id: u64, class: MessageClass, push_mode: i64, n: u64) {
+    fn count_delivered(
+        &mut self,
+        now: i64,
+        app_id: u64,
+        class: MessageClass,
+        push_mode: i64,
+        n: u64,
+    ) {
         if push_mode == 1 || n == 0 {
             return;
         }
-        let usage = self.usage_mut(app_id);
+        let usage = self.usage_mut(now, app_id);
         match class {
             MessageClass::Operational => usage.operational += n,
             MessageClass::System => usage.system += n,

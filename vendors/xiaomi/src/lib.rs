@@ -38,6 +38,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.xmpush.xiaomi.com";
 pub const SEND_PATH: &str = "/v3/message/regid";
 /// 1.3: at most 1000 regids per request.
 pub const MAX_REGIDS: usize = 1000;
+/// The regid a credential check sends to: no device has it (Xiaomi issues
+/// regids), so the check reaches no one.
+pub const CREDENTIAL_CHECK_REGID: &str = "offpush-credential-check";
 /// Xiaomi is not documented to deduplicate a repeated send: a call that
 /// may have been written is not sent again.
 pub const DEDUPLICATES: bool = false;
@@ -127,7 +130,7 @@ impl Xiaomi {
             notify_id: None,
             receipt: None,
         };
-        let body = Form::new(creds, options, &m).body(&["offpush-credential-check"]);
+        let body = Form::new(creds, options, &m).body(&[CREDENTIAL_CHECK_REGID]);
         match self.post(creds, body, deadline).await {
             Ok(_) => Ok(()),
             Err(r) if r.answer == Answer::NoValidTargets => Ok(()),
@@ -167,7 +170,7 @@ fn unreadable() -> ServiceError {
 /// `detail` with what the adapter changed in the message, when it did.
 fn with_notes(mut d: Delivery, notes: &[String]) -> Delivery {
     if !notes.is_empty() {
-        let note = format!("xiaomi template: {}", notes.join("; "));
+        let note = format!("xiaomi: {}", notes.join("; "));
         d.detail = Some(match d.detail {
             Some(x) => format!("{x}; {note}"),
             None => note,
@@ -279,6 +282,11 @@ impl Vendor for Xiaomi {
         _stored: Option<&VendorData>,
     ) -> Result<VendorData, ServiceError> {
         Ok(XiaomiOptions::parse(raw)?.to_data())
+    }
+
+    /// 1.10 [C]: Xiaomi's sandbox is iOS only; Android has no test mode.
+    fn has_test_mode(&self) -> bool {
+        false
     }
 
     fn view_credentials(&self, credentials: &VendorData) -> Value {

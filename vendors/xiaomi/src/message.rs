@@ -15,6 +15,8 @@ pub const MAX_TTL_PRIVATE_MS: u64 = 10 * 86_400_000;
 pub const MAX_TTL_PUBLIC_MS: u64 = 86_400_000;
 /// 1.8 [C]: receipts for delivered (1) and invalid targets (16).
 pub const CALLBACK_TYPE: u8 = 1 + 16;
+/// 1.8 [U]: the longest callback URL Xiaomi takes (65037 beyond).
+pub const MAX_CALLBACK_URL: usize = 128;
 /// 1.6 [C pId=2314]: each template parameter 1-128 characters.
 pub const MAX_TEMPLATE_PARAM_CHARS: usize = 128;
 
@@ -82,6 +84,14 @@ impl Form {
         put("description", m.desc.to_string());
         put("notify_type", NOTIFY_TYPE_SOUND_AND_VIBRATE.to_string());
         let private = options.channel_id.is_some() && m.category.is_service();
+        // 1.6: service and communication messages through the private
+        // channel (with its template); operational ones through the public
+        // channel when the certificate has one, else none.
+        let channel = if m.category.is_service() {
+            options.channel_id.as_ref()
+        } else {
+            options.public_channel_id.as_ref()
+        };
         let cap = if private {
             MAX_TTL_PRIVATE_MS
         } else {
@@ -114,10 +124,10 @@ impl Form {
             put("extra.ext", ext.to_string());
             put("payload", percent_encode(ext));
         }
-        if let Some(c) = &options.channel_id {
+        if let Some(c) = channel {
             put("extra.channel_id", c.clone());
         }
-        if let Some(t) = &options.template_id {
+        if let (true, Some(t)) = (private, &options.template_id) {
             let (title, mut n1) = template_param("title", m.title);
             let (desc, mut n2) = template_param("desc", m.desc);
             notes.append(&mut n1);
@@ -129,7 +139,13 @@ impl Form {
             );
         }
         if let Some(r) = m.receipt {
-            if let Some(url) = r.url {
+            if let Some(url) = r.url.filter(|u| u.len() > MAX_CALLBACK_URL) {
+                notes.push(format!(
+                    "sent without receipts: the receipt URL is {} bytes, over Xiaomi's {MAX_CALLBACK_URL} (serve the API from a shorter PUBLIC_BASE_URL)",
+                    url.len()
+                ));
+            }
+            if let Some(url) = r.url.filter(|u| u.len() <= MAX_CALLBACK_URL) {
                 put("extra.callback", url.to_string());
                 put("extra.callback.param", r.param.to_string());
                 put("extra.callback.type", CALLBACK_TYPE.to_string());
@@ -225,6 +241,7 @@ mod tests {
         let o = XiaomiOptions {
             channel_id: Some("im_private".into()),
             template_id: None,
+            public_channel_id: None,
         };
         let r = ReceiptRequest {
             receipt_id: None,
@@ -269,6 +286,7 @@ mod tests {
         let o = XiaomiOptions {
             channel_id: Some("im_private".into()),
             template_id: Some("tpl-1".into()),
+            public_channel_id: None,
         };
         let f = Form::new(&creds(), &o, &message(&app, None));
         let p: serde_json::Value =
@@ -290,6 +308,44 @@ mod tests {
         for c in ['a', '你', '1', ',', '!', 'é', '「'] {
             assert!(!is_emoji_or_symbol(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn operational_pushes_never_go_through_the_private_channel() {
+        let app = ClickAction::OpenApp;
+        let mut m = message(&app, None);
+        m.category = Category::Marketing;
+        let mut o = XiaomiOptions {
+            channel_id: Some("im_private".into()),
+            template_id: Some("tpl".into()),
+            public_channel_id: None,
+        };
+        let f = Form::new(&creds(), &o, &m);
+        assert!(f.get("extra.channel_id").is_none() && f.get("extra.template_id").is_none());
+        o.public_channel_id = Some("news".into());
+        assert_eq!(
+            Form::new(&creds(), &o, &m).get("extra.channel_id"),
+            Some("news")
+        );
+        m.category = Category::Order;
+        assert_eq!(
+            Form::new(&creds(), &o, &m).get("extra.channel_id"),
+            Some("im_private")
+        );
+    }
+
+    #[test]
+    fn a_receipt_url_too_long_for_xiaomi_goes_unsent_and_is_said() {
+        let app = ClickAction::OpenApp;
+        let long = format!("https://{}/v1/receipts/xiaomi/S", "a".repeat(120));
+        let r = ReceiptRequest {
+            receipt_id: None,
+            url: Some(&long),
+            param: "p",
+        };
+        let f = Form::new(&creds(), &XiaomiOptions::default(), &message(&app, Some(r)));
+        assert!(f.get("extra.callback").is_none());
+        assert!(f.notes[0].contains("without receipts"), "{:?}", f.notes);
     }
 
     #[test]

@@ -1,0 +1,167 @@
+//! DynamoDB requests per push, counted through the recording store (one
+//! entry per request the code sends): what a push costs, pinned here so a
+//! change that adds a request shows. The benchmarks print the same counts.
+
+use crate::common::*;
+use serde_json::{json, Value};
+
+async fn requests_of(env: &TestEnv, body: &Value) -> (Value, Vec<String>) {
+    env.actions.clear();
+    let (s, r) = push(env, body).await;
+    assert_eq!(s, 200, "{r}");
+    (r, env.actions.requests())
+}
+
+async fn get_ok(env: &TestEnv, uri: &str) -> Value {
+    let (s, r) = admin_get(env, uri).await;
+    assert_eq!(s, 200, "{uri}: {r}");
+    r
+}
+
+fn count(requests: &[String], op: &str) -> usize {
+    requests.iter().filter(|r| *r == op).count()
+}
+
+#[tokio::test]
+async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_instance() {
+    let (env, app) = setup("count-one").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let body = json!({"to": ["alice"], "desc": "hi"});
+    // The instance's first push also reads the vendor state and stores the
+    // vivo authToken it had to fetch.
+    let (_, first) = requests_of(&env, &body).await;
+    let state_read = std::time::Instant::now();
+    assert_eq!(
+        first,
+        [
+            "GetItem",
+            "BatchGetItem",
+            "Query",
+            "Query",
+            "PutItem",
+            "TransactWriteItems"
+        ]
+    );
+    // Warm: the app, the bindings, the certificates, one write (record,
+    // statistics and push log together); no idempotency writes, since a
+    // generated request id can never repeat.
+    let (r, warm) = requests_of(&env, &body).await;
+    assert_eq!(
+        warm,
+        ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"]
+    );
+    assert_eq!(status_of(&r, "alice"), "sent");
+    // What that one write left is all there: the record under the generated
+    // id, the statistics, the user's push log entry.
+    let id = r["request_id"].as_str().unwrap().to_string();
+    let record = get_ok(&env, &format!("/v1/pushes/{id}")).await;
+    assert_eq!(record["request_id"], id.as_str(), "{record}");
+    assert_eq!(record["results"][0]["status"], "sent", "{record}");
+    let stats = get_ok(&env, "/v1/stats").await;
+    let today = stats["days"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(today["pushes"], 2, "{stats}");
+    let log = get_ok(&env, "/v1/users/alice/push-log").await;
+    assert_eq!(log["entries"][0]["request_id"], id.as_str(), "{log}");
+    assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
+    // A caller's request_id adds its claim and its "sending" mark, and a
+    // repeat is still answered from the record without sending.
+    let given = json!({"to": ["alice"], "desc": "hi", "request_id": "count-1"});
+    let (_, mut claimed) = requests_of(&env, &given).await;
+    // On a loaded machine this push may come after the instance's view of
+    // the vendor state went stale (STATE_FRESH): then it reads it again,
+    // one Query, and only then.
+    if state_read.elapsed() >= offpush::vendor::kit::account::STATE_FRESH {
+        if let Some(i) = claimed.iter().rposition(|r| r == "Query") {
+            if claimed[..i].contains(&"Query".to_string()) {
+                claimed.remove(i);
+            }
+        }
+    }
+    assert_eq!(
+        claimed,
+        [
+            "GetItem",
+            "PutItem",
+            "BatchGetItem",
+            "Query",
+            "UpdateItem",
+            "TransactWriteItems"
+        ]
+    );
+    let sends = env.sim.requests_to("/message/send").len();
+    let (again, _) = requests_of(&env, &given).await;
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(env.sim.requests_to("/message/send").len(), sends);
+}
+
+#[tokio::test]
+async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_one_batch_of_buckets() {
+    let (env, users) = seeded("count-1000", 1000).await;
+    let body = json!({"to": users, "desc": "hi"});
+    let (_, cold) = requests_of(&env, &body).await;
+    let (r, warm) = requests_of(&env, &body).await;
+    assert_eq!(r["summary"]["sent"], 1000, "{}", r["summary"]);
+    // One transaction: the record and two statistics rows (the app's and
+    // the certificate's); 1000 log entries do not fit beside them, so they
+    // go in 25 bucket items: one BatchWriteItem.
+    let log_batches = 1;
+    assert_eq!(count(&warm, "GetItem"), 1, "{warm:?}");
+    assert_eq!(count(&warm, "BatchGetItem"), 10, "{warm:?}");
+    // The certificates, and the vendor state again when its last read is
+    // older than its 5 s cache (a 1000-user push on the emulator can be).
+    let queries = count(&warm, "Query");
+    assert!((1..=2).contains(&queries), "{warm:?}");
+    assert_eq!(count(&warm, "TransactWriteItems"), 1, "{warm:?}");
+    assert_eq!(count(&warm, "BatchWriteItem"), log_batches, "{warm:?}");
+    assert_eq!(warm.len(), 12 + queries + log_batches, "{warm:?}");
+    // The goal (README, "Benchmarks"): at most 15.
+    assert!(warm.len() <= 15, "{warm:?}");
+    // Cold: also the vendor state read and the authToken stored.
+    assert_eq!(count(&cold, "Query"), 2, "{cold:?}");
+    assert_eq!(count(&cold, "PutItem"), 1, "{cold:?}");
+    assert_eq!(cold.len(), 15 + log_batches, "{cold:?}");
+    // Every user's entry was written.
+    let id = r["request_id"].as_str().unwrap();
+    for u in [&users[0], &users[500], &users[999]] {
+        let log = get_ok(&env, &format!("/v1/users/{u}/push-log")).await;
+        assert_eq!(log["entries"][0]["request_id"], id, "{u}: {log}");
+    }
+}
+
+#[tokio::test]
+async fn the_push_log_rides_in_the_completion_transaction_exactly_while_it_fits() {
+    let (env, users) = seeded("count-97", 98).await;
+    push_ok_warm(&env, &users[..1]).await;
+    // 97 users: record + 2 statistics rows + 97 entries = 100 items.
+    let (_, at_limit) = requests_of(&env, &json!({"to": users[..97], "desc": "hi"})).await;
+    assert_eq!(count(&at_limit, "BatchWriteItem"), 0, "{at_limit:?}");
+    assert_eq!(count(&at_limit, "TransactWriteItems"), 1, "{at_limit:?}");
+    // 98 users: one too many; the whole log goes in bucket items, one batch.
+    let (r, over) = requests_of(&env, &json!({"to": users, "desc": "hi"})).await;
+    assert_eq!(count(&over, "BatchWriteItem"), 1, "{over:?}");
+    assert_eq!(count(&over, "TransactWriteItems"), 1, "{over:?}");
+    let id = r["request_id"].as_str().unwrap();
+    for u in [&users[0], &users[96], &users[97]] {
+        let log = get_ok(&env, &format!("/v1/users/{u}/push-log")).await;
+        assert_eq!(log["entries"][0]["request_id"], id, "{u}: {log}");
+    }
+}
+
+/// A table with the certificate and `n` users of one device each.
+async fn seeded(label: &str, n: usize) -> (TestEnv, Vec<String>) {
+    let env = TestEnv::new(label).await;
+    add_cert(
+        &env,
+        offpush::domain::ClickAction::OpenApp,
+        offpush::domain::PushMode::Production,
+    )
+    .await;
+    let users = env.seed_users(n, "u", 1).await;
+    (env, users)
+}
+
+/// One push first, so the measured ones run on a warm instance.
+async fn push_ok_warm(env: &TestEnv, users: &[String]) {
+    let (s, r) = push(env, &json!({"to": users, "desc": "warm"})).await;
+    assert_eq!(s, 200, "{r}");
+}

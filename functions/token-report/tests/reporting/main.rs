@@ -1,0 +1,7 @@
+//! Token reporting's tests, one binary for the whole area.
+
+mod bindings;
+mod iam;
+mod lifecycle;
+mod routes;
+mod storms;
