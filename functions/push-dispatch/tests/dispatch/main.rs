@@ -1,11 +1,13 @@
-//! Push dispatch's tests, one binary (one link) for the whole area: each
-//! module was a test file of its own; `common` holds their helpers.
+//! Push dispatch's tests, one binary (one link) for the whole area:
+//! `conformance` runs the port-conformance suite against every channel,
+//! `vivo` and `xiaomi` are each vendor's fault matrix, the rest the
+//! push's own behaviour; `common` holds their helpers.
 
 mod auth;
 mod common;
+mod conformance;
 mod deadline;
 mod exactly_once;
-mod faults;
 mod iam;
 mod outcomes;
 mod pauses;
@@ -15,4 +17,5 @@ mod requests;
 mod stack;
 mod storms;
 mod visibility;
+mod vivo;
 mod xiaomi;

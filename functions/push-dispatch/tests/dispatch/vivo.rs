@@ -1,4 +1,4 @@
-//! The vendor fault matrix: how a push answers when vivo misbehaves, one
+//! vivo's fault matrix: how a push answers when vivo misbehaves, one
 //! test per row, driven through the real handler against the simulator.
 //! Every row asserts the per-recipient outcome (status and detail), that
 //! retries are bounded (the calls the simulator recorded, per path, abandoned
