@@ -13,7 +13,11 @@
 #      and the day's statistics count it once (skipped without VIVO_SIM_URL)
 #   6. log alice out (admin kick)                                                    -> 204
 #   7. her device list is empty, a second push answers "no_device" and sends nothing,
-#      and her push log says why (logged out by an admin).
+#      and her push log says why (logged out by an admin);
+#   8. Xiaomi (with XIAOMI_SIM_URL): a Xiaomi certificate with receipts on -> 201, bob
+#      reports his Xiaomi regid -> 200, a push to bob -> "sent", the Xiaomi simulator
+#      received it (regid, title, channel, the receipt URL), and its receipt marks the
+#      device delivered in the push record.
 # Every step prints its status and time; the first unexpected answer stops the script
 # with the request, the status and the body.
 #
@@ -21,6 +25,9 @@
 #                 TABLE_NAME   the table offpush-admin writes the app into
 # Env (optional): AWS_ENDPOINT_URL_DYNAMODB   the DynamoDB emulator (else real AWS credentials)
 #                 VIVO_SIM_URL  the vivo simulator's base URL (enables step 5)
+#                 XIAOMI_SIM_URL  the Xiaomi simulator's base URL (enables step 8)
+#                 XIAOMI_APP_SECRET / XIAOMI_PACKAGE   Xiaomi credentials to upload
+#                               (default: the simulator's demo app)
 #                 VIVO_APP_ID / VIVO_APP_KEY / VIVO_APP_SECRET   vivo credentials to upload
 #                               (default: the simulator's demo app 105123456)
 #                 OFFPUSH_ADMIN path to the offpush-admin binary (default: target/debug's,
@@ -37,6 +44,8 @@ API_URL="${API_URL%/}"
 VIVO_APP_ID="${VIVO_APP_ID:-105123456}"
 VIVO_APP_KEY="${VIVO_APP_KEY:-demo-vivo-app-key}"
 VIVO_APP_SECRET="${VIVO_APP_SECRET:-demo-vivo-app-secret-0123456789}"
+XIAOMI_APP_SECRET="${XIAOMI_APP_SECRET:-demo-xiaomi-app-secret-0123456789}"
+XIAOMI_PACKAGE="${XIAOMI_PACKAGE:-com.example.offpushdemo}"
 RUN="$(date +%s)-$RANDOM"
 APP="${SMOKE_APP:-smoke-$RUN}"
 REG_ID="smoke-regid-$RUN-0123456789abcdef"
@@ -101,6 +110,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["app_id"]=
   "$TMP/app.json" "$APP" || { log "FAIL: app create printed no app id/secret"; exit 1; }
 ADMIN_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub smoke-ops --admin --ttl 900)"
 USER_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub alice --ttl 900)"
+BOB_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub bob --ttl 900)"
 log "step 0: app $APP created, admin and alice tokens minted"
 
 call "no token is refused" GET /v1/certificates ""
@@ -205,6 +215,37 @@ check 'b["entries"][0]["results"][0]["reason"]["code"] == "logged_out" and b["en
 if [ -n "${VIVO_SIM_URL:-}" ]; then
   curl -fsS "${VIVO_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "simulator not reachable"
   check "len([d for d in b if d['reg_id'] == '$REG_ID']) == 1" "a notification reached alice after logout"
+fi
+
+# --- 8. Xiaomi ----------------------------------------------------------------------------------
+if [ -n "${XIAOMI_SIM_URL:-}" ]; then
+  XM_REGID="smoke-xm-regid-$RUN-0123456789"
+  call "upload a Xiaomi certificate (receipts on)" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
+{"platform":"xiaomi","name":"smoke xiaomi","credentials":{"app_secret":"$XIAOMI_APP_SECRET","package_name":"$XIAOMI_PACKAGE"},"vendor_options":{"channel_id":"im_private"},"receipts":true}
+JSON
+)"
+  expect_status 201
+  check "b['platform'] == 'xiaomi' and '/v1/receipts/xiaomi/' in b['receipt_url'] and '$XIAOMI_APP_SECRET' not in str(b)" "no Xiaomi receipt URL, or the secret shown"
+  XM_CERT="$(field id)"
+  XM_RECEIPT_URL="$(field receipt_url)"
+  curl -fsS -X POST "${XIAOMI_SIM_URL%/}/_sim/receipt-settings" -H 'content-type: application/json' \
+    --data-binary '{"delay_ms":0}' >/dev/null || fail "Xiaomi simulator receipt settings"
+  call "bob reports his Xiaomi regid" PUT /v1/push-token "$BOB_JWT" \
+    "{\"certificate_id\":$XM_CERT,\"token\":\"$XM_REGID\",\"device_id\":\"smoke-xm-$RUN\"}"
+  expect_status 200
+  call "push to bob through Xiaomi" POST /v1/push "$ADMIN_JWT" \
+    "{\"to\":[\"bob\"],\"title\":\"$TITLE\",\"desc\":\"xiaomi $RUN\",\"request_id\":\"smoke-$RUN-xm\"}"
+  expect_status 200
+  check 'b["results"][0]["status"] == "sent" and bool(b["results"][0].get("vendor_task_id"))' "bob's Xiaomi result is not \"sent\" with a message id"
+  curl -fsS "${XIAOMI_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "Xiaomi simulator not reachable"
+  check "len([d for d in b if d['reg_id'] == '$XM_REGID' and d['title'] == '$TITLE' and d['channel_id'] == 'im_private' and d['extra'].get('callback') == '$XM_RECEIPT_URL']) == 1" "the Xiaomi simulator has not exactly one matching delivery to bob"
+  log "step $step_no: Xiaomi delivery matches (regid, title, private channel, receipt URL)"
+  curl -fsS -X POST "${XIAOMI_SIM_URL%/}/_sim/receipt-flush" -o /dev/null || fail "Xiaomi receipt flush"
+  call "bob's Xiaomi push record after the receipt" GET "/v1/pushes/smoke-$RUN-xm" "$ADMIN_JWT"
+  expect_status 200
+  check 'b["results"][0]["delivery_state"] == "delivered"' "not delivered after the Xiaomi receipt"
+else
+  log "XIAOMI_SIM_URL not set: the Xiaomi steps skipped"
 fi
 
 log "PASS: $step_no steps (app $APP, certificate $CERT_ID)"
