@@ -25,7 +25,7 @@ start_moto 127.0.0.1 "$(free_port 127.0.0.1)"
 
 log "cargo test"
 # I/O-bound tests: more threads than cores keeps the emulator busy.
-cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-8}" "$@"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-8}" "$@"
 stop_pids trust moto "$MOTO_PID"
 
 # The SAM path: sam validate --lint, sam build, every event through
