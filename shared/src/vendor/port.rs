@@ -108,6 +108,26 @@ pub struct Batching {
     pub max_list: usize,
 }
 
+/// The targets of a receipt entry (`"r1, r2,,r3"`: comma-joined, blanks
+/// skipped), at most [`crate::domain::receipt::MAX_RECEIPT_TARGETS`]; more
+/// is 400 naming `{entry}.targets`.
+pub fn receipt_targets(entry: &str, joined: &str) -> Result<Vec<String>, ServiceError> {
+    use crate::domain::receipt::MAX_RECEIPT_TARGETS;
+    let targets: Vec<String> = joined
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if targets.len() > MAX_RECEIPT_TARGETS {
+        return Err(ServiceError::invalid(
+            format!("{entry}.targets"),
+            format!("at most {MAX_RECEIPT_TARGETS} targets per entry"),
+        ));
+    }
+    Ok(targets)
+}
+
 /// One certificate's share of a push, handed to its channel.
 pub struct Send<'a> {
     pub cert: &'a Certificate,

@@ -269,24 +269,45 @@ impl TestEnv {
         click: offpush::domain::ClickAction,
         mode: offpush::domain::PushMode,
     ) -> offpush::domain::CertificateId {
-        use offpush::domain::{Category, Certificate, Platform, VendorData};
+        use offpush::domain::{Platform, VendorData};
+        self.put_certificate(
+            Platform::Vivo,
+            vivo_credentials().to_data(),
+            VendorData::new(),
+            click,
+            mode,
+            None,
+        )
+        .await
+    }
+
+    /// A certificate written straight to the store under a fresh id.
+    async fn put_certificate(
+        &self,
+        platform: offpush::domain::Platform,
+        credentials: offpush::domain::VendorData,
+        options: offpush::domain::VendorData,
+        click_action: offpush::domain::ClickAction,
+        push_mode: offpush::domain::PushMode,
+        receipt: Option<offpush::domain::Receipts>,
+    ) -> offpush::domain::CertificateId {
         let now = time::OffsetDateTime::now_utc();
         let id = self
             .store
             .allocate_certificate_id(&self.app.id)
             .await
             .unwrap();
-        let cert = Certificate {
+        let cert = offpush::domain::Certificate {
             id,
-            platform: Platform::Vivo,
-            name: "vivo".into(),
-            credentials: vivo_credentials().to_data(),
-            options: VendorData::new(),
-            click_action: click,
-            category: Category::Im,
-            push_mode: mode,
+            platform,
+            name: platform.as_str().into(),
+            credentials,
+            options,
+            click_action,
+            category: offpush::domain::Category::Im,
+            push_mode,
             default_title: None,
-            receipt: None,
+            receipt,
             created_at: now,
             updated_at: now,
         };
@@ -442,13 +463,7 @@ impl TestEnv {
         click: offpush::domain::ClickAction,
         receipts: bool,
     ) -> offpush::domain::CertificateId {
-        use offpush::domain::{Category, Certificate, Platform, PushMode, VendorData};
-        let now = time::OffsetDateTime::now_utc();
-        let id = self
-            .store
-            .allocate_certificate_id(&self.app.id)
-            .await
-            .unwrap();
+        use offpush::domain::{Platform, PushMode, VendorData};
         let creds = offpush_xiaomi::credentials::XiaomiCredentials {
             app_secret: Secret::new(XIAOMI_APP_SECRET),
             package_name: XIAOMI_PACKAGE.into(),
@@ -464,25 +479,15 @@ impl TestEnv {
                 secret: Some(Secret::new(secret.expose())),
             }
         });
-        let cert = Certificate {
-            id,
-            platform: Platform::Xiaomi,
-            name: "xiaomi".into(),
-            credentials: creds.to_data(),
+        self.put_certificate(
+            Platform::Xiaomi,
+            creds.to_data(),
             options,
-            click_action: click,
-            category: Category::Im,
-            push_mode: PushMode::Production,
-            default_title: None,
+            click,
+            PushMode::Production,
             receipt,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store
-            .put_new_certificate(&self.app.id, &cert)
-            .await
-            .unwrap();
-        id
+        )
+        .await
     }
 
     /// The pauses vivo imposed on the simulator's vivo app, as the table

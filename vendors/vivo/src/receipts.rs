@@ -4,8 +4,7 @@
 //! object (a newer shape) is unreadable, not an error, so vivo is answered
 //! 200 and the body kept. Not JSON, or not an object: 400.
 
-use offpush::domain::receipt::MAX_RECEIPT_TARGETS;
-use offpush::vendor::{ReceiptBatch, ReceiptEvent, ReceiptItem};
+use offpush::vendor::{receipt_targets, ReceiptBatch, ReceiptEvent, ReceiptItem};
 use offpush::ServiceError;
 use serde_json::Value;
 
@@ -25,18 +24,7 @@ pub fn parse(body: &[u8]) -> Result<ReceiptBatch, ServiceError> {
             out.unreadable += 1;
             continue;
         };
-        let targets: Vec<String> = targets
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        if targets.len() > MAX_RECEIPT_TARGETS {
-            return Err(ServiceError::invalid(
-                format!("{task_id}.targets"),
-                format!("at most {MAX_RECEIPT_TARGETS} targets per taskId"),
-            ));
-        }
+        let targets = receipt_targets(&task_id, targets)?;
         out.items.push(ReceiptItem {
             param: Some(param.to_string()),
             event: ReceiptEvent::Delivered,

@@ -4,8 +4,7 @@
 //! `data` (a handler read it so) or as a raw JSON body (another bound it
 //! so): both are taken.
 
-use offpush::domain::receipt::MAX_RECEIPT_TARGETS;
-use offpush::vendor::{ReceiptBatch, ReceiptEvent, ReceiptItem};
+use offpush::vendor::{receipt_targets, ReceiptBatch, ReceiptEvent, ReceiptItem};
 use offpush::ServiceError;
 use serde_json::Value;
 
@@ -69,18 +68,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<ReceiptBatch, Se
             out.unreadable += 1;
             continue;
         };
-        let targets: Vec<String> = targets
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        if targets.len() > MAX_RECEIPT_TARGETS {
-            return Err(ServiceError::invalid(
-                format!("{msg_id}.targets"),
-                format!("at most {MAX_RECEIPT_TARGETS} targets per message"),
-            ));
-        }
+        let targets = receipt_targets(&msg_id, targets)?;
         out.items.push(ReceiptItem {
             param: v.get("param").and_then(Value::as_str).map(str::to_string),
             event: event(kind),
