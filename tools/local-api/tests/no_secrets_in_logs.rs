@@ -1,8 +1,9 @@
 //! The whole story at TRACE, through the functions' own log filter
 //! (`offpush::logs`: the dependencies that print raw events, DynamoDB items
 //! or HTTP traffic stay pinned at info), with every log line captured: no
-//! vivo AppSecret, signing secret, JWT, vivo authToken or whole push token
-//! may appear in any of them.
+//! vendor secret (vivo AppSecret, Xiaomi AppSecret), signing secret, JWT,
+//! vivo authToken, receipt URL secret or whole push token may appear in any
+//! of them.
 
 use serde_json::json;
 use std::io::Write;
@@ -173,6 +174,63 @@ async fn no_secret_reaches_a_log_line() {
         );
     }
 
+    // Xiaomi: its AppSecret travels in every call's Authorization header,
+    // and its messages carry the receipt URL.
+    let xm = json!({"platform": "xiaomi", "credentials": {"app_secret": XIAOMI_APP_SECRET, "package_name": XIAOMI_PACKAGE}, "vendor_options": {"channel_id": XIAOMI_CHANNEL}, "receipts": true});
+    let (s, xm_created) = read(
+        cert_upload::handle(
+            &env.ctx,
+            request("POST", "/v1/certificates", Some(&admin), Some(&xm)),
+        )
+        .await,
+    );
+    assert_eq!(s, 201, "{xm_created}");
+    let xm_receipt_secret = xm_created["receipt_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut xm_wrong = xm.clone();
+    xm_wrong["credentials"]["app_secret"] = json!("xiaomi-secret-that-xiaomi-refuses");
+    let (s, _) = read(
+        cert_upload::handle(
+            &env.ctx,
+            request("POST", "/v1/certificates", Some(&admin), Some(&xm_wrong)),
+        )
+        .await,
+    );
+    assert_eq!(s, 422);
+    let bob = env.app.user_token("bob");
+    let xm_token = "xm-regid-0123456789-secret-tail";
+    let xm_cert = xm_created["id"].as_u64().unwrap();
+    let report = json!({"certificate_id": xm_cert, "token": xm_token});
+    assert_eq!(
+        read(
+            token_report::handle(
+                &env.ctx,
+                request("PUT", "/v1/push-token", Some(&bob), Some(&report))
+            )
+            .await
+        )
+        .0,
+        200
+    );
+    let (s, r) = read(
+        push_dispatch::handle(
+            &env.ctx,
+            request(
+                "POST",
+                "/v1/push",
+                Some(&admin),
+                Some(&json!({"to": ["bob"], "desc": "hi"})),
+            ),
+        )
+        .await,
+    );
+    assert_eq!((s, r["summary"]["sent"].as_u64()), (200, Some(1)), "{r}");
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("push dispatched"), "logs were captured");
     assert!(logs.contains("****part"), "tokens appear masked");
@@ -191,6 +249,11 @@ async fn no_secret_reaches_a_log_line() {
         user.clone(),
         token.to_string(),
         receipt_secret.clone(),
+        XIAOMI_APP_SECRET.to_string(),
+        "xiaomi-secret-that-xiaomi-refuses".into(),
+        xm_token.to_string(),
+        xm_receipt_secret.clone(),
+        bob.clone(),
     ];
     secrets.extend(auth_tokens);
     for s in &secrets {
