@@ -60,11 +60,12 @@ fn dispatch_failure<E: std::fmt::Debug, R: std::fmt::Debug>(
 
 #[tokio::test]
 async fn a_refused_connection_is_an_io_failure() {
-    // Bind then drop: a port nothing listens on.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A port bound but never listened on: held for the whole test (a port
+    // bound and dropped can be taken at once by another test's server in
+    // this binary), and every connection to it is refused.
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = held.local_addr().unwrap().port();
     let err = client(&format!("http://127.0.0.1:{port}"), None)
         .list_tables()
         .send()

@@ -196,9 +196,7 @@ async fn refused_credentials_are_422_and_store_nothing() {
 async fn vivo_unreachable_is_502_and_verify_false_skips_the_check() {
     let mut env = TestEnv::new("unreachable").await;
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let (url, _held) = refused_url();
     env.ctx = testkit::context(env.store.clone(), &config(env.store.table(), &url));
     let got = create(&env, &cert_body()).await;
     assert_error(&got, 502, "vendor_unavailable", None);

@@ -70,6 +70,16 @@ pub fn vivo_account() -> String {
     vivo_credentials().account_key()
 }
 
+/// A URL whose port refuses every connection, and the socket that holds
+/// the port: bound but never listened on, for as long as it lives (a port
+/// bound and dropped may be taken at once by another test's server).
+pub fn refused_url() -> (String, tokio::net::TcpSocket) {
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = held.local_addr().unwrap().port();
+    (format!("http://127.0.0.1:{port}"), held)
+}
+
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
         panic!(

@@ -330,12 +330,6 @@ async fn a_push_to_list_timeout_is_not_sent_again_and_answers_outcome_unknown() 
 // ---- rows 9-12: vivo unreachable ----
 
 /// A loopback address where nothing listens: bound, then closed.
-fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
 
 #[tokio::test]
 async fn connection_refused_on_send_is_retried_then_failed() {
@@ -346,7 +340,8 @@ async fn connection_refused_on_send_is_retried_then_failed() {
     let seen = env.sim.requests().len();
     // Another instance, whose vivo address refuses connections: it reads
     // the token from the table, so only the send itself fails.
-    let cfg = config(env.store.table(), &closed_port_url());
+    let (closed, _held) = refused_url();
+    let cfg = config(env.store.table(), &closed);
     env.ctx = testkit::context(env.store.clone(), &cfg);
     let r = one(&env).await;
     let res = result(&r, "alice");
@@ -367,7 +362,8 @@ async fn connection_refused_on_send_is_retried_then_failed() {
 async fn connection_refused_at_auth_fails_and_keeps_the_binding() {
     let (mut env, app) = setup("refused-auth").await;
     bind(&env, &app, "alice", "regid-a", None).await;
-    let cfg = config(env.store.table(), &closed_port_url());
+    let (closed, _held) = refused_url();
+    let cfg = config(env.store.table(), &closed);
     env.ctx = testkit::context(env.store.clone(), &cfg);
     let r = one(&env).await;
     let res = result(&r, "alice");

@@ -415,9 +415,10 @@ async fn failed_receipt_posts_are_retried_then_dropped() {
     );
 
     // Nobody listening: no status, an error text, then dropped.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Bound, never listened on, held to the end: every connection refused.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let closed_url = format!("http://{}/gone", closed.local_addr().unwrap());
-    drop(closed);
     sim.set_receipt_url(APP_ID, "closed", &closed_url).unwrap();
     sim.set_receipt_settings(ReceiptSettings {
         retries: 1,
