@@ -15,7 +15,9 @@ pub struct Config {
     /// `PUSH_DEADLINE_MS`: how long one push request may spend on vendors
     /// in total, retries included (default 20000; API Gateway gives up at 29 s).
     pub push_deadline: Duration,
-    /// `PUSH_CONCURRENCY`: parallel vendor calls per push request (default 8).
+    /// `PUSH_CONCURRENCY`: vendor calls in flight per push request, across
+    /// its certificates (default 64, 1-64); each vendor bounds its own share
+    /// further (`vendor::Limits::in_flight`).
     pub push_concurrency: usize,
     /// `DEFAULT_BINDING_TTL_DAYS`: binding lifetime for apps that set none
     /// of their own (default 30, 1-365).
@@ -53,7 +55,7 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let table_name =
             var("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
-        let push_concurrency: usize = num("PUSH_CONCURRENCY", 8)?;
+        let push_concurrency: usize = num("PUSH_CONCURRENCY", 64)?;
         let default_binding_ttl_days: u32 = num(
             "DEFAULT_BINDING_TTL_DAYS",
             crate::domain::app::DEFAULT_BINDING_TTL_DAYS,

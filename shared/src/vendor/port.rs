@@ -166,6 +166,10 @@ pub struct Limits {
     pub ext_bytes: usize,
     /// Most targets the adapter puts in one call.
     pub targets_per_call: usize,
+    /// Most calls one certificate's share of a push has in flight at once,
+    /// sized to the vendor's documented rate per app (the push's own bound,
+    /// `PUSH_CONCURRENCY`, applies across all its certificates too).
+    pub in_flight: usize,
 }
 
 /// Where a vendor's delivery receipts go.

@@ -169,6 +169,7 @@ impl Vivo {
                 send.budget,
                 class,
                 DEDUPLICATES,
+                super::LIMITS.in_flight,
             ),
             send: &send,
         };

@@ -52,6 +52,9 @@ pub const LIMITS: Limits = Limits {
     desc_chars: 127,
     ext_bytes: 1024 - 3,
     targets_per_call: MAX_REGIDS,
+    // 1.9 [U]: 500 QPS for the smallest apps, and each call carries up to
+    // 1000 regids: a push makes few calls.
+    in_flight: 8,
 };
 
 /// The Xiaomi channel of a warm instance.
@@ -208,6 +211,7 @@ impl Xiaomi {
             send.budget,
             class,
             DEDUPLICATES,
+            LIMITS.in_flight,
         );
         let deadline = send.budget.deadline();
         let mut start = 0;

@@ -96,3 +96,49 @@ fn the_template_deadline_leaves_room_before_the_lambda_timeout() {
         );
     }
 }
+
+/// A 1000-user push whose TTL is under vivo's list minimum goes device by
+/// device: with vivo answering each send in 200 ms, the calls vivo's rate
+/// allows per push (32 in flight) finish it inside the deadline, where 8
+/// in flight took 1000 / 8 x 200 ms = 25 s and could not.
+#[tokio::test]
+async fn a_thousand_single_sends_to_a_slow_vivo_finish_inside_the_deadline() {
+    let (mut env, _app) = setup("deadline-1000").await;
+    let mut cfg = config(env.store.table(), &env.sim.base_url());
+    cfg.push_concurrency = 64;
+    cfg.push_deadline = Duration::from_secs(20);
+    cfg.vendor_timeout = Duration::from_secs(5);
+    env.ctx = testkit::context(env.store.clone(), &cfg);
+    let users = env.seed_users(1000, "u", 1).await;
+    env.sim.script_always(
+        "/message/send",
+        Some(CallAction::Delay(Duration::from_millis(200))),
+    );
+    let started = Instant::now();
+    let (s, r) = push(
+        &env,
+        &json!({"to": users, "desc": "hi", "ttl_seconds": 600}),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(s, 200);
+    assert_eq!(r["summary"]["sent"], 1000, "{}", r["summary"]);
+    assert!(took < cfg.push_deadline, "took {took:?}");
+    let sends = env.sim.requests_to("/message/send");
+    assert_eq!(sends.len(), 1000, "one send a device");
+    let most = sends
+        .iter()
+        .map(|a| {
+            sends
+                .iter()
+                .filter(|b| b.received_ms <= a.received_ms && a.received_ms < b.answered_ms)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most <= offpush_vivo::LIMITS.in_flight,
+        "{most} in flight at once"
+    );
+    println!("1000 single sends at 200 ms: {took:?}, at most {most} in flight");
+}

@@ -200,6 +200,9 @@ pub struct Session<'a> {
     /// may have been written can be sent again.
     pub dedupes: bool,
     calls: AtomicUsize,
+    /// The vendor's own bound on this share's calls in flight
+    /// ([`crate::vendor::Limits::in_flight`]), inside the push's budget.
+    own: Semaphore,
 }
 
 impl<'a> Session<'a> {
@@ -210,6 +213,7 @@ impl<'a> Session<'a> {
         budget: &'a Budget,
         class: &'static str,
         dedupes: bool,
+        in_flight: usize,
     ) -> Self {
         Session {
             accounts,
@@ -219,6 +223,7 @@ impl<'a> Session<'a> {
             class,
             dedupes,
             calls: AtomicUsize::new(0),
+            own: Semaphore::new(in_flight.max(1)),
         }
     }
 
@@ -289,6 +294,13 @@ impl<'a> Session<'a> {
                 ),
                 None => None,
             };
+            let own = tokio::time::timeout_at(self.budget.deadline().into(), self.own.acquire())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            let Some(own) = own else {
+                return Err(Delivery::failed(deadline_passed(self.accounts.vendor())).into());
+            };
             let Some(permit) = self.budget.slot().await else {
                 return Err(Delivery::failed(deadline_passed(self.accounts.vendor())).into());
             };
@@ -303,6 +315,7 @@ impl<'a> Session<'a> {
                 Err(r) => r,
             };
             drop(permit);
+            drop(own);
             let rule = refusal.rule;
             if rule.reauth {
                 if reauthed || token.is_none() {
