@@ -20,13 +20,24 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-trap 'stop_pids trust moto "${MOTO_PID:-}"' EXIT
-start_moto 127.0.0.1 "$(free_port 127.0.0.1)"
+# Two emulators: the plain one (AWS_ENDPOINT_URL_DYNAMODB, every test) and
+# one with its test front (AWS_ENDPOINT_URL_DYNAMODB_FRONT: DynamoDB's
+# conflicts, throttling, lost responses and idempotency; shared/tests/
+# dynamo_front.rs), started side by side.
+trap 'stop_pids trust moto "${MOTO_PID:-}" moto-front "${MOTO_FRONT_PID:-}"' EXIT
+front_port="$(free_port 127.0.0.1)"
+plain_port="$(free_port 127.0.0.1)"
+while [ "$plain_port" = "$front_port" ]; do plain_port="$(free_port 127.0.0.1)"; done
+t0="$(now_ms)"
+spawn_moto_front 127.0.0.1 "$front_port"
+start_moto 127.0.0.1 "$plain_port"
+wait_moto_front
+log "emulators up in $(secs_since "$t0") s"
 
 log "cargo test"
 # I/O-bound tests: more threads than cores keeps the emulator busy.
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-8}" "$@"
-stop_pids trust moto "$MOTO_PID"
+stop_pids trust moto "$MOTO_PID" moto-front "$MOTO_FRONT_PID"
 
 # The SAM path: sam validate --lint, sam build, every event through
 # `sam local invoke`, and the whole story through `sam local start-api`

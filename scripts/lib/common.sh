@@ -131,6 +131,33 @@ start_moto() {
   log "DynamoDB emulator on $AWS_ENDPOINT_URL_DYNAMODB (pid $MOTO_PID)"
 }
 
+# start_moto_front HOST PORT [LOG]: a second DynamoDB emulator, with its test
+# front on (dynamodb_emulator.py --front: transaction conflicts, per-item
+# throttling, lost responses, ClientRequestToken idempotency, latency; each
+# off until a test turns it on for its table at /_front/config), logging to
+# LOG (default .local/moto-front-PORT.log). Sets MOTO_FRONT_PID; exports
+# AWS_ENDPOINT_URL_DYNAMODB_FRONT. AWS_ENDPOINT_URL_DYNAMODB stays as it is.
+# Its two halves, spawn_moto_front then wait_moto_front, let a caller start
+# the plain emulator meanwhile (both start in about 0.4 s).
+start_moto_front() {
+  spawn_moto_front "$@"
+  wait_moto_front
+}
+
+spawn_moto_front() {
+  local host="$1" port="$2" logf="${3:-$LOCAL/moto-front-$2.log}"
+  "$ROOT/.venv/bin/python" "$ROOT/scripts/lib/dynamodb_emulator.py" "$host" "$port" --front >"$logf" 2>&1 &
+  MOTO_FRONT_PID=$!
+  MOTO_FRONT_URL="http://$host:$port"
+  MOTO_FRONT_LOG="$logf"
+}
+
+wait_moto_front() {
+  wait_up moto-front "$MOTO_FRONT_PID" "$MOTO_FRONT_URL/_front/stats" 60 "$MOTO_FRONT_LOG" 200
+  export AWS_ENDPOINT_URL_DYNAMODB_FRONT="$MOTO_FRONT_URL"
+  log "DynamoDB emulator with its test front on $AWS_ENDPOINT_URL_DYNAMODB_FRONT (pid $MOTO_FRONT_PID)"
+}
+
 # The project venv (moto, aws-sam-cli, cargo-lambda, ziglang), quietly.
 ensure_venv() {
   # shellcheck source=scripts/sam/venv.sh
