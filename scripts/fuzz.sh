@@ -3,7 +3,7 @@
 # for a bounded time each, one after the other, and prints per target the
 # executions, the coverage reached and the findings. Exits non-zero when a
 # target crashed, panicked, timed out or ran out of memory. A script, not a
-# CI gate (README "Fuzzing").
+# CI gate (docs/testing.md, "Fuzzing").
 #
 # Usage: scripts/fuzz.sh [SECONDS]      SECONDS per target (default 60)
 #

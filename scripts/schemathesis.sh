@@ -2,7 +2,7 @@
 # Runs schemathesis (property-based API testing, from PyPI) against the local
 # stack for a bounded time, checking that no answer is a 5xx and that every
 # answer's status code, content type and body are the ones openapi.yaml
-# declares. A script, not a CI gate (README "Fuzzing").
+# declares. A script, not a CI gate (docs/testing.md, "Fuzzing").
 #
 #   1. installs schemathesis (pinned) into the project venv, once;
 #   2. starts the local stack natively in the background (scripts/run-local.sh

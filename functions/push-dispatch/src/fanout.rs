@@ -126,6 +126,21 @@ impl Plan<'_> {
                 };
                 return (g, report, 0);
             };
+            if let Some(click) = &req.click_action {
+                // The push's own click action meets its vendor's rules too
+                // (a certificate's met them at upload).
+                if let Err(e) = vendor.check_click(click, "click_action") {
+                    let d = offpush::domain::Delivery::new(
+                        offpush::domain::DeliveryStatus::Rejected,
+                        Some(format!("{}: {e}", g.cert.platform)),
+                    );
+                    let report = offpush::vendor::SendReport {
+                        deliveries: vec![d; g.targets.len()],
+                        calls: 0,
+                    };
+                    return (g, report, 0);
+                }
+            }
             let url = g
                 .cert
                 .receipt

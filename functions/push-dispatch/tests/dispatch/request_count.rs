@@ -114,7 +114,7 @@ async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_one_batch
     assert_eq!(count(&warm, "TransactWriteItems"), 1, "{warm:?}");
     assert_eq!(count(&warm, "BatchWriteItem"), log_batches, "{warm:?}");
     assert_eq!(warm.len(), 12 + queries + log_batches, "{warm:?}");
-    // The goal (README, "Benchmarks"): at most 15.
+    // The goal (docs/benchmarks.md, "Goals"): at most 15.
     assert!(warm.len() <= 15, "{warm:?}");
     // Cold: also the vendor state read and the authToken stored.
     assert_eq!(count(&cold, "Query"), 2, "{cold:?}");
