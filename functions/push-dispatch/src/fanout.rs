@@ -7,6 +7,8 @@
 
 use offpush::bindings::{reachable, DeadToken};
 use offpush::domain::binding::why_unreachable;
+use offpush::domain::receipt::{receipt_param, receipt_tag};
+use offpush::domain::AppId;
 use offpush::domain::{
     Certificate, CertificateId, DeliveryOutcome, DeliveryStatus, PushRequest, UserBindings, UserId,
 };
@@ -98,15 +100,16 @@ impl Plan<'_> {
         self.groups.iter().map(|g| g.targets.len()).sum()
     }
 
-    /// `receipt_param`: what the vendor's delivery receipts bring back
-    /// (sent only through certificates with receipts on); `base_url`: where
-    /// this API is reached, for the receipt URL messages carry.
+    /// `receipts`: the app, the push's time and its reference, which the
+    /// vendor's delivery receipts bring back (sent only through certificates
+    /// with receipts on, tagged per certificate); `base_url`: where this API
+    /// is reached, for the receipt URL messages carry.
     pub async fn run(
         self,
         ctx: &Context,
         req: &PushRequest,
         push_key: &str,
-        receipt_param: &str,
+        receipts: (&AppId, i64, &str),
         base_url: &str,
         deadline: Instant,
     ) -> Fanned {
@@ -147,11 +150,10 @@ impl Plan<'_> {
                 .as_ref()
                 .and_then(|r| r.secret.as_ref())
                 .map(|s| format!("{base_url}/v1/receipts/{}/{}", g.cert.platform, s.expose()));
-            let message = Message::new(push_key, req, g.cert).with_receipt(
-                g.cert,
-                url.as_deref(),
-                receipt_param,
-            );
+            let (app, pushed_at, push_ref) = receipts;
+            let param = receipt_param(pushed_at, push_ref, &receipt_tag(app, g.cert.id));
+            let message =
+                Message::new(push_key, req, g.cert).with_receipt(g.cert, url.as_deref(), &param);
             let chunks = chunk_sizes(g.targets.len(), vendor.batching(g.cert, &message));
             let report = vendor
                 .send(Send {

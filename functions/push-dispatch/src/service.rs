@@ -4,7 +4,6 @@
 
 use crate::{fanout, record};
 use offpush::clock::now_ms;
-use offpush::domain::receipt::receipt_param;
 use offpush::domain::{
     App, Certificate, CertificateId, Delivery, DeliveryOutcome, DispatchReport, PushRequest,
     Summary,
@@ -216,10 +215,17 @@ pub async fn push(
     let plan = fanout::plan(&req, &bindings, &certs, &deleted, now_ms());
     let devices = plan.devices();
     let push_key = format!("{}/{request_id}", app.id);
-    let param = receipt_param(pushed_at, &push_ref(&request_id));
+    let reference = push_ref(&request_id);
     let fan_started = Instant::now();
     let fanned = plan
-        .run(ctx, &req, &push_key, &param, base_url, deadline)
+        .run(
+            ctx,
+            &req,
+            &push_key,
+            (&app.id, pushed_at, &reference),
+            base_url,
+            deadline,
+        )
         .await;
     let vendor_ms = fan_started.elapsed().as_millis() as u64;
     tracing::debug!(app = %app.id, devices, vendor_calls = fanned.calls, "fan-out done");

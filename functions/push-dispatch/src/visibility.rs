@@ -6,7 +6,7 @@ use crate::record;
 use offpush::bindings::{self, DeadToken};
 use offpush::clock::now_ms;
 use offpush::domain::input::MAX_BODY_BYTES;
-use offpush::domain::receipt::parse_receipt_param;
+use offpush::domain::receipt::{parse_receipt_param, receipt_tag};
 use offpush::domain::{Platform, PushToken, ReceiptSecret};
 use offpush::store::keys::token_ref;
 use offpush::store::stats::StatsAdd;
@@ -56,10 +56,20 @@ pub async fn receipt(
     let mut dead: Vec<(String, i64)> = Vec::new();
     let mut other = 0usize;
     for item in parsed.items {
-        let Some((date, push_ref)) = item.param.as_deref().and_then(parse_receipt_param) else {
+        let Some(r) = item.param.as_deref().and_then(parse_receipt_param) else {
             unmatched += 1;
             continue;
         };
+        // A push of another app or stack (the vendor keys receipt addresses
+        // by its own app, which they may share): not ours, kept raw.
+        if r.tag
+            .as_ref()
+            .is_some_and(|t| *t != receipt_tag(&app, cert.id))
+        {
+            unmatched += 1;
+            continue;
+        }
+        let (date, push_ref) = (r.date, r.push_ref);
         match item.event {
             ReceiptEvent::Delivered => {
                 let (_, refs) = pushes

@@ -184,7 +184,11 @@ async fn visibility_story(env: &TestEnv) {
     })
     .await;
     Box::pin(ok(env, &body(&["bob"], "r10"))).await;
-    let param = offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref("r10"));
+    let tag = offpush::domain::receipt::receipt_tag(
+        &env.app.id,
+        offpush::domain::CertificateId::new(1).unwrap(),
+    );
+    let param = offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref("r10"), &tag);
     let receipt = json!({"t": {"param": param, "targets": "regid-b"}, "odd": 1}).to_string();
     let (s, ack) = read(
         Box::pin(push_dispatch::handle(

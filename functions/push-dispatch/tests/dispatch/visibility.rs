@@ -3,7 +3,7 @@
 //! push records, daily statistics and the push log's no_device reasons.
 
 use crate::common::*;
-use offpush::domain::{ReceiptSecret, Receipts, UserId};
+use offpush::domain::{CertificateId, ReceiptSecret, Receipts, UserId};
 use offpush::store::keys;
 use serde_json::{json, Value};
 
@@ -75,9 +75,14 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
     assert_eq!(extra["callback.id"], "5001");
     let param = extra["callback.param"].as_str().unwrap().to_string();
     assert!(param.len() <= 64, "{param}");
+    let tag = offpush::domain::receipt::receipt_tag(&env.app.id, CertificateId::new(1).unwrap());
     assert_eq!(
         offpush::domain::receipt::parse_receipt_param(&param),
-        Some((today(), keys::push_ref("m-1")))
+        Some(offpush::domain::receipt::ReceiptRef {
+            date: today(),
+            push_ref: keys::push_ref("m-1"),
+            tag: Some(tag),
+        })
     );
     // A list push (two users) carries the same on its stored payload.
     let (s, r2) = push(
@@ -93,7 +98,7 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(list_param.ends_with(&keys::push_ref("m-2")));
+    assert!(list_param.contains(&keys::push_ref("m-2")));
 
     // Before any receipt: sent, not delivered.
     let (s, rec) = admin_get(&env, "/v1/pushes/m-2").await;
@@ -622,4 +627,57 @@ async fn expired_bucket_entries_of_the_push_log_are_not_answered() {
         assert_eq!(ids, ["new"], "{u:?}");
         assert_eq!(next, None);
     }
+}
+
+/// vivo keys receipt addresses by its own app: two offpush apps (or two
+/// stacks) sharing a vivo app and receipt ID get each other's receipts at
+/// one URL. A receipt whose tag is another app's (or another certificate's)
+/// changes nothing here: no stub record, no statistics; it is kept raw.
+#[tokio::test]
+async fn a_receipt_for_another_apps_push_changes_nothing() {
+    let (env, app) = setup("receipt-foreign").await;
+    let secret = enable_receipts(&env).await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let r = push_to(&env, "alice", "hi", json!({"request_id": "own-1"})).await;
+    assert_eq!(status_of(&r, "alice"), "sent");
+    let other = env.other_app("other").await;
+    let cert = CertificateId::new(1).unwrap();
+    let foreign_ref = keys::push_ref("theirs-1");
+    let foreign = offpush::domain::receipt::receipt_param(
+        now_ms(),
+        &foreign_ref,
+        &offpush::domain::receipt::receipt_tag(&other.id, cert),
+    );
+    let own = offpush::domain::receipt::receipt_param(
+        now_ms(),
+        &keys::push_ref("own-1"),
+        &offpush::domain::receipt::receipt_tag(&env.app.id, cert),
+    );
+    let before = stats(&env, "").await;
+    let body = json!({
+        "t-foreign": {"param": foreign, "targets": "regid-x"},
+        "t-own": {"param": own, "targets": "regid-a"},
+    })
+    .to_string();
+    let (s, ack) = post_receipt(&env, secret.expose(), &body).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(
+        (ack["delivered"].as_u64(), ack["unmatched"].as_u64()),
+        (Some(1), Some(1)),
+        "{ack}"
+    );
+    // No record of the foreign push appeared in this app.
+    let (s, _) = admin_get(&env, "/v1/pushes/theirs-1").await;
+    assert_eq!(s, 404);
+    let stub = env
+        .raw_item(&keys::push_pk(&env.app.id, &foreign_ref), keys::PUSH_SK)
+        .await;
+    assert!(stub.is_none(), "no stub record: {stub:?}");
+    let after = stats(&env, "").await;
+    let day = |v: &Value| v["delivered"].as_u64();
+    assert_eq!(
+        day(&after),
+        day(&before).map(|d| d + 1),
+        "only the own push counted"
+    );
 }
