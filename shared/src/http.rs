@@ -113,6 +113,12 @@ pub fn path(req: &Request) -> &str {
 /// follows the platform is a secret.
 pub const RECEIPT_PATH_PREFIX: &str = "/v1/receipts/";
 
+/// The receipt URL of a certificate of `platform` whose secret is
+/// `secret`, under `base_url` ([`public_base_url`]).
+pub fn receipt_url(base_url: &str, platform: crate::domain::Platform, secret: &str) -> String {
+    format!("{base_url}{RECEIPT_PATH_PREFIX}{platform}/{secret}")
+}
+
 /// The path as logs may show it: a receipt URL's secret is masked.
 pub fn loggable_path(req: &Request) -> String {
     mask_path(path(req))

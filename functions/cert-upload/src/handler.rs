@@ -11,7 +11,11 @@ use serde_json::json;
 fn view(ctx: &Context, req: &Request, saved: &service::Saved) -> CertificateView {
     let mut v = service::view(ctx, &saved.cert);
     v.receipt_url = saved.new_receipt_secret.as_ref().map(|secret| {
-        service::receipt_url(&http::public_base_url(req), &saved.cert, secret.expose())
+        http::receipt_url(
+            &http::public_base_url(req),
+            saved.cert.platform,
+            secret.expose(),
+        )
     });
     v
 }

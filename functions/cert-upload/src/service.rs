@@ -10,11 +10,6 @@ use offpush::vendor::{ReceiptStyle, Vendor};
 use offpush::{Context, ServiceError};
 use time::OffsetDateTime;
 
-/// Longest receipt URL a message may carry: Xiaomi's 128 bytes
-/// (VENDORS_API.md 1.8 [U]), the smallest of the vendors whose messages
-/// carry it.
-pub const MAX_CARRIED_RECEIPT_URL: usize = 128;
-
 /// A saved certificate, and the receipt URL secret when this call set a
 /// new one (shown once, in this answer only).
 pub struct Saved {
@@ -28,11 +23,6 @@ pub struct Upload<'a> {
     pub input: CertificateInput,
     pub verify: bool,
     pub base_url: &'a str,
-}
-
-/// The receipt URL of a certificate's secret.
-pub fn receipt_url(base_url: &str, cert: &Certificate, secret: &str) -> String {
-    format!("{base_url}/v1/receipts/{}/{secret}", cert.platform)
 }
 
 /// Whether receipts are on, and under which console receipt ID, as the
@@ -148,12 +138,13 @@ fn certificate(
         updated_at: now,
     };
     if let (Some(r), Some(secret)) = (&cert.receipt, &secret) {
-        let url = receipt_url(up.base_url, &cert, secret.expose());
-        if r.secret.is_some() && url.len() > MAX_CARRIED_RECEIPT_URL {
+        let url = offpush::http::receipt_url(up.base_url, cert.platform, secret.expose());
+        let most = vendor.max_receipt_url().filter(|_| r.secret.is_some());
+        if let Some(most) = most.filter(|m| url.len() > *m) {
             return Err(ServiceError::invalid(
                 "receipts",
                 format!(
-                    "the receipt URL would be {} bytes, over the {MAX_CARRIED_RECEIPT_URL} a {} message may carry: serve the API from a shorter PUBLIC_BASE_URL",
+                    "the receipt URL would be {} bytes, over the {most} a {} message may carry: serve the API from a shorter PUBLIC_BASE_URL",
                     url.len(),
                     cert.platform
                 ),

@@ -149,7 +149,7 @@ impl Plan<'_> {
                 .receipt
                 .as_ref()
                 .and_then(|r| r.secret.as_ref())
-                .map(|s| format!("{base_url}/v1/receipts/{}/{}", g.cert.platform, s.expose()));
+                .map(|s| offpush::http::receipt_url(base_url, g.cert.platform, s.expose()));
             let (app, pushed_at, push_ref) = receipts;
             let param = receipt_param(pushed_at, push_ref, &receipt_tag(app, g.cert.id));
             let message =

@@ -488,7 +488,7 @@ fn parse_receipt_id(field: &str, s: &str) -> Result<String, ServiceError> {
     {
         return Err(ServiceError::invalid(
             field,
-            format!("must be 1 to {MAX_RECEIPT_ID_LEN} of A-Z a-z 0-9 - _ (vivo's receipt ID)"),
+            format!("must be 1 to {MAX_RECEIPT_ID_LEN} of A-Z a-z 0-9 - _ (the vendor console's receipt ID)"),
         ));
     }
     Ok(s.to_string())

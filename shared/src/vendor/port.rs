@@ -224,6 +224,12 @@ pub trait Vendor: std::marker::Send + Sync {
 
     fn receipt_style(&self) -> ReceiptStyle;
 
+    /// The longest receipt URL the vendor's messages may carry (vendors of
+    /// [`ReceiptStyle::PerMessage`]); None: no limit, or not carried.
+    fn max_receipt_url(&self) -> Option<usize> {
+        None
+    }
+
     /// Parses the `credentials` object of a create or edit body. On an
     /// edit, `stored` holds the stored credentials, whose secrets an edit
     /// may omit to keep them. Errors name the field (`credentials.x`).

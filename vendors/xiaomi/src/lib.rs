@@ -272,6 +272,10 @@ impl Vendor for Xiaomi {
         ReceiptStyle::PerMessage
     }
 
+    fn max_receipt_url(&self) -> Option<usize> {
+        Some(message::MAX_CALLBACK_URL)
+    }
+
     fn parse_credentials(
         &self,
         raw: Obj,
