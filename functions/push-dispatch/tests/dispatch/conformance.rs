@@ -288,6 +288,10 @@ async fn no_call_starts_after_the_deadline_and_the_push_answers_by_it() {
     }
 }
 
+/// vivo sends these eight devices as eight calls (TTL under its list
+/// minimum), so the bound is met under load; Xiaomi sends them as one call,
+/// where the bound holds trivially: no Xiaomi test here makes two calls of
+/// one push overlap under a bound of one.
 #[tokio::test]
 async fn the_budget_of_calls_in_flight_is_never_exceeded() {
     for under in ALL {
