@@ -1034,3 +1034,34 @@ async fn xiaomi_bodies_are_checked_for_what_xiaomi_cannot_do() {
         "nothing sent for a refused body"
     );
 }
+
+#[tokio::test]
+async fn a_carried_receipt_url_too_long_for_xiaomi_is_400_and_stores_nothing() {
+    let env = TestEnv::new("xiaomi-long-url").await;
+    let host = format!("{}.example.com", "h".repeat(70));
+    let mut req = request(
+        "POST",
+        "/v1/certificates",
+        Some(&env.app.admin_token()),
+        Some(&xiaomi_body()),
+    );
+    req.headers_mut()
+        .insert("host", host.parse().expect("a valid host header"));
+    let (s, b) = read(handle(&env.ctx, req).await);
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("receipts")),
+        "{b}"
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the 128"),
+        "{b}"
+    );
+    assert_eq!(count(&env).await, 0);
+    // The same body from a short host is taken.
+    let (s, b) = create(&env, &xiaomi_body()).await;
+    assert_eq!(s, 201, "{b}");
+}
