@@ -9,7 +9,6 @@ use offpush::domain::input::MAX_BODY_BYTES;
 use offpush::domain::receipt::{parse_receipt_param, receipt_tag};
 use offpush::domain::{Platform, PushToken, ReceiptSecret};
 use offpush::store::keys::token_ref;
-use offpush::store::stats::StatsAdd;
 use offpush::vendor::ReceiptEvent;
 use offpush::{Context, ServiceError};
 use serde_json::{json, Value};
@@ -17,8 +16,8 @@ use std::collections::{BTreeMap, HashSet};
 
 /// Most distinct pushes one receipt body may name (each is one write).
 pub const MAX_RECEIPT_PUSHES: usize = 1000;
-/// Receipt writes in flight per receipt body.
-const RECEIPT_CONCURRENCY: usize = 8;
+/// How long a receipt's delivered marks may take, retries included.
+const RECEIPT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `POST /v1/receipts/{platform}/{receipt_secret}`: a vendor's delivery
 /// receipts, taken apart by its adapter. The secret in the path is the
@@ -94,37 +93,24 @@ pub async fn receipt(
     }
     let now = now_ms();
     let retention = ctx.record_retention_secs;
-    use futures::StreamExt;
-    let results: Vec<Result<(String, u64), ServiceError>> = futures::stream::iter(pushes)
-        .map(|(push_ref, (date, refs))| {
-            let app = &app;
-            async move {
-                let new = ctx
-                    .store
-                    .add_delivered(app, &push_ref, &refs, now, retention)
-                    .await?;
-                Ok((date, new.len() as u64))
-            }
-        })
-        .buffer_unordered(RECEIPT_CONCURRENCY)
-        .collect()
-        .await;
-    let mut per_day: BTreeMap<String, u64> = BTreeMap::new();
-    for r in results {
-        let (date, n) = r?;
-        *per_day.entry(date).or_default() += n;
-    }
-    let mut adds = Vec::new();
-    let mut delivered = 0;
-    for (date, n) in per_day.into_iter().filter(|(_, n)| *n > 0) {
-        delivered += n;
-        for row in [None, Some(cert.id)] {
-            let mut a = StatsAdd::new(&date, row);
-            a.add("delivered", n);
-            adds.push(a);
-        }
-    }
-    ctx.store.add_stats(&app, &adds).await?;
+    let marks: Vec<(String, String, HashSet<String>)> = pushes
+        .into_iter()
+        .map(|(push_ref, (date, refs))| (push_ref, date, refs))
+        .collect();
+    // Marks and their count in one exact-once write: a failure here is a
+    // 500, and the vendor's redelivery counts what was not counted.
+    let counted = ctx
+        .store
+        .mark_delivered(
+            &app,
+            cert.id,
+            &marks,
+            now,
+            retention,
+            std::time::Instant::now() + RECEIPT_BUDGET,
+        )
+        .await?;
+    let delivered: u64 = counted.values().sum();
     let ended = end_dead_tokens(ctx, &app, cert.id, &dead).await?;
     if unmatched > 0 {
         let text = String::from_utf8_lossy(body);

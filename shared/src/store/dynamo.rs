@@ -137,6 +137,21 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
     }
 }
 
+/// Each DynamoDB attempt may take [`ATTEMPT_TIMEOUT`], a request with its
+/// retries [`OPERATION_TIMEOUT`]: no request holds a function past the
+/// REST API's 29 s (DynamoDB answers in milliseconds; a stuck connection
+/// must not cost the push's answer).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+
+fn timeouts() -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
 /// Static credentials from the environment as Lambda (and `sam local`)
 /// sets them: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN`. The functions need no other credential source, so
@@ -186,6 +201,7 @@ impl Store {
         let endpoint = env_endpoint();
         let mut conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .timeout_config(timeouts())
             .http_client(https_client());
         conf.set_region(region.map(Region::new));
         conf.set_endpoint_url(endpoint.clone());
@@ -227,6 +243,7 @@ impl Store {
         let creds = Credentials::new("local", "local", None, None, "offpush-local");
         let conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .timeout_config(timeouts())
             .http_client(https_client())
             .endpoint_url(endpoint)
             .region(Region::new(region.to_string()))

@@ -67,33 +67,6 @@ pub(crate) fn transaction_lost_race<R>(
     by_race || lost_race(e)
 }
 
-/// True when a TransactWriteItems was cancelled only because another
-/// transaction held one of its items (reasons `TransactionConflict`, the
-/// others `None`): nothing was written, and the very same unconditional
-/// writes may be sent again. The SDK does not retry it (it is no throttling
-/// error); a hot statistics row shared by concurrent pushes makes it common.
-pub(crate) fn transaction_conflicted<R>(
-    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match e.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
-            let reasons = tc.cancellation_reasons();
-            reasons
-                .iter()
-                .any(|r| r.code() == Some("TransactionConflict"))
-                && reasons
-                    .iter()
-                    .all(|r| matches!(r.code(), None | Some("None") | Some("TransactionConflict")))
-        }
-        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
-        _ => e
-            .as_service_error()
-            .and_then(|s| s.code())
-            .is_some_and(|c| c == "TransactionConflictException"),
-    }
-}
-
 /// The outcome of a conditional write: Ok(true) written, Ok(false) lost
 /// the race (see [`lost_race`]), Err for anything else.
 pub(crate) fn conditional<T, E, R>(
@@ -187,49 +160,6 @@ mod tests {
         let err = PutItemError::generic(ErrorMetadata::builder().code(code).build());
         let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
         SdkError::service_error(err, raw)
-    }
-
-    fn cancelled(
-        codes: &[&str],
-    ) -> SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        Response,
-    > {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
-        use aws_sdk_dynamodb::types::CancellationReason;
-        let reasons = codes
-            .iter()
-            .map(|c| CancellationReason::builder().code(*c).build())
-            .collect();
-        let err = TransactWriteItemsError::TransactionCanceledException(
-            TransactionCanceledException::builder()
-                .set_cancellation_reasons(Some(reasons))
-                .build(),
-        );
-        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
-        SdkError::service_error(err, raw)
-    }
-
-    #[test]
-    fn only_a_transaction_cancelled_by_conflicts_alone_is_sent_again() {
-        assert!(transaction_conflicted(&cancelled(&[
-            "None",
-            "TransactionConflict"
-        ])));
-        assert!(transaction_conflicted(&cancelled(&[
-            "TransactionConflict",
-            "TransactionConflict"
-        ])));
-        for codes in [
-            &["None", "ConditionalCheckFailed"][..],
-            &["TransactionConflict", "ConditionalCheckFailed"],
-            &["TransactionConflict", "ValidationError"],
-            &["ProvisionedThroughputExceeded"],
-            &["None"],
-        ] {
-            assert!(!transaction_conflicted(&cancelled(codes)), "{codes:?}");
-        }
     }
 
     #[test]

@@ -187,6 +187,27 @@ pub fn stats_sk(date: &str, cert: Option<CertificateId>) -> String {
     }
 }
 
+/// Row `shard` of a day's write-sharded statistics (see `stats`).
+pub fn stats_shard_sk(date: &str, shard: u32) -> String {
+    format!("{date}#S{shard:02}")
+}
+
+/// Statistics a write could not add in time, one item each (see
+/// `pushes::settle_due_stats`).
+pub fn stats_due_pk(app: &AppId) -> String {
+    format!("STATSDUE#{app}")
+}
+pub const STATS_DUE: &str = "adds";
+
+/// A push's delivered set, spread over small items beside its record.
+pub const DELIVERED_SK_PREFIX: &str = "#DLV#";
+/// The version of a delivered-set item (its writes are conditioned on it).
+pub const DLV_VERSION: &str = "v";
+
+pub fn delivered_sk(shard: u32) -> String {
+    format!("{DELIVERED_SK_PREFIX}{shard:02}")
+}
+
 pub fn raw_receipts_pk(app: &AppId) -> String {
     format!("RECEIPTS#{app}")
 }

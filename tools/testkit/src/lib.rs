@@ -422,6 +422,27 @@ impl TestEnv {
     pub async fn new(label: &str) -> TestEnv {
         init_test_logs();
         let store = fresh_store(label).await;
+        Self::with_store(store).await
+    }
+
+    /// As [`TestEnv::new`], with the table on the emulator's test front
+    /// (`AWS_ENDPOINT_URL_DYNAMODB_FRONT`): configure it with
+    /// [`front::configure`] on `env.store.table()`.
+    pub async fn on_front(label: &str) -> TestEnv {
+        init_test_logs();
+        let name = format!(
+            "t-{label}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let store = Store::for_endpoint(&front::endpoint(), "us-east-1", name).await;
+        store
+            .create_table()
+            .await
+            .expect("create table on the emulator's front");
+        Self::with_store(store).await
+    }
+
+    async fn with_store(store: Store) -> TestEnv {
         let app = create_app(&store, "demo", AppSettings::default()).await;
         let sim = Simulator::start(SimConfig {
             apps: vec![SimApp {
@@ -732,5 +753,73 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str, field: Option<&
     match field {
         Some(f) => assert_eq!(got.1["error"]["field"], f, "body: {}", got.1),
         None => assert!(got.1["error"].get("field").is_none(), "body: {}", got.1),
+    }
+}
+
+/// The emulator's test front (scripts/lib/dynamodb_emulator.py --front):
+/// per-table DynamoDB behaviours the plain emulator lacks.
+pub mod front {
+    use serde_json::Value;
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    pub fn endpoint() -> String {
+        match std::env::var("AWS_ENDPOINT_URL_DYNAMODB_FRONT") {
+            Ok(v) if !v.trim().is_empty() => v.trim().trim_end_matches('/').to_string(),
+            _ => panic!(
+                "AWS_ENDPOINT_URL_DYNAMODB_FRONT is not set: run with scripts/test.sh \
+                 (it starts the emulator with its test front)"
+            ),
+        }
+    }
+
+    /// One request to the front's control routes (plain HTTP/1.1).
+    pub fn control(method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = endpoint();
+        let addr = url
+            .strip_prefix("http://")
+            .expect("the front is served over plain http")
+            .to_string();
+        let mut s = std::net::TcpStream::connect(&addr).expect("the front accepts connections");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let (head, body) = resp.split_once("\r\n\r\n").expect("an HTTP response");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("a status line");
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Sets `table`'s behaviours (the front's /_front/config settings).
+    pub fn configure(table: &str, settings: Value) {
+        let mut body = settings;
+        body["table"] = Value::from(table);
+        let (status, answer) = control("POST", "/_front/config", Some(body));
+        assert_eq!(status, 200, "front config: {answer}");
+    }
+
+    /// `table`'s counters (conflicts, throttles, lost responses, requests).
+    pub fn stats(table: &str) -> Value {
+        let (status, answer) = control("GET", &format!("/_front/stats?table={table}"), None);
+        assert_eq!(status, 200, "front stats: {answer}");
+        answer
+    }
+
+    /// Forgets `table`'s settings and counters.
+    pub fn reset(table: &str) {
+        let body = serde_json::json!({ "table": table });
+        let (status, answer) = control("POST", "/_front/reset", Some(body));
+        assert_eq!(status, 200, "front reset: {answer}");
     }
 }

@@ -203,6 +203,19 @@ async fn visibility_story(env: &TestEnv) {
         .await,
     );
     assert_eq!(s, 200, "{ack}");
+    // Statistics a completion could not add in time are kept due (the
+    // completion's fallback, as the function writes it) and added by the
+    // next statistics read.
+    let mut due = offpush::store::stats::StatsAdd::new(
+        &offpush::domain::utc_date(offpush::clock::now_ms()),
+        None,
+    );
+    due.add("pushes", 1);
+    env.ctx
+        .store
+        .keep_due_stats(&env.app.id, &keys::push_ref("r-due"), &[due], 3600)
+        .await
+        .unwrap();
     for uri in ["/v1/pushes/r10", "/v1/stats", "/v1/users/bob/push-log"] {
         let (s, r) = read(
             Box::pin(push_dispatch::handle(

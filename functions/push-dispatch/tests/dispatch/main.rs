@@ -5,6 +5,7 @@
 
 mod auth;
 mod common;
+mod completion;
 mod conformance;
 mod deadline;
 mod exactly_once;

@@ -1,0 +1,248 @@
+//! A push's completion under what DynamoDB does under load (the emulator's
+//! test front: transaction conflicts, per-item throttling, answers lost
+//! after the write committed, latency) and a receipt's count after a
+//! failed write: nothing lost, nothing counted twice.
+
+use crate::common::*;
+use offpush::domain::{CertificateId, ReceiptSecret, Receipts};
+use offpush::store::keys;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+fn today() -> String {
+    offpush::domain::utc_date(now_ms())
+}
+
+async fn day_stats(env: &TestEnv, query: &str) -> Value {
+    let (s, r) = admin_get(env, &format!("/v1/stats?{query}")).await;
+    assert_eq!(s, 200, "{r}");
+    r["days"].as_array().unwrap().last().unwrap().clone()
+}
+
+const COUNTED: [&str; 6] = [
+    "sent",
+    "no_device",
+    "token_invalid",
+    "throttled",
+    "rejected",
+    "failed",
+];
+
+#[tokio::test]
+async fn concurrent_pushes_of_one_app_keep_every_record_and_count_exactly_under_load() {
+    let env = TestEnv::on_front("completion-load").await;
+    add_cert(
+        &env,
+        offpush::domain::ClickAction::OpenApp,
+        offpush::domain::PushMode::Production,
+    )
+    .await;
+    let users = env.seed_users(8, "u", 1).await;
+    // What DynamoDB does to one app's concurrent pushes: transactions that
+    // share an item cancel each other while in flight (30 ms each here), an
+    // item takes a bounded write rate, and some answers are lost after the
+    // write committed (the SDK sends it again).
+    front::configure(
+        env.store.table(),
+        json!({
+            "conflicts": true,
+            "latency_ms": 2,
+            "transaction_latency_ms": 30,
+            "write_rate": 25,
+            "lose_probability": 0.1,
+            "lose_ops": ["TransactWriteItems"],
+            "idempotency": true,
+        }),
+    );
+    let pushes = 48;
+    let answers: Vec<(String, u16, Value)> = futures::future::join_all((0..pushes).map(|i| {
+        let env = &env;
+        let to: Vec<&String> = users.iter().skip(i % 8).take(1 + i % 2).collect();
+        async move {
+            let id = format!("load-{i}");
+            let (s, r) = push(env, &json!({"to": to, "desc": "hi", "request_id": id})).await;
+            (id, s, r)
+        }
+    }))
+    .await;
+    let front_seen = front::stats(env.store.table());
+    front::reset(env.store.table());
+    eprintln!("front: {front_seen}");
+    // The front did its part: answers were lost and their transactions
+    // sent again under their token (answered without applying twice), and
+    // transactions met each other in flight.
+    let count = |name: &str| front_seen[name].as_u64().unwrap_or(0);
+    assert!(count("lost_responses") > 0, "{front_seen}");
+    assert!(count("idempotent_replays") > 0, "{front_seen}");
+    assert!(count("conflicts") > 0, "{front_seen}");
+    let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut recipients = 0;
+    for (id, s, r) in &answers {
+        assert_eq!(*s, 200, "{id}: {r}");
+        for c in COUNTED {
+            *sums.entry(c).or_default() += r["summary"][c].as_u64().unwrap();
+        }
+        recipients += r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["user_id"].as_str().unwrap())
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
+        // Every push answered 200 has its record, with its answer.
+        let (s, rec) = admin_get(&env, &format!("/v1/pushes/{id}")).await;
+        assert_eq!(s, 200, "{id}: the record is kept: {rec}");
+        assert_eq!(rec["state"], "done", "{rec}");
+        for c in COUNTED {
+            assert_eq!(rec["summary"][c], r["summary"][c], "{id} {c}");
+        }
+    }
+    // The statistics equal the answers exactly: nothing dropped after
+    // conflicts or throttling, nothing added twice after a lost answer.
+    for query in [
+        format!("from={}&to={}", today(), today()),
+        format!("from={}&to={}&certificate_id=1", today(), today()),
+    ] {
+        let day = day_stats(&env, &query).await;
+        assert_eq!(day["pushes"], pushes as u64, "{query}: {day}");
+        assert_eq!(day["recipients"], recipients, "{query}: {day}");
+        for c in COUNTED {
+            assert_eq!(day[c], sums[c], "{query} {c}: {day}; front: {front_seen}");
+        }
+    }
+    assert!(sums["sent"] > 0);
+}
+
+/// Turns receipts on for certificate 1; the receipt URL's secret.
+async fn enable_receipts(env: &TestEnv) -> ReceiptSecret {
+    let secret = ReceiptSecret::generate();
+    let hash = secret.hash();
+    env.edit_certificate(1, |c| {
+        c.receipt = Some(Receipts {
+            receipt_id: Some("5001".into()),
+            secret: None,
+            secret_hash: hash,
+        })
+    })
+    .await;
+    secret
+}
+
+/// Puts (or removes) a `delivered` counter of the wrong type on every
+/// statistics row of today, so any write adding to it fails.
+async fn break_delivered_counters(env: &TestEnv, broken: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let pk = keys::stats_pk(&env.app.id);
+    let mut rows: Vec<String> = (0..offpush::store::stats::STATS_SHARDS)
+        .map(|s| keys::stats_shard_sk(&today(), s))
+        .collect();
+    rows.push(keys::stats_sk(&today(), None));
+    rows.push(keys::stats_sk(&today(), CertificateId::new(1)));
+    for sk in rows {
+        let u = raw_client()
+            .await
+            .update_item()
+            .table_name(env.store.table())
+            .key("pk", A::S(pk.clone()))
+            .key("sk", A::S(sk));
+        let u = if broken {
+            u.update_expression("SET #a = :bad, #b = :bad")
+                .expression_attribute_values(":bad", A::S("not a number".into()))
+        } else {
+            u.update_expression("REMOVE #a, #b")
+        };
+        u.expression_attribute_names("#a", "delivered")
+            .expression_attribute_names("#b", "c1_delivered")
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_whose_count_failed_is_counted_by_the_vendors_redelivery_and_only_once() {
+    let (env, app) = setup("receipt-redelivery").await;
+    let secret = enable_receipts(&env).await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    bind(&env, &app, "bob", "regid-b", None).await;
+    let (s, r) = push(
+        &env,
+        &json!({"to": ["alice", "bob"], "desc": "all", "request_id": "m-1"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let saved = env.sim.requests_to("/message/saveListPayload");
+    let param = saved[0].body["extra"]["callback.param"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let receipt = json!({"task-1": {"param": param, "targets": "regid-a,regid-b"}}).to_string();
+    let post = |body: String| {
+        let env = &env;
+        let secret = secret.expose().to_string();
+        async move {
+            read(
+                push_dispatch::handle(
+                    &env.ctx,
+                    request_raw("POST", &format!("/v1/receipts/vivo/{secret}"), None, &body),
+                )
+                .await,
+            )
+        }
+    };
+    // The statistics write fails: the vendor gets a 5xx and will send the
+    // receipt again; nothing of it may be kept as counted.
+    break_delivered_counters(&env, true).await;
+    let (s, ack) = post(receipt.clone()).await;
+    assert_eq!(s, 500, "{ack}");
+    break_delivered_counters(&env, false).await;
+    let (_, rec) = admin_get(&env, "/v1/pushes/m-1").await;
+    assert_eq!(
+        rec["summary"]["delivered"], 0,
+        "no mark without its count: {rec}"
+    );
+    // The redelivery counts both devices; a third delivery counts nothing.
+    let (s, ack) = post(receipt.clone()).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(ack["delivered"], 2, "{ack}");
+    let (s, ack) = post(receipt).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(ack["delivered"], 0, "{ack}");
+    let (_, rec) = admin_get(&env, "/v1/pushes/m-1").await;
+    assert_eq!(rec["summary"]["delivered"], 2, "{rec}");
+    for query in [
+        format!("from={}&to={}", today(), today()),
+        format!("from={}&to={}&certificate_id=1", today(), today()),
+    ] {
+        let day = day_stats(&env, &query).await;
+        assert_eq!(day["delivered"], 2, "{query}: {day}");
+    }
+}
+
+#[tokio::test]
+async fn statistics_kept_due_are_added_once_by_the_next_read() {
+    let (env, _app) = setup("stats-due").await;
+    let mut add = offpush::store::stats::StatsAdd::new(&today(), None);
+    add.add("pushes", 1);
+    add.add("sent", 3);
+    let mut cert = offpush::store::stats::StatsAdd::new(&today(), CertificateId::new(1));
+    cert.add("sent", 3);
+    env.store
+        .keep_due_stats(&env.app.id, &keys::push_ref("late"), &[add, cert], 3600)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let day = day_stats(&env, &format!("from={}&to={}", today(), today())).await;
+        assert_eq!(
+            (day["pushes"].as_u64(), day["sent"].as_u64()),
+            (Some(1), Some(3)),
+            "{day}"
+        );
+        let day = day_stats(
+            &env,
+            &format!("from={}&to={}&certificate_id=1", today(), today()),
+        )
+        .await;
+        assert_eq!(day["sent"], 3, "{day}");
+    }
+}
