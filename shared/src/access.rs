@@ -1,5 +1,6 @@
 //! Authentication of a request: the bearer JWT is checked against its app's
-//! signing secret from the table before anything else is touched.
+//! signing secret from the table (kept per instance for a few seconds:
+//! [`crate::store::cache::APP_CACHE_TTL`]) before anything else is touched.
 
 use crate::auth::{self, Caller};
 use crate::domain::{App, AppId, Secret};
@@ -13,9 +14,22 @@ pub async fn authenticate(
 ) -> Result<(Caller, App), ServiceError> {
     let jwt = auth::bearer(authorization)?;
     let app_id = auth::peek_issuer(jwt)?;
-    let app = store.get_app(&app_id).await?;
+    let (app, age) = store.get_app_cached(&app_id).await?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let caller = check(jwt, &app_id, app.as_ref(), now)?;
+    let caller = match check(jwt, &app_id, app.as_ref(), now) {
+        Ok(caller) => caller,
+        // What this instance holds may predate a rotated secret or a new
+        // app: read the app again (at most once a second per app, however
+        // many bad tokens come) and check once more.
+        Err(_) if age >= crate::store::cache::APP_REREAD_AFTER => {
+            store.forget_cached_app(&app_id);
+            let (fresh, _) = store.get_app_cached(&app_id).await?;
+            let caller = check(jwt, &app_id, fresh.as_ref(), now)?;
+            let app = fresh.ok_or_else(auth::bad_signature)?;
+            return Ok((caller, app));
+        }
+        Err(e) => return Err(e),
+    };
     let app = app.ok_or_else(auth::bad_signature)?;
     Ok((caller, app))
 }

@@ -117,11 +117,10 @@ pub async fn report(
     report: Report,
     started_ms: i64,
 ) -> Result<ReportOutcome, ServiceError> {
-    if ctx
+    if !ctx
         .store
-        .get_certificate(&app.id, report.certificate_id)
+        .certificate_exists(&app.id, report.certificate_id)
         .await?
-        .is_none()
     {
         return Err(ServiceError::NotFound(format!(
             "certificate {} not found",

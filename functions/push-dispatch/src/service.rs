@@ -181,7 +181,7 @@ pub async fn push(
     let deadline = started + ctx.push_deadline;
     let plan_read = async {
         let (bindings, _) = ctx.store.get_many_user_bindings(&app.id, &req.to).await?;
-        let set = ctx.store.certificate_set(&app.id).await?;
+        let set = ctx.store.certificate_set_current(&app.id).await?;
         let certs: HashMap<CertificateId, Certificate> =
             set.live.into_iter().map(|c| (c.id, c)).collect();
         Ok::<_, ServiceError>((bindings, certs, set.deleted))

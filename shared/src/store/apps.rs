@@ -29,6 +29,26 @@ impl Store {
         conditional(res, "PutItem app")
     }
 
+    /// The app as [`Store::get_app`] reads it, from this instance's memory
+    /// for up to [`super::cache::APP_CACHE_TTL`]; with the age of what
+    /// was served (zero: read just now).
+    pub async fn get_app_cached(
+        &self,
+        app: &AppId,
+    ) -> Result<(Option<App>, std::time::Duration), StoreError> {
+        if let Some(hit) = self.cache.app(app) {
+            return Ok(hit);
+        }
+        let read = self.get_app(app).await?;
+        self.cache.put_app(app, read.clone());
+        Ok((read, std::time::Duration::ZERO))
+    }
+
+    /// Drops the cached app, so the next request reads it.
+    pub fn forget_cached_app(&self, app: &AppId) {
+        self.cache.forget_app(app);
+    }
+
     pub async fn get_app(&self, app: &AppId) -> Result<Option<App>, StoreError> {
         let out = self
             .client

@@ -5,8 +5,7 @@
 //! leaves a tombstone (id and deletion time, nothing else) for a while.
 
 use super::item::{
-    conditional, get_n, get_s, get_ts, key, lost_race, n, opt_n, opt_s, s, sdk_err,
-    transaction_lost_race, ts, Item,
+    get_n, get_s, get_ts, key, n, opt_n, opt_s, s, sdk_err, transaction_lost_race, ts, Item,
 };
 use super::keys as k;
 use super::{Store, StoreError};
@@ -14,7 +13,7 @@ use crate::domain::{
     AppId, Attr, Category, Certificate, CertificateId, ClickAction, Platform, PushMode, Receipts,
     VendorData,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
 
 /// The certificates of an app as a push sees them: the live ones, and when
@@ -109,6 +108,80 @@ impl Store {
         TransactWriteItem::builder().put(put).build()
     }
 
+    /// Bumps the version of the app's certificate set (see
+    /// [`k::CERT_VERSION_SK`]).
+    fn cert_version_bump(&self, app: &AppId) -> TransactWriteItem {
+        let u = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(k::certs_pk(app), k::CERT_VERSION_SK)))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", k::CERT_VERSION)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .expect("table, key and expression set");
+        TransactWriteItem::builder().update(u).build()
+    }
+
+    /// The version of the app's certificate set (0 before any write).
+    async fn cert_version(&self, app: &AppId) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k::certs_pk(app), k::CERT_VERSION_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem certificate version"))?;
+        Ok(out
+            .item
+            .as_ref()
+            .map(|i| opt_n(i, k::CERT_VERSION))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0))
+    }
+
+    /// The app's certificate set as [`Store::certificate_set`] reads it,
+    /// from this instance's memory while the set's version is unchanged:
+    /// one small strongly consistent read per push instead of a Query of
+    /// every certificate (with its credentials) and tombstone.
+    pub async fn certificate_set_current(&self, app: &AppId) -> Result<CertificateSet, StoreError> {
+        let version = self.cert_version(app).await?;
+        if let Some(set) = self.cache.certs(app, version) {
+            return Ok(set);
+        }
+        // Read after the version: a write in between makes the next push
+        // see a newer version and read again.
+        let set = self.certificate_set(app).await?;
+        self.cache.put_certs(app, version, set.clone());
+        Ok(set)
+    }
+
+    /// Whether a live certificate `id` exists, without reading its
+    /// credentials (token reporting needs no more).
+    pub async fn certificate_exists(
+        &self,
+        app: &AppId,
+        id: CertificateId,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k::certs_pk(app), &k::cert_sk(id))))
+            .projection_expression("#id, #del")
+            .expression_attribute_names("#id", k::CERT_ID)
+            .expression_attribute_names("#del", k::CERT_DELETED_AT)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err("GetItem certificate"))?;
+        Ok(out
+            .item
+            .is_some_and(|i| !i.contains_key(k::CERT_DELETED_AT)))
+    }
+
     fn receipt_lookup_delete(&self, hash: &str) -> TransactWriteItem {
         let del = Delete::builder()
             .table_name(&self.table)
@@ -136,19 +209,8 @@ impl Store {
                 extra.push(self.receipt_lookup_delete(old));
             }
         }
-        if extra.is_empty() {
-            let res = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Self::certificate_item(app, c)))
-                .condition_expression(condition)
-                .expression_attribute_names("#pk", k::PK)
-                .expression_attribute_names("#del", k::CERT_DELETED_AT)
-                .send()
-                .await;
-            return conditional(res, "PutItem certificate");
-        }
+        // The set's version changes with it, in the same request.
+        extra.push(self.cert_version_bump(app));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(Self::certificate_item(app, c)))
@@ -323,44 +385,64 @@ impl Store {
 
     /// Deletes a certificate, leaving a tombstone with its id and the time
     /// (no credentials); false when it did not exist. Its receipt lookup
-    /// goes too.
+    /// goes in the same transaction, and the set's version changes.
     pub async fn delete_certificate(
         &self,
         app: &AppId,
         id: CertificateId,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(key(k::certs_pk(app), &k::cert_sk(id))))
-            .item(k::CERT_ID, n(id.get()))
-            .item(k::CERT_DELETED_AT, n(now_ms))
-            .item(k::EXPIRES_AT, n(now_ms / 1000 + k::CERT_TOMBSTONE_SECS))
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#del)")
-            .expression_attribute_names("#pk", k::PK)
-            .expression_attribute_names("#del", k::CERT_DELETED_AT)
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let old = match res {
-            Ok(out) => out.attributes.unwrap_or_default(),
-            Err(e) if lost_race(&e) => return Ok(false),
-            Err(e) => return Err(sdk_err("PutItem certificate tombstone")(e)),
-        };
-        if let Some(hash) = opt_s(&old, k::CERT_RECEIPT_HASH) {
-            // A lookup left behind (this call failing) is harmless: the
-            // receipt route checks that the certificate still holds it.
-            self.client
-                .delete_item()
+        for _ in 0..8 {
+            let Some(old) = self.get_certificate(app, id).await? else {
+                return Ok(false);
+            };
+            let hash = old.receipt.as_ref().map(|r| r.secret_hash.clone());
+            let mut tomb = Put::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(k::receipt_pk(hash), k::RECEIPT_SK)))
+                .set_item(Some(key(k::certs_pk(app), &k::cert_sk(id))))
+                .item(k::CERT_ID, n(id.get()))
+                .item(k::CERT_DELETED_AT, n(now_ms))
+                .item(k::EXPIRES_AT, n(now_ms / 1000 + k::CERT_TOMBSTONE_SECS))
+                .expression_attribute_names("#pk", k::PK)
+                .expression_attribute_names("#del", k::CERT_DELETED_AT)
+                .expression_attribute_names("#rh", k::CERT_RECEIPT_HASH);
+            // Still the certificate read: its receipt lookup is the one
+            // this deletes.
+            tomb = match &hash {
+                Some(h) => tomb
+                    .condition_expression(
+                        "attribute_exists(#pk) AND attribute_not_exists(#del) AND #rh = :rh",
+                    )
+                    .expression_attribute_values(":rh", s(h.clone())),
+                None => tomb.condition_expression(
+                    "attribute_exists(#pk) AND attribute_not_exists(#del) AND attribute_not_exists(#rh)",
+                ),
+            };
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .put(tomb.build().expect("table and item set"))
+                    .build(),
+                self.cert_version_bump(app),
+            ];
+            if let Some(h) = &hash {
+                items.push(self.receipt_lookup_delete(h));
+            }
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
                 .send()
-                .await
-                .map_err(sdk_err("DeleteItem receipt lookup"))?;
+                .await;
+            match res {
+                Ok(_) => return Ok(true),
+                // Changed or deleted meanwhile: read again.
+                Err(e) if transaction_lost_race(&e) => continue,
+                Err(e) => return Err(sdk_err("TransactWriteItems certificate delete")(e)),
+            }
         }
-        Ok(true)
+        Err(StoreError::Corrupt(
+            "certificate kept changing while being deleted".into(),
+        ))
     }
 
     /// The app and certificate a receipt secret's hash names, if the

@@ -28,6 +28,8 @@ pub struct Store {
     pub(crate) table: String,
     /// A non-AWS endpoint (emulator), when one is configured.
     endpoint: Option<String>,
+    /// Hot reads kept by this instance (shared by the store's clones).
+    pub(crate) cache: Arc<super::cache::Cache>,
 }
 
 /// The SDK's HTTP client: reqwest (hyper 1, rustls + ring, proxies from
@@ -188,6 +190,7 @@ impl Store {
             client,
             table: table.into(),
             endpoint: None,
+            cache: Arc::default(),
         }
     }
 

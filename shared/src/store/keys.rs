@@ -43,6 +43,10 @@ pub const APP_TTL_DAYS: &str = "binding_ttl_days";
 /// the `APP#` partition with a write (dynamodb:LeadingKeys).
 pub const APP_NEXT_CERT_ID: &str = "next_certificate_id";
 pub const CERT_COUNTER_SK: &str = "#COUNTER";
+/// Bumped by every certificate write, in the same request: a cached
+/// certificate set of another version is stale.
+pub const CERT_VERSION_SK: &str = "#VERSION";
+pub const CERT_VERSION: &str = "version";
 pub const CREATED_AT: &str = "created_at";
 pub const UPDATED_AT: &str = "updated_at";
 

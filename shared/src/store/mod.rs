@@ -7,6 +7,7 @@ pub mod actions;
 mod apps;
 mod batch;
 pub mod bindings;
+pub mod cache;
 pub mod certificates;
 pub mod dynamo;
 pub mod item;

@@ -361,3 +361,37 @@ async fn a_push_without_title_takes_the_certificates_default_title() {
         "the very next push, and a push's own title wins"
     );
 }
+
+#[tokio::test]
+async fn a_saved_certificate_takes_effect_for_the_very_next_push_though_the_set_is_cached() {
+    let (env, app) = setup("cert-cache").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    let title = |env: &TestEnv| {
+        env.sim.requests_to("/message/send").last().unwrap().body["title"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for _ in 0..2 {
+        let (s, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
+        assert_eq!(s, 200, "{r}");
+    }
+    assert_eq!(title(&env), "a new message");
+    // Saved between two pushes of a warm instance: the very next push
+    // sees it (the set's version changed with the write).
+    env.edit_certificate(1, |c| c.default_title = Some("from the edit".into()))
+        .await;
+    env.actions.clear();
+    let (s, r) = push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(title(&env), "from the edit");
+    assert!(
+        env.actions.requests().contains(&"Query".to_string()),
+        "the changed set was read again: {:?}",
+        env.actions.requests()
+    );
+    env.edit_certificate(1, |c| c.default_title = Some("edited again".into()))
+        .await;
+    push(&env, &json!({"to": ["alice"], "desc": "hi"})).await;
+    assert_eq!(title(&env), "edited again");
+}

@@ -27,8 +27,9 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
     let (env, app) = setup("count-one").await;
     bind(&env, &app, "alice", "regid-a", None).await;
     let body = json!({"to": ["alice"], "desc": "hi"});
-    // The instance's first push also reads the vendor state and stores the
-    // vivo authToken it had to fetch.
+    // The instance's first push reads the app, the bindings, the version
+    // of the certificate set and then the set itself, the vendor state,
+    // and stores the vivo authToken it had to fetch.
     let (_, first) = requests_of(&env, &body).await;
     let state_read = std::time::Instant::now();
     assert_eq!(
@@ -36,6 +37,7 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
         [
             "GetItem",
             "BatchGetItem",
+            "GetItem",
             "Query",
             "Query",
             "PutItem",
@@ -43,16 +45,20 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
             "BatchWriteItem"
         ]
     );
-    // Warm: the app, the bindings, the certificates, one transaction
+    // Warm: the bindings and the certificate set's version (the app and
+    // the unchanged set come from the instance's memory), one transaction
     // (record and statistics) and the push log; no idempotency writes,
     // since a generated request id can never repeat.
-    let (r, warm) = requests_of(&env, &body).await;
+    let (r, mut warm) = requests_of(&env, &body).await;
+    // On a loaded machine the cached app may have aged out (APP_CACHE_TTL).
+    if state_read.elapsed() >= offpush::store::cache::APP_CACHE_TTL && warm[0] == "GetItem" {
+        warm.remove(0);
+    }
     assert_eq!(
         warm,
         [
-            "GetItem",
             "BatchGetItem",
-            "Query",
+            "GetItem",
             "TransactWriteItems",
             "BatchWriteItem"
         ]
@@ -84,13 +90,15 @@ async fn a_one_recipient_push_without_request_id_makes_four_requests_on_a_warm_i
             }
         }
     }
+    if state_read.elapsed() >= offpush::store::cache::APP_CACHE_TTL && claimed[0] == "GetItem" {
+        claimed.remove(0);
+    }
     assert_eq!(
         claimed,
         [
-            "GetItem",
             "PutItem",
             "BatchGetItem",
-            "Query",
+            "GetItem",
             "UpdateItem",
             "TransactWriteItems",
             "BatchWriteItem"
@@ -115,21 +123,25 @@ async fn a_thousand_recipient_push_reads_in_batches_of_100_and_logs_in_one_batch
     // entries in 25 bucket items: one BatchWriteItem.
     let log_batches = 1;
     assert_eq!(count(&warm, "PutItem"), 1, "the result part: {warm:?}");
-    assert_eq!(count(&warm, "GetItem"), 1, "{warm:?}");
+    // The certificate set's version (the app is in memory, and so is the
+    // unchanged set), and the app when the machine is slow enough for its
+    // cache to age out.
+    let gets = count(&warm, "GetItem");
+    assert!((1..=2).contains(&gets), "{warm:?}");
     assert_eq!(count(&warm, "BatchGetItem"), 10, "{warm:?}");
-    // The certificates, and the vendor state again when its last read is
-    // older than its 5 s cache (a 1000-user push on the emulator can be).
+    // The vendor state again when its last read is older than its 5 s
+    // cache (a 1000-user push on the emulator can be).
     let queries = count(&warm, "Query");
-    assert!((1..=2).contains(&queries), "{warm:?}");
+    assert!((0..=1).contains(&queries), "{warm:?}");
     assert_eq!(count(&warm, "TransactWriteItems"), 1, "{warm:?}");
     assert_eq!(count(&warm, "BatchWriteItem"), log_batches, "{warm:?}");
-    assert_eq!(warm.len(), 13 + queries + log_batches, "{warm:?}");
+    assert_eq!(warm.len(), 12 + gets + queries + log_batches, "{warm:?}");
     // The goal (docs/benchmarks.md, "Goals"): at most 15.
     assert!(warm.len() <= 15, "{warm:?}");
     // Cold: also the vendor state read and the authToken stored.
     assert_eq!(count(&cold, "Query"), 2, "{cold:?}");
     assert_eq!(count(&cold, "PutItem"), 2, "{cold:?}");
-    assert_eq!(cold.len(), 16 + log_batches, "{cold:?}");
+    assert_eq!(cold.len(), 17 + log_batches, "{cold:?}");
     // Every user's entry was written.
     let id = r["request_id"].as_str().unwrap();
     for u in [&users[0], &users[500], &users[999]] {
