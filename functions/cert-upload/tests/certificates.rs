@@ -704,7 +704,8 @@ async fn a_receipt_url_is_shown_once_kept_rotated_and_dropped() {
     assert_eq!(s, 200, "{edited}");
     assert!(edited.get("receipt_url").is_none(), "{edited}");
     assert!(env.store.receipt_target(&hash).await.unwrap().is_some());
-    // Rotation: a new URL, the old one stops working.
+    // Rotation: a new URL; the old one keeps answering for the vendor's
+    // propagation time (an hour), then stops.
     let mut rotate = body.clone();
     rotate["rotate_receipt_url"] = json!(true);
     let (s, rotated) = call(
@@ -717,6 +718,29 @@ async fn a_receipt_url_is_shown_once_kept_rotated_and_dropped() {
     assert_eq!(s, 200, "{rotated}");
     let new_secret = url_secret(rotated["receipt_url"].as_str().unwrap());
     assert_ne!(new_secret, secret);
+    assert!(env.store.receipt_target(&hash).await.unwrap().is_some());
+    let grace_ends = |at: i64| {
+        let hash = hash.clone();
+        let table = env.store.table().to_string();
+        async move {
+            use aws_sdk_dynamodb::types::AttributeValue as A;
+            raw_client()
+                .await
+                .update_item()
+                .table_name(table)
+                .key("pk", A::S(offpush::store::keys::receipt_pk(&hash)))
+                .key("sk", A::S(offpush::store::keys::RECEIPT_SK.into()))
+                .update_expression("SET grace_until = :at")
+                .expression_attribute_values(":at", A::N(at.to_string()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let now = offpush::clock::now_ms() / 1000;
+    grace_ends(now + 60).await;
+    assert!(env.store.receipt_target(&hash).await.unwrap().is_some());
+    grace_ends(now - 1).await;
     assert!(env.store.receipt_target(&hash).await.unwrap().is_none());
     let new_hash = offpush::domain::ReceiptSecret::from_path(&new_secret)
         .unwrap()

@@ -24,6 +24,11 @@ pub struct CertificateSet {
     pub deleted: HashMap<CertificateId, i64>,
 }
 
+/// How long a rotated receipt URL keeps answering: vivo takes about an
+/// hour to use a changed receipt address (VIVO_API.md), and receipts of
+/// pushes sent before the rotation come to the old one meanwhile.
+pub const RECEIPT_URL_GRACE_SECS: i64 = 3600;
+
 /// How an edit changes the receipt lookup item.
 pub struct ReceiptChange<'a> {
     /// The lookup to remove (the old secret's hash).
@@ -182,6 +187,24 @@ impl Store {
             .is_some_and(|i| !i.contains_key(k::CERT_DELETED_AT)))
     }
 
+    fn receipt_lookup_retire(&self, app: &AppId, c: &Certificate, hash: &str) -> TransactWriteItem {
+        let until = crate::clock::now_ms() / 1000 + RECEIPT_URL_GRACE_SECS;
+        let u = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(k::receipt_pk(hash), k::RECEIPT_SK)))
+            .update_expression("SET #g = :until, #exp = :until, #app = :app, #cert = :cert")
+            .expression_attribute_names("#g", k::RECEIPT_GRACE_UNTIL)
+            .expression_attribute_names("#exp", k::EXPIRES_AT)
+            .expression_attribute_names("#app", k::RECEIPT_APP)
+            .expression_attribute_names("#cert", k::CERT_ID)
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":app", s(app.as_str()))
+            .expression_attribute_values(":cert", n(c.id.get()))
+            .build()
+            .expect("table, key and expression set");
+        TransactWriteItem::builder().update(u).build()
+    }
+
     fn receipt_lookup_delete(&self, hash: &str) -> TransactWriteItem {
         let del = Delete::builder()
             .table_name(&self.table)
@@ -205,8 +228,14 @@ impl Store {
             extra.push(self.receipt_lookup_put(app, c, &r.secret_hash));
         }
         if let Some(old) = receipt.drop {
-            if c.receipt.as_ref().map(|r| r.secret_hash.as_str()) != Some(old) {
-                extra.push(self.receipt_lookup_delete(old));
+            match c.receipt.as_ref().map(|r| r.secret_hash.as_str()) {
+                Some(new) if new == old => {}
+                // Rotated: the old URL keeps answering for the vendor's
+                // own propagation time (vivo takes about an hour to use a
+                // changed receipt address), then its lookup expires.
+                Some(_) => extra.push(self.receipt_lookup_retire(app, c, old)),
+                // Receipts switched off: the URL ends at once.
+                None => extra.push(self.receipt_lookup_delete(old)),
             }
         }
         // The set's version changes with it, in the same request.
@@ -466,12 +495,16 @@ impl Store {
             .map_err(|_| StoreError::Corrupt("receipt lookup app".into()))?;
         let id = CertificateId::new(get_n(&item, k::CERT_ID)?)
             .ok_or_else(|| StoreError::Corrupt("receipt lookup certificate".into()))?;
+        // A rotated URL's lookup answers until its grace ends, for the
+        // certificate as long as it still takes receipts.
+        let grace = opt_n::<i64>(&item, k::RECEIPT_GRACE_UNTIL)?
+            .is_some_and(|until| until > crate::clock::now_ms() / 1000);
         let cert = self.get_certificate(&app, id).await?;
         Ok(cert
             .filter(|c| {
                 c.receipt
                     .as_ref()
-                    .is_some_and(|r| r.secret_hash == secret_hash)
+                    .is_some_and(|r| r.secret_hash == secret_hash || grace)
             })
             .map(|c| (app, c)))
     }

@@ -79,6 +79,8 @@ pub const CERT_TOMBSTONE_SECS: i64 = 31 * 86_400;
 /// certificate (`RECEIPT#{sha256(secret)}`, sk `#RECEIPT`).
 pub const RECEIPT_SK: &str = "#RECEIPT";
 pub const RECEIPT_APP: &str = "app_id";
+/// Set on a rotated URL's lookup: it answers until then (epoch seconds).
+pub const RECEIPT_GRACE_UNTIL: &str = "grace_until";
 
 pub fn receipt_pk(secret_hash: &str) -> String {
     format!("RECEIPT#{secret_hash}")
