@@ -203,6 +203,17 @@ pub async fn push(
         }
         Ok(read)
     };
+    // The reads are bounded by the push's deadline too: what follows it
+    // (completion, cleanup) is budgeted from there.
+    let marked = async {
+        match tokio::time::timeout_at(deadline.into(), marked).await {
+            Ok(read) => read,
+            Err(_) => Err(ServiceError::internal(
+                "reading the recipients",
+                std::io::Error::other("took the whole push deadline; nothing was sent"),
+            )),
+        }
+    };
     let (bindings, certs, deleted) = match marked.await {
         Ok(read) => read,
         Err(e) => {
