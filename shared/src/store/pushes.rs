@@ -477,7 +477,7 @@ impl Store {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(app = %app, request_id = %c.request_id, error = %crate::error::chain(&e), "push completion did not apply in time: storing the record alone, statistics kept due");
+                tracing::warn!(app = %app, request_id = %c.request_id, error = %crate::error::chain(&e), "push completion did not apply (in time, or at all): storing the record with its statistics kept due");
                 // The record with the statistics kept due instead of
                 // added, under the same condition: if the transaction did
                 // apply (its answer lost), the record is done and this is

@@ -246,3 +246,67 @@ async fn statistics_kept_due_are_added_once_by_the_next_read() {
         assert_eq!(day["sent"], 3, "{day}");
     }
 }
+
+/// Puts (or removes) a `sent` counter of the wrong type on every
+/// statistics row of today: any write adding to it fails.
+async fn break_sent_counters(env: &TestEnv, broken: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let pk = keys::stats_pk(&env.app.id);
+    for s in 0..offpush::store::stats::STATS_SHARDS {
+        let u = raw_client()
+            .await
+            .update_item()
+            .table_name(env.store.table())
+            .key("pk", A::S(pk.clone()))
+            .key("sk", A::S(keys::stats_shard_sk(&today(), s)));
+        let u = if broken {
+            u.update_expression("SET #a = :bad")
+                .expression_attribute_values(":bad", A::S("not a number".into()))
+        } else {
+            u.update_expression("REMOVE #a")
+        };
+        u.expression_attribute_names("#a", "sent")
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_push_whose_statistics_cannot_be_written_keeps_its_record_and_counts_later() {
+    let (env, app) = setup("completion-fallback").await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    bind(&env, &app, "bob", "regid-b", None).await;
+    break_sent_counters(&env, true).await;
+    let body = json!({"to": ["alice", "bob"], "desc": "hi", "request_id": "kept-1"});
+    let (s, r) = push(&env, &body).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["summary"]["sent"], 2, "{r}");
+    // The vendor accepted both devices: the record says so, and a repeat
+    // answers it (never "failed" for devices the vendor took).
+    let (s, rec) = admin_get(&env, "/v1/pushes/kept-1").await;
+    assert_eq!(s, 200, "{rec}");
+    assert_eq!(rec["state"], "done", "{rec}");
+    assert_eq!(rec["summary"]["sent"], 2, "{rec}");
+    let (s, again) = push(&env, &body).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["summary"], r["summary"], "{again}");
+    // The statistics were kept due; once the rows take writes again, the
+    // next read adds them, once.
+    break_sent_counters(&env, false).await;
+    for _ in 0..2 {
+        let day = day_stats(&env, &format!("from={}&to={}", today(), today())).await;
+        assert_eq!(
+            (day["pushes"].as_u64(), day["sent"].as_u64()),
+            (Some(1), Some(2)),
+            "{day}"
+        );
+    }
+    assert_eq!(
+        env.sim.requests_to("/message/send").len()
+            + env.sim.requests_to("/message/pushToList").len(),
+        1,
+        "sent once"
+    );
+}
