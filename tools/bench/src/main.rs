@@ -172,9 +172,8 @@ async fn units_of_one_push(
         u.lines
             .push(format!("| {what} | write | {billed} B | {w} WRU |"));
     }
-    u.lines.push(
-        "| app item | read | (cached per instance for 10 s) | 0 RRU |".to_string(),
-    );
+    u.lines
+        .push("| app item | read | (cached per instance for 10 s) | 0 RRU |".to_string());
     u
 }
 
