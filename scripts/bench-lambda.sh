@@ -11,9 +11,10 @@
 #      timed from spawning it to the full response of one invoke; RIE's own
 #      Init Duration besides. Case (a): a request answered before any
 #      DynamoDB call (no Authorization header: 401); case (b): one that makes
-#      the instance's first DynamoDB round trips (an admin token on a GET
-#      route: the app's GetItem, then the route's Query), against a moto
-#      server started here.
+#      the instance's first DynamoDB round trips (an admin token on one of
+#      the function's routes, a GET, or for push dispatch a push to a user
+#      without devices: the app's GetItem, then the route's requests), against
+#      a moto server started here.
 #   3. Max RSS (VmHWM) and VmRSS of the bootstrap process after WARM_INVOCATIONS
 #      sequential warm invokes of case (b) through one RIE, and their p50/p99.
 #   4. Warm latency through `sam local start-api` (Docker) of PUT /v1/push-token
@@ -190,18 +191,29 @@ rie_driver() {
   DRIVER_ENV=()
 }
 
-# Events: case (a) the route without a token, case (b) with the admin token.
+# Events: case (a) one of the function's own routes without a token, case (b) with the
+# admin token. route_of NAME: the method and the path; body_of NAME: the body, if any.
+# PushDispatchFunction serves POST /v1/push alone: a push to a user with no device (no
+# vendor call; its reads, then the push record and statistics written).
 route_of() {
   case "$1" in
-    CertUploadFunction) echo "/v1/certificates" ;;
-    TokenReportFunction) echo "/v1/users/alice/devices" ;;
-    PushDispatchFunction) echo "/v1/stats" ;;
-    hello) echo "/" ;;
+    CertUploadFunction) echo "GET /v1/certificates" ;;
+    TokenReportFunction) echo "GET /v1/users/alice/devices" ;;
+    PushDispatchFunction) echo "POST /v1/push" ;;
+    PushVisibilityFunction) echo "GET /v1/stats" ;;
+    hello) echo "GET /" ;;
+  esac
+}
+body_of() {
+  case "$1" in
+    PushDispatchFunction) echo '{"to":["alice"],"desc":"bench"}' ;;
   esac
 }
 for name in "${BINARIES[@]}"; do
-  "$PY" "$DRIVER" event GET "$(route_of "$name")" >"$OUT/events/$name-a.json"
-  "$PY" "$DRIVER" event GET "$(route_of "$name")" --header "authorization:Bearer $ADMIN_JWT" >"$OUT/events/$name-b.json"
+  read -r method path < <(route_of "$name")
+  body="$(body_of "$name")"
+  "$PY" "$DRIVER" event "$method" "$path" ${body:+--body "$body"} >"$OUT/events/$name-a.json"
+  "$PY" "$DRIVER" event "$method" "$path" ${body:+--body "$body"} --header "authorization:Bearer $ADMIN_JWT" >"$OUT/events/$name-b.json"
 done
 status_a() { if [ "$1" = hello ]; then echo 200; else echo 401; fi; }
 
@@ -230,8 +242,8 @@ echo "## Cold start under the Lambda Runtime Interface Emulator"
 echo
 echo "Each start spawns a fresh \`$(basename "$RIE")\` (from aws-sam-cli $(sam --version 2>/dev/null | awk '{ print $NF }')) on this host with the bootstrap as its runtime, and times spawning it to the full HTTP response of one \`POST /2015-03-31/functions/function/invocations\` (API Gateway REST API event, Lambda proxy payload 1.0; connection refused retried every ~1 ms; the invoke is sent once RIE's runtime API listens too, as on Lambda). One more start per binary and case comes first, not counted (it loads the binaries into the page cache). init median: RIE's \`INIT REPORT(durationMs)\`, the runtime's exec to its first \`/next\` (configuration, logging, the AWS SDK's setup); the \`REPORT ... Init Duration\` of this RIE does not time the on-demand init (it shows ~0.03 ms) and is printed as read. Environment: template.yaml's variables and defaults, 256 MB, dummy credentials, DynamoDB = a moto server on 127.0.0.1 (a local round trip: no TLS handshake, no network)."
 echo
-echo "- case (a): \`GET\` of the function's route without an Authorization header, answered 401 before any DynamoDB call (hello: its 200). DynamoDB requests the emulator received during all case (a) starts (the uncounted ones included): $ddb_a."
-echo "- case (b): the same route with an admin token (cert-upload \`GET /v1/certificates\`, token-report \`GET /v1/users/alice/devices\`, push-dispatch \`GET /v1/stats\`): the instance's first DynamoDB round trips (the app's GetItem, then the route's reads), answered 200. DynamoDB requests during all case (b) starts: $ddb_b ($(awk -v d="$ddb_b" -v n="$(((COLD_STARTS + 1) * ${#SAM_FUNCTIONS[@]}))" 'BEGIN { printf "%.1f", d / n }') per start)."
+echo "- case (a): a route of the function's own without an Authorization header, answered 401 before any DynamoDB call (hello: its 200). DynamoDB requests the emulator received during all case (a) starts (the uncounted ones included): $ddb_a."
+echo "- case (b): the same route with an admin token (cert-upload \`GET /v1/certificates\`, token-report \`GET /v1/users/alice/devices\`, push-dispatch \`POST /v1/push\` to a user without devices, push-visibility \`GET /v1/stats\`; the last two are one binary): the instance's first DynamoDB round trips (the app's GetItem, then the route's reads, and for the push its record and statistics written), answered 200. DynamoDB requests during all case (b) starts: $ddb_b ($(awk -v d="$ddb_b" -v n="$(((COLD_STARTS + 1) * ${#SAM_FUNCTIONS[@]}))" 'BEGIN { printf "%.1f", d / n }') per start)."
 echo
 "$PY" "$DRIVER" table "${cold_files[@]}"
 echo

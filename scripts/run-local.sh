@@ -5,7 +5,7 @@
 #   - by `sam local start-api` (the functions as `sam build` built them, in
 #     Docker containers), when a Docker engine answers and .aws-sam/build
 #     exists, or with --sam (which installs/starts Docker and builds if needed);
-#   - or by local-api (the three functions' own handlers behind one native
+#   - or by local-api (the functions' own handlers behind one native
 #     HTTP server, no Docker), otherwise or with --native.
 # Creates the table and a demo app, mints an admin and a user token, and
 # prints them with curl lines to paste. Ctrl-C stops everything it started
@@ -27,10 +27,10 @@ Runs offpush locally in the foreground (no AWS account):
   - a simulator per vendor, each with one demo app: vivo (unless
     VIVO_API_BASE_URL is set) and Xiaomi (unless XIAOMI_API_BASE_URL is set),
   - the API on 127.0.0.1, served by one of:
-      sam mode     `sam local start-api`: the three Lambda functions as built
+      sam mode     `sam local start-api`: the four Lambda functions as built
                    by `sam build` (.aws-sam/build), in Docker containers
                    (warm, one per function);
-      native mode  local-api: the same three handlers behind one native HTTP
+      native mode  local-api: the same handlers behind one native HTTP
                    server, no Docker;
 then creates the table and the app "demo", mints an admin token and a user
 token (alice), and prints them with curl lines to paste. Ctrl-C stops
@@ -482,7 +482,7 @@ if [ "$RUN_MODE" = sam ]; then
     "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "XIAOMI_API_BASE_URL=$XIAOMI_API_BASE_URL" \
     "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
-  log "sam local start-api on $OFFPUSH_URL (three warm containers; log: $API_LOG)"
+  log "sam local start-api on $OFFPUSH_URL (four warm containers; log: $API_LOG)"
   t_api="$(now_ms)"
   # AWS_ENDPOINT_URL_STS: sam local asks STS for an account id first; the
   # emulator answers at once instead of ~8 s of connect retries offline.
@@ -505,7 +505,7 @@ else
   remember local-api "$api_pid"
   wait_up local-api "$api_pid" "$OFFPUSH_URL/" 30 "$API_LOG"
   log "local-api on $OFFPUSH_URL (pid $api_pid)"
-  MODE_LINE="native runner (local-api: the three handlers in one process)"
+  MODE_LINE="native runner (local-api: the functions' handlers in one process)"
 fi
 log "up in $(secs_since "$T_START") s"
 

@@ -92,7 +92,7 @@ env -u VIVO_API_BASE_URL -u XIAOMI_API_BASE_URL -u DYNAMODB_PORT -u VIVO_SIM_POR
 # shellcheck source=/dev/null
 source "$OUT/run-local.env"
 [ -n "$SAM_BUILD_SECS" ] && figure "sam build: $SAM_BUILD_SECS s"
-figure "sam local start-api: serving after $API_START_SECS s (3 warm containers)"
+figure "sam local start-api: serving after $API_START_SECS s (${#SAM_FUNCTIONS[@]} warm containers)"
 
 # --- 3. artefacts ------------------------------------------------------------------------------------
 if ! ARCH=x86_64 scripts/check-artifacts.sh "$BUILD_DIR" >"$OUT/artifacts.log" 2>&1; then
@@ -132,9 +132,10 @@ json.dump({"ADMIN_JWT": "$ADMIN", "USER_JWT": "$USER_TOKEN", "BOB_JWT": "$BOB_TO
 PY
   # manifest -> "index<TAB>event<TAB>function<TAB>status<TAB>capture-json"; also every
   # events/*.json must be listed, so a new event file cannot be forgotten.
-  python3 - "${E2E_MANIFEST:-events/manifest.json}" events "${E2E_MANIFEST:+subset}" >"$OUT/plan.tsv" <<'PY' || exit 1
-import json, os, sys
+  python3 - "${E2E_MANIFEST:-events/manifest.json}" events "${E2E_MANIFEST:+subset}" "${SAM_FUNCTIONS[*]}" >"$OUT/plan.tsv" <<'PY' || exit 1
+import json, os, re, sys
 m = json.load(open(sys.argv[1]))
+functions = sys.argv[4].split()
 listed = {e["event"] for e in m["events"]}
 on_disk = {f for f in os.listdir(sys.argv[2]) if f.endswith(".json") and f != "manifest.json"}
 unlisted = set() if sys.argv[3] == "subset" else on_disk - listed
@@ -142,8 +143,29 @@ for f in sorted(unlisted):
     print(f"events/{f} is not in events/manifest.json", file=sys.stderr)
 if unlisted:
     sys.exit(1)
+# template.yaml's routes: (method, path) -> the function whose Api event it is.
+routes, current = {}, None
+for line in open("template.yaml"):
+    top = re.match(r"^  ([A-Za-z0-9]+):\s*$", line)
+    if top:
+        current = top.group(1)
+    route = re.search(r'Method: ([A-Z]+), Path: (?:"([^"]+)"|([^,}\s]+))', line)
+    if route:
+        routes[(route.group(1), route.group(2) or route.group(3))] = current
+bad = False
 for i, e in enumerate(m["events"], 1):
-    assert e["function"] in ("CertUploadFunction", "TokenReportFunction", "PushDispatchFunction"), e
+    assert e["function"] in functions, (e, functions)
+    # An event of a route goes to that route's function (an event of no route,
+    # the default-route 404, to the function it names).
+    if e["event"] in on_disk:
+        ev = json.load(open(os.path.join(sys.argv[2], e["event"])))
+        owner = routes.get((ev.get("httpMethod"), ev.get("resource")))
+        if owner and owner != e["function"]:
+            print(f'{e["event"]}: {ev["httpMethod"]} {ev["resource"]} is {owner}\'s route, not {e["function"]}\'s', file=sys.stderr)
+            bad = True
+if bad:
+    sys.exit(1)
+for i, e in enumerate(m["events"], 1):
     print(f'{i}\t{e["event"]}\t{e["function"]}\t{int(e["status"])}\t{json.dumps(e.get("capture", {}))}')
 PY
   log "sam local invoke: $(wc -l <"$OUT/plan.tsv") manifest entries (logs: $OUT/invoke-*.log)"

@@ -2,7 +2,9 @@
 # Helpers for the SAM scripts (Docker, `sam build`, `sam local`); sourced after
 # common.sh (uses ROOT, log, alive, stop_pids).
 
-SAM_FUNCTIONS=(CertUploadFunction TokenReportFunction PushDispatchFunction)
+# template.yaml's functions (logical ids). PushVisibilityFunction runs push-dispatch's
+# binary (sam build builds it once and copies it into both functions' directories).
+SAM_FUNCTIONS=(CertUploadFunction TokenReportFunction PushDispatchFunction PushVisibilityFunction)
 
 # docker_answers: a Docker client is installed and its engine answers within 5 s.
 docker_answers() {

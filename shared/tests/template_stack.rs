@@ -1,7 +1,9 @@
 //! template.yaml's operational settings: a log group with a retention per
-//! function, push dispatch's reserved concurrency, the API's throttling and the
-//! log level, each from its parameter; the one REST API every route is on, and
-//! its gateway responses, which answer with the functions' error body.
+//! function, push dispatch's reserved concurrency (on POST /v1/push alone:
+//! push visibility, the same binary, serves receipts and the read routes
+//! without one), the API's throttling and the log level, each from its
+//! parameter; the one REST API every route is on, and its gateway responses,
+//! which answer with the functions' error body.
 
 use std::time::Duration;
 
@@ -51,8 +53,42 @@ fn resources_of_type<'a>(doc: &'a Value, ty: &str) -> Vec<(String, &'a Value)> {
 
 fn functions(doc: &Value) -> Vec<(String, &Value)> {
     let fns = resources_of_type(doc, "AWS::Serverless::Function");
-    assert_eq!(fns.len(), 3, "three functions");
+    assert_eq!(fns.len(), 4, "four functions");
     fns
+}
+
+/// A function's name after the stack's: its logical id without
+/// `Function`, in kebab case (`PushVisibilityFunction` -> `push-visibility`).
+fn function_name(logical_id: &str) -> String {
+    let base = logical_id
+        .strip_suffix("Function")
+        .unwrap_or_else(|| panic!("{logical_id} ends in Function"));
+    let mut out = String::new();
+    for c in base.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The (method, path) of a function's Api events, sorted.
+fn routes_of(f: &Value) -> Vec<(String, String)> {
+    let mut routes: Vec<(String, String)> = f["Properties"]["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .map(|e| {
+            let p = &e["Properties"];
+            (
+                p["Method"].as_str().unwrap().to_string(),
+                p["Path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    routes.sort();
+    routes
 }
 
 fn number(v: &Value) -> i64 {
@@ -73,14 +109,21 @@ fn each_function_logs_to_its_own_group_with_the_retention_parameter() {
     assert!(allowed.contains(&30) && allowed.contains(&3653) && !allowed.contains(&0));
 
     let groups = resources_of_type(&doc, "AWS::Logs::LogGroup");
-    assert_eq!(groups.len(), 3, "one log group per function");
+    assert_eq!(groups.len(), 4, "one log group per function");
     let mut used = Vec::new();
     for (name, f) in functions(&doc) {
+        // The binary's name, but for push visibility (push dispatch's binary).
         let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let fname = function_name(&name);
+        if name == "PushVisibilityFunction" {
+            assert_eq!(binary, "push-dispatch");
+        } else {
+            assert_eq!(binary, fname, "{name}: named after its binary");
+        }
         let p = &f["Properties"];
         assert_eq!(
             sub(&p["FunctionName"]),
-            Some(format!("${{AWS::StackName}}-{binary}").as_str()),
+            Some(format!("${{AWS::StackName}}-{fname}").as_str()),
             "{name}: FunctionName"
         );
         let group = reference(&p["LoggingConfig"]["LogGroup"])
@@ -89,7 +132,7 @@ fn each_function_logs_to_its_own_group_with_the_retention_parameter() {
         assert_eq!(g["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{name}");
         assert_eq!(
             sub(&g["Properties"]["LogGroupName"]),
-            Some(format!("/aws/lambda/${{AWS::StackName}}-{binary}").as_str()),
+            Some(format!("/aws/lambda/${{AWS::StackName}}-{fname}").as_str()),
             "{group}: named after its function"
         );
         assert_eq!(
@@ -101,14 +144,16 @@ fn each_function_logs_to_its_own_group_with_the_retention_parameter() {
     }
     used.sort();
     used.dedup();
-    assert_eq!(used.len(), 3, "no two functions share a group");
+    assert_eq!(used.len(), 4, "no two functions share a group");
 }
 
 #[test]
 fn push_dispatch_has_reserved_concurrency_from_its_parameter() {
     let doc = template();
     let param = &doc["Parameters"]["PushReservedConcurrency"];
-    assert_eq!(number(&param["Default"]), 10);
+    // No reservation by default: Lambda refuses one that leaves the account
+    // less than 100 unreserved, and a new account's quota can be 10.
+    assert_eq!(number(&param["Default"]), -1);
     assert_eq!(number(&param["MinValue"]), -1);
 
     let p = &doc["Resources"]["PushDispatchFunction"]["Properties"];
@@ -128,7 +173,13 @@ fn push_dispatch_has_reserved_concurrency_from_its_parameter() {
     assert_eq!(reference(&pair[0]), Some("PushReservedConcurrency"));
     assert_eq!(pair[1].as_str(), Some("-1"));
 
-    // The other two functions have no ceiling of their own.
+    // The reservation caps pushes alone: push dispatch serves nothing else.
+    assert_eq!(
+        routes_of(&doc["Resources"]["PushDispatchFunction"]),
+        [("POST".to_string(), "/v1/push".to_string())]
+    );
+    // The other functions, push visibility included, have no ceiling of
+    // their own (nor a reservation taking from the account's pool).
     for (name, f) in functions(&doc) {
         if name != "PushDispatchFunction" {
             assert!(
@@ -137,6 +188,36 @@ fn push_dispatch_has_reserved_concurrency_from_its_parameter() {
             );
         }
     }
+}
+
+#[test]
+fn push_visibility_is_push_dispatchs_binary_on_the_visibility_routes() {
+    let doc = template();
+    let dispatch = &doc["Resources"]["PushDispatchFunction"];
+    let visibility = &doc["Resources"]["PushVisibilityFunction"];
+    // One binary, one build: the same code, build metadata and environment
+    // (sam build builds a definition shared by two functions once).
+    assert_eq!(visibility["Metadata"], dispatch["Metadata"]);
+    for key in ["CodeUri", "Runtime", "Handler", "Environment"] {
+        assert_eq!(
+            visibility["Properties"][key], dispatch["Properties"][key],
+            "{key}"
+        );
+    }
+    assert!(
+        !dispatch["Properties"]["Environment"]["Variables"].is_null(),
+        "push dispatch's own variables, which push visibility needs too"
+    );
+    let routes: Vec<(String, String)> = [
+        ("GET", "/v1/pushes/{request_id}"),
+        ("GET", "/v1/stats"),
+        ("GET", "/v1/users/{user_id}/push-log"),
+        ("POST", "/v1/receipts/{platform}/{receipt_secret}"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(routes_of(visibility), routes);
 }
 
 fn api(doc: &Value) -> &Value {

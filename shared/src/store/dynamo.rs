@@ -146,11 +146,21 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 
-fn timeouts() -> aws_smithy_types::timeout::TimeoutConfig {
+/// The emulator applies one request at a time, so under a loaded test run
+/// a request may wait its turn for seconds: an emulator endpoint gets
+/// these instead (what DynamoDB's own figures are for does not apply).
+const EMULATOR_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn timeouts(emulator: bool) -> aws_smithy_types::timeout::TimeoutConfig {
+    let (attempt, operation) = if emulator {
+        (EMULATOR_TIMEOUT, EMULATOR_TIMEOUT)
+    } else {
+        (ATTEMPT_TIMEOUT, OPERATION_TIMEOUT)
+    };
     aws_smithy_types::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
         .build()
 }
 
@@ -204,7 +214,7 @@ impl Store {
         let endpoint = env_endpoint();
         let mut conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .timeout_config(timeouts())
+            .timeout_config(timeouts(endpoint.is_some()))
             .http_client(https_client());
         conf.set_region(region.map(Region::new));
         conf.set_endpoint_url(endpoint.clone());
@@ -246,7 +256,7 @@ impl Store {
         let creds = Credentials::new("local", "local", None, None, "offpush-local");
         let conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .timeout_config(timeouts())
+            .timeout_config(timeouts(true))
             .http_client(https_client())
             .endpoint_url(endpoint)
             .region(Region::new(region.to_string()))

@@ -1,4 +1,4 @@
-//! local-api: the three function handlers behind one native HTTP server, for
+//! local-api: the functions' handlers behind one native HTTP server, for
 //! machines without Docker (`scripts/run-local.sh`).
 //!
 //! Each request goes through what API Gateway (the REST API of template.yaml,
@@ -39,21 +39,54 @@ use offpush::{Context, ServiceError};
 /// The largest request body accepted; a larger one is answered 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The three Lambda functions of template.yaml.
+/// The Lambda functions of template.yaml.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Function {
     CertUpload,
     TokenReport,
+    /// `POST /v1/push`.
     PushDispatch,
+    /// Receipts and the read routes: push-dispatch's binary deployed as a
+    /// function of its own (template.yaml's `PushVisibilityFunction`).
+    PushVisibility,
 }
 
 impl Function {
-    /// The function's crate/binary name (as in the handlers' log lines).
+    /// Every function, in template.yaml's order.
+    pub const ALL: [Function; 4] = [
+        Function::CertUpload,
+        Function::TokenReport,
+        Function::PushDispatch,
+        Function::PushVisibility,
+    ];
+
+    /// The function's name: its `FunctionName` in template.yaml is the
+    /// stack's name, `-`, and this.
     pub fn name(self) -> &'static str {
         match self {
             Function::CertUpload => "cert-upload",
             Function::TokenReport => "token-report",
             Function::PushDispatch => "push-dispatch",
+            Function::PushVisibility => "push-visibility",
+        }
+    }
+
+    /// The binary (crate) that runs it, as in the handlers' log lines:
+    /// template.yaml's `BuildProperties: Binary`.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::PushVisibility => "push-dispatch",
+            other => other.name(),
+        }
+    }
+
+    /// Its SAM logical id in template.yaml.
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Function::CertUpload => "CertUploadFunction",
+            Function::TokenReport => "TokenReportFunction",
+            Function::PushDispatch => "PushDispatchFunction",
+            Function::PushVisibility => "PushVisibilityFunction",
         }
     }
 }
@@ -71,17 +104,17 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/v1/users/{user_id}/logout", Function::TokenReport),
     ("GET", "/v1/users/{user_id}/devices", Function::TokenReport),
     ("POST", "/v1/push", Function::PushDispatch),
-    ("GET", "/v1/pushes/{request_id}", Function::PushDispatch),
-    ("GET", "/v1/stats", Function::PushDispatch),
+    ("GET", "/v1/pushes/{request_id}", Function::PushVisibility),
+    ("GET", "/v1/stats", Function::PushVisibility),
     (
         "GET",
         "/v1/users/{user_id}/push-log",
-        Function::PushDispatch,
+        Function::PushVisibility,
     ),
     (
         "POST",
         "/v1/receipts/{platform}/{receipt_secret}",
-        Function::PushDispatch,
+        Function::PushVisibility,
     ),
 ];
 
@@ -296,7 +329,8 @@ pub type Dispatch = Arc<
         + Sync,
 >;
 
-/// The real handlers, sharing one warm [`Context`].
+/// The real handlers, sharing one warm [`Context`]. Push dispatch and push
+/// visibility are one binary, hence one handler.
 pub fn handlers(ctx: Arc<Context>) -> Dispatch {
     Arc::new(move |function, req| {
         let ctx = ctx.clone();
@@ -304,7 +338,9 @@ pub fn handlers(ctx: Arc<Context>) -> Dispatch {
             match function {
                 Function::CertUpload => cert_upload::handle(&ctx, req).await,
                 Function::TokenReport => token_report::handle(&ctx, req).await,
-                Function::PushDispatch => push_dispatch::handle(&ctx, req).await,
+                Function::PushDispatch | Function::PushVisibility => {
+                    push_dispatch::handle(&ctx, req).await
+                }
             }
         }
         .boxed()
@@ -461,26 +497,26 @@ mod tests {
             (
                 "GET",
                 "/v1/pushes/msg-1",
-                PushDispatch,
+                PushVisibility,
                 "GET /v1/pushes/{request_id}",
             ),
-            ("GET", "/v1/stats", PushDispatch, "GET /v1/stats"),
+            ("GET", "/v1/stats", PushVisibility, "GET /v1/stats"),
             (
                 "GET",
                 "/v1/users/alice/push-log",
-                PushDispatch,
+                PushVisibility,
                 "GET /v1/users/{user_id}/push-log",
             ),
             (
                 "POST",
                 "/v1/receipts/vivo/abc",
-                PushDispatch,
+                PushVisibility,
                 "POST /v1/receipts/{platform}/{receipt_secret}",
             ),
             (
                 "POST",
                 "/v1/receipts/xiaomi/abc",
-                PushDispatch,
+                PushVisibility,
                 "POST /v1/receipts/{platform}/{receipt_secret}",
             ),
         ];
@@ -507,12 +543,7 @@ mod tests {
                 .filter(|l| !l.starts_with(' '))
                 .and_then(|l| l.strip_suffix(':'))
             {
-                function = match name {
-                    "CertUploadFunction" => Some(Function::CertUpload),
-                    "TokenReportFunction" => Some(Function::TokenReport),
-                    "PushDispatchFunction" => Some(Function::PushDispatch),
-                    _ => None,
-                };
+                function = Function::ALL.into_iter().find(|f| f.logical_id() == name);
             }
             let Some(rest) = line.split_once(", Method: ").map(|(_, r)| r) else {
                 continue;
@@ -536,6 +567,42 @@ mod tests {
         from_template.sort_by_key(key);
         ours.sort_by_key(key);
         assert_eq!(ours, from_template);
+    }
+
+    /// `Function` is template.yaml's functions, no more, no less: each
+    /// one's logical id, `FunctionName` and binary (push dispatch and push
+    /// visibility: the one push-dispatch binary).
+    #[test]
+    fn functions_are_the_templates() {
+        let template: serde_yaml::Value =
+            serde_yaml::from_str(include_str!("../../../template.yaml")).unwrap();
+        let resources = template["Resources"].as_mapping().unwrap();
+        let mut in_template: Vec<&str> = resources
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .map(|(k, _)| k.as_str().unwrap())
+            .collect();
+        let mut ours: Vec<&str> = Function::ALL.iter().map(|f| f.logical_id()).collect();
+        in_template.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, in_template);
+        for f in Function::ALL {
+            let r = &template["Resources"][f.logical_id()];
+            assert_eq!(
+                r["Metadata"]["BuildProperties"]["Binary"].as_str(),
+                Some(f.binary()),
+                "{f:?}"
+            );
+            let serde_yaml::Value::Tagged(name) = &r["Properties"]["FunctionName"] else {
+                panic!("{f:?}: FunctionName is a !Sub");
+            };
+            assert_eq!(name.tag, "Sub", "{f:?}");
+            assert_eq!(
+                name.value.as_str(),
+                Some(format!("${{AWS::StackName}}-{}", f.name()).as_str()),
+                "{f:?}"
+            );
+        }
     }
 
     #[test]

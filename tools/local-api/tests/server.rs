@@ -106,6 +106,10 @@ async fn requests_reach_the_right_function_unchanged() {
         ("POST", "/v1/users/alice/logout", "token-report"),
         ("GET", "/v1/users/alice/devices", "token-report"),
         ("POST", "/v1/push", "push-dispatch"),
+        ("GET", "/v1/pushes/m-1", "push-visibility"),
+        ("GET", "/v1/stats", "push-visibility"),
+        ("GET", "/v1/users/alice/push-log", "push-visibility"),
+        ("POST", "/v1/receipts/vivo/abc", "push-visibility"),
     ] {
         let resp = c
             .request(method.parse().unwrap(), format!("{base}{path}"))
@@ -243,6 +247,7 @@ async fn the_real_handlers_are_wired_to_their_routes() {
         ("PUT", "/v1/push-token"),
         ("POST", "/v1/users/alice/logout"),
         ("POST", "/v1/push"),
+        ("GET", "/v1/stats"),
     ] {
         let resp = c
             .request(method.parse().unwrap(), format!("{base}{path}"))

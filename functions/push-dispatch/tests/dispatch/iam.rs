@@ -1,21 +1,36 @@
-//! The function's IAM policy in template.yaml is exactly what its code
-//! sends: pushes through the handler on a recording store cover a first
-//! push (vivo auth shared through the table), its duplicate and a
-//! conflicting reuse of its request_id, a list push, a dead token and its
-//! cleanup, a refused authToken (dropped, re-auth), a vivo quota pause, a
-//! push to more users than one transaction logs, the
+//! The IAM policies in template.yaml are exactly what the code sends, per
+//! function: push-dispatch's binary runs as two functions, and each one's
+//! policy is compared with what its own routes send (testkit::iam), both
+//! ways, and neither may write an app item.
+//!
+//! PushDispatchFunction (POST /v1/push): pushes through the handler on a
+//! recording store cover a first push (vivo auth shared through the table),
+//! its duplicate and a conflicting reuse of its request_id, a list push, a
+//! dead token and its cleanup, a refused authToken (dropped, re-auth), a vivo
+//! quota pause, a push to more users than one transaction logs, the
 //! take-over of a stale claim that never sent and of one that died while
-//! sending, a user without devices and a refused caller. The DynamoDB
-//! actions their requests needed are compared with the policy's
-//! (testkit::iam).
+//! sending, a user without devices, a refused caller, a push that fails
+//! before sending (its claim given back), pushes through certificates with
+//! receipts on (vivo, and Xiaomi, whose messages carry the receipt URL) and
+//! statistics a completion could not add in time (kept due).
+//!
+//! PushVisibilityFunction (the visibility routes), on a context of its own
+//! (another function's instance: nothing cached from the pushes): vendors'
+//! receipts (vivo delivered, kept raw; Xiaomi type 16, a dead token whose
+//! binding ends), the push record, statistics (adding those kept due) and the
+//! push log.
 
 use crate::common::*;
 use aws_sdk_dynamodb::types::AttributeValue as A;
-use offpush::domain::{DeliveryOutcome, UserId};
+use offpush::domain::{
+    CertificateId, ClickAction, DeliveryOutcome, ReceiptSecret, Receipts, Secret, UserId,
+};
 use offpush::store::keys;
 use offpush::store::pushlog::LogEntry;
+use offpush::store::Store;
+use offpush::Context;
 use serde_json::{json, Value};
-use testkit::iam::assert_policy_matches;
+use testkit::iam::{assert_no_app_writes, assert_policy_matches};
 use vivo_sim::CallAction;
 
 const SEND: &str = "/message/send";
@@ -38,8 +53,14 @@ async fn ok(env: &TestEnv, body: &Value) -> Value {
     r
 }
 
+/// The receipt secrets of the two certificates with receipts on.
+struct ReceiptUrls {
+    vivo: ReceiptSecret,
+    xiaomi: ReceiptSecret,
+}
+
 #[tokio::test]
-async fn the_policy_grants_exactly_what_the_pushes_send() {
+async fn each_policy_grants_exactly_what_its_routes_send() {
     let (env, app) = setup("iam-push-dispatch").await;
     for (user, token) in [
         ("alice", "regid-a"),
@@ -48,44 +69,82 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
     ] {
         bind(&env, &app, user, token, None).await;
     }
+    // A Xiaomi certificate with receipts on (its messages carry the
+    // receipt URL), and dave bound through it.
+    let xiaomi = env
+        .add_xiaomi_certificate(ClickAction::OpenApp, false)
+        .await;
+    assert_eq!(xiaomi.get(), 2);
+    let xiaomi_secret = ReceiptSecret::generate();
+    env.edit_certificate(2, |c| {
+        c.receipt = Some(Receipts {
+            receipt_id: None,
+            secret_hash: xiaomi_secret.hash(),
+            secret: Some(Secret::new(xiaomi_secret.expose())),
+        })
+    })
+    .await;
+    env.bind(2, "dave", "xm-dave", None).await;
     // The bindings went through token reporting's rules: not this function.
     env.actions.clear();
 
-    let r = ok(&env, &body(&["alice"], "r1")).await;
+    let vivo_secret = Box::pin(push_story(&env)).await;
+    assert_policy_matches("PushDispatchFunction", &env.actions.keyed());
+    assert_no_app_writes("PushDispatchFunction");
+
+    // The visibility routes run in another function: its own instances,
+    // which share nothing cached with the pushes' (a store of its own: the
+    // app is read again).
+    env.actions.clear();
+    let cold = Store::for_endpoint(&endpoint(), "us-east-1", env.store.table()).await;
+    let visibility = context(cold.recording(&env.actions), &env.config());
+    let secrets = ReceiptUrls {
+        vivo: vivo_secret,
+        xiaomi: xiaomi_secret,
+    };
+    Box::pin(visibility_story(&env, &visibility, &secrets)).await;
+    assert_policy_matches("PushVisibilityFunction", &env.actions.keyed());
+    assert_no_app_writes("PushVisibilityFunction");
+}
+
+/// Every path of POST /v1/push; the secret of the vivo certificate's
+/// receipt URL it turned receipts on for.
+async fn push_story(env: &TestEnv) -> ReceiptSecret {
+    let r = ok(env, &body(&["alice"], "r1")).await;
     assert_eq!(status_of(&r, "alice"), "sent");
-    let r = ok(&env, &body(&["alice"], "r1")).await;
+    let r = ok(env, &body(&["alice"], "r1")).await;
     assert_eq!(r["duplicate"], true);
-    let (s, _) = push(&env, &body(&["bob"], "r1")).await;
+    let (s, _) = push(env, &body(&["bob"], "r1")).await;
     assert_eq!(s, 409, "a request_id reused for another push");
 
-    let r = ok(&env, &body(&["alice", "bob"], "r2")).await;
+    let r = ok(env, &body(&["alice", "bob"], "r2")).await;
     assert_eq!(r["summary"]["sent"], 2, "{r}");
 
     env.sim
         .set_reg_id("regid-c", RegIdVerdict::Invalid { status: 2 });
-    let r = ok(&env, &body(&["carol"], "r3")).await;
+    let r = ok(env, &body(&["carol"], "r3")).await;
     assert_eq!(status_of(&r, "carol"), "token_invalid");
-    assert!(live_tokens(&env, "carol").await.is_empty(), "cleaned up");
+    assert!(live_tokens(env, "carol").await.is_empty(), "cleaned up");
 
     env.sim.script_next(SEND, code(10000));
-    let r = ok(&env, &body(&["alice"], "r4")).await;
+    let r = ok(env, &body(&["alice"], "r4")).await;
     assert_eq!(status_of(&r, "alice"), "sent", "after a re-auth");
 
-    let r = ok(&env, &body(&["nobody"], "r5")).await;
+    let r = ok(env, &body(&["nobody"], "r5")).await;
     assert_eq!(status_of(&r, "nobody"), "no_device");
 
-    ok(&env, &body(&["bob"], "r6")).await;
-    make_stale(&env, "r6", false).await;
-    let r = ok(&env, &body(&["bob"], "r6")).await;
+    ok(env, &body(&["bob"], "r6")).await;
+    make_stale(env, "r6", false).await;
+    let r = ok(env, &body(&["bob"], "r6")).await;
     assert_eq!(status_of(&r, "bob"), "sent", "taken over and sent");
-    ok(&env, &body(&["bob"], "r7")).await;
-    make_stale(&env, "r7", true).await;
-    ok(&env, &body(&["bob"], "r7")).await;
+    ok(env, &body(&["bob"], "r7")).await;
+    make_stale(env, "r7", true).await;
+    ok(env, &body(&["bob"], "r7")).await;
 
     // More named users than the completion's transaction holds: the rest
     // of the push log goes in batches.
     let many = env.seed_users(120, "many", 1).await;
-    let r = ok(&env, &json!({"to": many, "desc": "hi"})).await;
+    let r = ok(env, &json!({"to": many, "desc": "hi"})).await;
     assert_eq!(r["summary"]["sent"], 120, "{}", r["summary"]);
     // A large push's log whose bucket would pass the item limit (one user
     // with a very long report) writes that bucket's users one item each.
@@ -120,7 +179,7 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
         .unwrap();
 
     env.sim.script_next(SEND, code(10070));
-    let r = ok(&env, &body(&["alice"], "r8")).await;
+    let r = ok(env, &body(&["alice"], "r8")).await;
     assert_eq!(status_of(&r, "alice"), "throttled");
     assert!(!env.stored_pauses().await.is_empty(), "the pause is stored");
 
@@ -134,21 +193,9 @@ async fn the_policy_grants_exactly_what_the_pushes_send() {
     );
     assert_eq!(s, 401);
 
-    Box::pin(visibility_story(&env)).await;
-
-    assert_policy_matches("PushDispatchFunction", &env.actions.keyed());
-    testkit::iam::assert_no_app_writes("PushDispatchFunction");
-}
-
-/// Delivery visibility: a receipt (matched and kept raw), the push record,
-/// statistics and the push log. (Its own future: the story's is large.)
-async fn visibility_story(env: &TestEnv) {
     // A push that fails before sending (a user record the store cannot
     // read) gives its claim back.
-    let pk = keys::user_pk(
-        &env.app.id,
-        &offpush::domain::UserId::parse("u", "zed").unwrap(),
-    );
+    let pk = keys::user_pk(&env.app.id, &UserId::parse("u", "zed").unwrap());
     raw_client()
         .await
         .put_item()
@@ -173,10 +220,12 @@ async fn visibility_story(env: &TestEnv) {
     );
     assert_eq!(s, 500);
 
-    let secret = offpush::domain::ReceiptSecret::generate();
+    // Receipts on for the vivo certificate, then pushes the receipts of the
+    // visibility story name: bob's through vivo, dave's through Xiaomi.
+    let secret = ReceiptSecret::generate();
     let hash = secret.hash();
     env.edit_certificate(1, |c| {
-        c.receipt = Some(offpush::domain::Receipts {
+        c.receipt = Some(Receipts {
             receipt_id: Some("5001".into()),
             secret: None,
             secret_hash: hash,
@@ -184,28 +233,12 @@ async fn visibility_story(env: &TestEnv) {
     })
     .await;
     Box::pin(ok(env, &body(&["bob"], "r10"))).await;
-    let tag = offpush::domain::receipt::receipt_tag(
-        &env.app.id,
-        offpush::domain::CertificateId::new(1).unwrap(),
-    );
-    let param = offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref("r10"), &tag);
-    let receipt = json!({"t": {"param": param, "targets": "regid-b"}, "odd": 1}).to_string();
-    let (s, ack) = read(
-        Box::pin(push_dispatch::handle(
-            &env.ctx,
-            request_raw(
-                "POST",
-                &format!("/v1/receipts/vivo/{}", secret.expose()),
-                None,
-                &receipt,
-            ),
-        ))
-        .await,
-    );
-    assert_eq!(s, 200, "{ack}");
+    let r = Box::pin(ok(env, &body(&["dave"], "r12"))).await;
+    assert_eq!(status_of(&r, "dave"), "sent", "{r}");
+
     // Statistics a completion could not add in time are kept due (the
-    // completion's fallback, as the function writes it) and added by the
-    // next statistics read.
+    // completion's fallback, as the function writes it); the next
+    // statistics read adds them (the visibility story).
     let mut due = offpush::store::stats::StatsAdd::new(
         &offpush::domain::utc_date(offpush::clock::now_ms()),
         None,
@@ -216,10 +249,47 @@ async fn visibility_story(env: &TestEnv) {
         .keep_due_stats(&env.app.id, &keys::push_ref("r-due"), &[due], 3600)
         .await
         .unwrap();
+    secret
+}
+
+/// Delivery visibility on `ctx` (push-visibility's instance): receipts (a
+/// vivo one matched and kept raw, a Xiaomi dead token that ends dave's
+/// binding), the push record, statistics and the push log. (Its own
+/// future: the test's is large.)
+async fn visibility_story(env: &TestEnv, ctx: &Context, secrets: &ReceiptUrls) {
+    let receipt = |platform: &'static str, secret: &ReceiptSecret, body: String| {
+        let req = request_raw(
+            "POST",
+            &format!("/v1/receipts/{platform}/{}", secret.expose()),
+            None,
+            &body,
+        );
+        async move { read(Box::pin(push_dispatch::handle(ctx, req)).await) }
+    };
+
+    let param = |cert: u64, request_id: &str| {
+        let tag =
+            offpush::domain::receipt::receipt_tag(&env.app.id, CertificateId::new(cert).unwrap());
+        offpush::domain::receipt::receipt_param(now_ms(), &keys::push_ref(request_id), &tag)
+    };
+    // vivo: bob delivered; the odd entry is kept raw.
+    let vivo = json!({"t": {"param": param(1, "r10"), "targets": "regid-b"}, "odd": 1});
+    let (s, ack) = receipt("vivo", &secrets.vivo, vivo.to_string()).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(ack["delivered"], 1, "{ack}");
+    assert_eq!(ack["unmatched"], 1, "{ack}");
+    // Xiaomi type 16: dave's regid is dead, his binding (reported before
+    // the push) ends.
+    let xiaomi = json!({"m-1": {"param": param(2, "r12"), "type": 16, "targets": "xm-dave"}});
+    let (s, ack) = receipt("xiaomi", &secrets.xiaomi, xiaomi.to_string()).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(ack["ended"], 1, "{ack}");
+    assert!(live_tokens(env, "dave").await.is_empty(), "dave unbound");
+
     for uri in ["/v1/pushes/r10", "/v1/stats", "/v1/users/bob/push-log"] {
         let (s, r) = read(
             Box::pin(push_dispatch::handle(
-                &env.ctx,
+                ctx,
                 request("GET", uri, Some(&env.app.admin_token()), None),
             ))
             .await,
