@@ -256,6 +256,36 @@ fn api_throttling_comes_from_parameters() {
 }
 
 #[test]
+fn the_waf_rate_rule_per_source_ip_is_opt_in_and_guards_the_apis_stage() {
+    let doc = template();
+    let p = &doc["Parameters"]["ApiRateLimitPerIp"];
+    assert_eq!(
+        number(&p["Default"]),
+        0,
+        "off by default: it costs more than the API at low volume"
+    );
+    // WAF's rate-based rules take 10 at least.
+    assert!(number(&p["MinValue"]) == 0);
+    let acl = &doc["Resources"]["ApiWebAcl"];
+    let assoc = &doc["Resources"]["ApiWebAclAssociation"];
+    for r in [acl, assoc] {
+        assert_eq!(r["Condition"].as_str(), Some("HasIpRateLimit"));
+    }
+    let rules = acl["Properties"]["Rules"].as_sequence().expect("rules");
+    assert_eq!(rules.len(), 1);
+    let rate = &rules[0]["Statement"]["RateBasedStatement"];
+    assert_eq!(reference(&rate["Limit"]), Some("ApiRateLimitPerIp"));
+    assert_eq!(rate["AggregateKeyType"].as_str(), Some("IP"));
+    assert!(rules[0]["Action"]["Block"].is_mapping());
+    assert_eq!(acl["Properties"]["Scope"].as_str(), Some("REGIONAL"));
+    let arn = sub(&assoc["Properties"]["ResourceArn"]).expect("a !Sub ARN");
+    assert!(
+        arn.ends_with("/restapis/${Api}/stages/${Api.Stage}"),
+        "the association names the API's own stage resource: {arn}"
+    );
+}
+
+#[test]
 fn every_route_is_an_event_of_the_one_api_on_its_stage() {
     let doc = template();
     let a = &api(&doc)["Properties"];
