@@ -6,7 +6,7 @@
 mod common;
 
 use common::admin;
-use offpush::domain::{ReceiptSecret, Receipts};
+use offpush::domain::ReceiptSecret;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use testkit::{read, request, request_raw, TestEnv};
@@ -105,16 +105,7 @@ async fn seed(label: &str) -> (Seeded, Admin) {
     let env = TestEnv::new(label).await;
     env.add_certificate(ClickAction::OpenApp, PushMode::Production)
         .await;
-    let receipt_secret = ReceiptSecret::generate();
-    let hash = receipt_secret.hash();
-    env.edit_certificate(1, |c| {
-        c.receipt = Some(Receipts {
-            receipt_id: Some("5001".into()),
-            secret: None,
-            secret_hash: hash,
-        })
-    })
-    .await;
+    let receipt_secret = env.enable_vivo_receipts(1).await;
     env.bind(1, "alice", ALICE_TOKEN, Some("phone-a")).await;
     env.bind(1, "bob", BOB_TOKEN, None).await;
     push(

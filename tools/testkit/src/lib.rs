@@ -355,6 +355,22 @@ impl TestEnv {
             .unwrap());
     }
 
+    /// Turns vivo receipts on for certificate `id` (receipt ID 5001), as
+    /// a saved edit would; the receipt URL's secret.
+    pub async fn enable_vivo_receipts(&self, id: u64) -> offpush::domain::ReceiptSecret {
+        let secret = offpush::domain::ReceiptSecret::generate();
+        let hash = secret.hash();
+        self.edit_certificate(id, |c| {
+            c.receipt = Some(offpush::domain::Receipts {
+                receipt_id: Some("5001".into()),
+                secret: None,
+                secret_hash: hash,
+            })
+        })
+        .await;
+        secret
+    }
+
     /// The app as the store holds it (what handlers see).
     pub async fn app_record(&self) -> App {
         self.store.get_app(&self.app.id).await.unwrap().unwrap()

@@ -4,7 +4,7 @@
 //! failed write: nothing lost, nothing counted twice.
 
 use crate::common::*;
-use offpush::domain::{CertificateId, ReceiptSecret, Receipts};
+use offpush::domain::{CertificateId, ReceiptSecret};
 use offpush::store::keys;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -115,17 +115,7 @@ async fn concurrent_pushes_of_one_app_keep_every_record_and_count_exactly_under_
 
 /// Turns receipts on for certificate 1; the receipt URL's secret.
 async fn enable_receipts(env: &TestEnv) -> ReceiptSecret {
-    let secret = ReceiptSecret::generate();
-    let hash = secret.hash();
-    env.edit_certificate(1, |c| {
-        c.receipt = Some(Receipts {
-            receipt_id: Some("5001".into()),
-            secret: None,
-            secret_hash: hash,
-        })
-    })
-    .await;
-    secret
+    env.enable_vivo_receipts(1).await
 }
 
 /// Puts (or removes) a `delivered` counter of the wrong type on every

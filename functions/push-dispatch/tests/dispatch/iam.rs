@@ -222,16 +222,7 @@ async fn push_story(env: &TestEnv) -> ReceiptSecret {
 
     // Receipts on for the vivo certificate, then pushes the receipts of the
     // visibility story name: bob's through vivo, dave's through Xiaomi.
-    let secret = ReceiptSecret::generate();
-    let hash = secret.hash();
-    env.edit_certificate(1, |c| {
-        c.receipt = Some(Receipts {
-            receipt_id: Some("5001".into()),
-            secret: None,
-            secret_hash: hash,
-        })
-    })
-    .await;
+    let secret = env.enable_vivo_receipts(1).await;
     Box::pin(ok(env, &body(&["bob"], "r10"))).await;
     let r = Box::pin(ok(env, &body(&["dave"], "r12"))).await;
     assert_eq!(status_of(&r, "dave"), "sent", "{r}");

@@ -3,7 +3,7 @@
 //! push records, daily statistics and the push log's no_device reasons.
 
 use crate::common::*;
-use offpush::domain::{CertificateId, ReceiptSecret, Receipts, UserId};
+use offpush::domain::{CertificateId, ReceiptSecret, UserId};
 use offpush::store::keys;
 use serde_json::{json, Value};
 
@@ -19,17 +19,7 @@ async fn post_receipt(env: &TestEnv, secret: &str, body: &str) -> (u16, Value) {
 
 /// Turns receipts on for certificate 1; the receipt URL's secret.
 async fn enable_receipts(env: &TestEnv) -> ReceiptSecret {
-    let secret = ReceiptSecret::generate();
-    let hash = secret.hash();
-    env.edit_certificate(1, |c| {
-        c.receipt = Some(Receipts {
-            receipt_id: Some("5001".into()),
-            secret: None,
-            secret_hash: hash,
-        })
-    })
-    .await;
-    secret
+    env.enable_vivo_receipts(1).await
 }
 
 fn today() -> String {
