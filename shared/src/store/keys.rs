@@ -224,6 +224,9 @@ pub const PUSH_STATE: &str = "state";
 pub const PUSH_RESULT: &str = "result";
 pub const PUSH_FINGERPRINT: &str = "fingerprint";
 pub const PUSH_CLAIMED_AT: &str = "claimed_at_ms";
+/// A random id of the claim that wrote the record: a claim whose answer
+/// was lost recognises itself when it is sent again.
+pub const PUSH_CLAIM_ID: &str = "claim_id";
 pub const PUSH_SENDING_AT: &str = "sending_at_ms";
 
 /// Where a result too large for one item continues (see `pushes`).

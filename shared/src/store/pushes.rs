@@ -134,6 +134,8 @@ pub enum PushState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PushRecord {
     pub request_id: String,
+    /// The id of the claim that wrote it (records of earlier versions: none).
+    pub claim_id: Option<String>,
     pub fingerprint: String,
     pub state: PushState,
     /// Epoch seconds: a repeat of the request id before it is a duplicate.
@@ -185,11 +187,13 @@ impl Store {
         retention_secs: i64,
     ) -> Result<Claim, StoreError> {
         let now_secs = now_ms / 1000;
+        let claim_id = format!("{:016x}", rand::random::<u64>());
         let res = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(Self::push_key(app, request_id)))
+            .item(k::PUSH_CLAIM_ID, s(&claim_id))
             .item(k::PUSH_REQUEST_ID, s(request_id))
             .item(k::PUSH_STATE, s("pending"))
             .item(k::PUSH_FINGERPRINT, s(fingerprint))
@@ -210,6 +214,11 @@ impl Store {
         match res {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) if lost_race(&e) => match self.get_push(app, request_id, now_secs).await? {
+                // This very claim, written by an attempt whose answer was
+                // lost (the SDK sent it again and met its own item).
+                Some(rec) if rec.claim_id.as_deref() == Some(claim_id.as_str()) => {
+                    Ok(Claim::Claimed)
+                }
                 Some(rec) if rec.idempotent_until > now_secs => Ok(Claim::Taken(rec)),
                 // Out of its 24 h between the two calls: claim again.
                 _ => {
@@ -271,6 +280,7 @@ impl Store {
                 .unwrap_or(request_id)
                 .to_string(),
             fingerprint: get_s(&item, k::PUSH_FINGERPRINT)?.to_string(),
+            claim_id: opt_s(&item, k::PUSH_CLAIM_ID).map(str::to_string),
             state,
             idempotent_until: opt_n(&item, k::PUSH_IDEM_UNTIL)?.unwrap_or(expires_at),
             expires_at,

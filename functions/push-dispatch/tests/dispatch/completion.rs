@@ -300,3 +300,33 @@ async fn a_push_whose_statistics_cannot_be_written_keeps_its_record_and_counts_l
         "sent once"
     );
 }
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_recognised_as_the_pushs_own() {
+    let env = TestEnv::on_front("claim-lost").await;
+    add_cert(
+        &env,
+        offpush::domain::ClickAction::OpenApp,
+        offpush::domain::PushMode::Production,
+    )
+    .await;
+    let app = env.app_record().await;
+    bind(&env, &app, "alice", "regid-a", None).await;
+    // The claim's PutItem commits and its answer is lost: the SDK sends it
+    // again and its condition fails on the claim it wrote itself.
+    front::configure(
+        env.store.table(),
+        json!({"lose_every": 1, "lose_limit": 1, "lose_ops": ["PutItem"]}),
+    );
+    let (s, r) = push(
+        &env,
+        &json!({"to": ["alice"], "desc": "hi", "request_id": "lost-claim"}),
+    )
+    .await;
+    let seen = front::stats(env.store.table());
+    front::reset(env.store.table());
+    assert_eq!(seen["lost_responses"], 1, "{seen}");
+    assert_eq!(s, 200, "not 409 for its own claim: {r}");
+    assert_eq!(status_of(&r, "alice"), "sent");
+    assert_eq!(env.sim.requests_to("/message/send").len(), 1);
+}
