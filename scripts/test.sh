@@ -39,6 +39,19 @@ log "cargo test"
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-8}" "$@"
 stop_pids trust moto "$MOTO_PID" moto-front "$MOTO_FRONT_PID"
 
+# A smoke-size load run (scripts/load.sh): concurrent pushes, token reports
+# and receipts through the HTTP API on the emulator's front (conflicts, lost
+# answers), then its invariants: every push answered 200 has its record,
+# statistics equal the answers, receipts count once, no binding lost.
+log "load run (smoke size)"
+mkdir -p "$LOCAL/load"
+LOAD_SMOKE=1 LOAD_OUT="$LOCAL/load/LOAD.smoke.md" "$ROOT/scripts/load.sh" >"$LOCAL/load/smoke.out" || {
+  cat "$LOCAL/load/smoke.out"
+  log "FAIL: the smoke-size load run (report above)"
+  exit 1
+}
+grep -E '^\| (PASS|FAIL) ' "$LOCAL/load/LOAD.smoke.md" | sed 's/^/[test.sh] load: /' >&2 || true
+
 # The SAM path: sam validate --lint, sam build, every event through
 # `sam local invoke`, and the whole story through `sam local start-api`
 # (Docker engine, base image, emulator and simulator set up through

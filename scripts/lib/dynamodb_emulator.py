@@ -2,13 +2,31 @@
 one at a time; optionally behind a "front" that adds what DynamoDB does
 under load and moto does not.
 
-moto applies a TransactWriteItems by deep-copying the tables it touches for
-rollback; a concurrent request that changes the same table meanwhile makes
-that copy fail ("dictionary changed size during iteration", HTTP 500). Real
+moto changes its in-memory tables without any locking: a TransactWriteItems
+that takes its rollback snapshot while a concurrent request changes the same
+table fails ("dictionary changed size during iteration", HTTP 500). Real
 DynamoDB applies each request atomically, so the faithful emulation is to
 serialise requests: clients still interleave request by request, which is
 exactly the concurrency the project's conditions and transactions guard
 against. Only the handling of one request at a time is exclusive.
+
+Transactions roll back per item. moto 5.2.5's TransactWriteItems
+deep-copies every table a transaction names before applying anything, and
+puts the copies back when it cancels: each transaction costs O(table size)
+(on a table of 20 000 items, 840 ms each on a 2-core machine). With
+requests serialised, only the items the transaction names can change, so at
+start-up (with or without the front) moto's DynamoDBBackend.
+transact_write_items is wrapped: while it runs, moto's "copy" of a table is
+a snapshot of those items alone (a deep copy of each, or "absent"; the
+table's stream records are truncated back too), and when moto rolls back,
+the live table is put back with exactly those items restored: the old item
+put back, an item the transaction created deleted. Everything else is
+moto's own code, unchanged: its validation (more than 100 items, two
+operations on one item, an item with two operations, ...), its exceptions,
+and its cancellation reasons in their order. The tests in
+scripts/lib/test_dynamodb_emulator.py compare both methods on the same
+transactions and print their times: 200 transactions on 20 000 items took
+168 s with moto's method, 0.36 s with this one (1.8 ms each).
 
 Served by waitress, not moto's own werkzeug server: werkzeug closes every
 connection after one response ("Connection: close"), so each DynamoDB
@@ -119,17 +137,37 @@ Control endpoint (front mode only; never delayed, never counted):
                                  rate windows, loss sequence and remembered
                                  tokens are dropped; {} resets everything to
                                  the command line's settings.
-  GET  /_front/stats[?table=T]   T's counters (without table: all tables'):
+  GET  /_front/stats[?table=T][&top=N]
+                                 T's counters (without table: all tables'):
                                  {"requests": {op: n}, "applied": {op: n},
                                   "conflicts", "throttles",
                                   "unprocessed_entries", "lost_responses",
                                   "idempotent_replays",
                                   "idempotent_mismatches",
-                                  "transactions_in_progress"}
+                                  "transactions_in_progress",
+                                  "hot_items": {"top": N, "items": n,
+                                                "by_writes": [...],
+                                                "by_reads": [...]}}
                                  "applied" counts the requests moto answered
                                  2xx (a lost or replayed answer included /
-                                 excluded respectively).
+                                 excluded respectively). "hot_items": see
+                                 "Item trace" below; N defaults to 10.
   A bad body or setting answers 400 {"error": ...}.
+
+Item trace: the front counts, per item (table + key attributes), the
+writes and reads it admitted (not refused for a conflict or throttling;
+moto may still refuse one, a failed condition say, which DynamoDB charges
+all the same): a write is a PutItem, UpdateItem or DeleteItem, each
+TransactWriteItems item (ConditionCheck items included) and each
+BatchWriteItem entry; a read is a GetItem, each BatchGetItem key and each
+TransactGetItems item. Query and Scan are not item requests and are not
+counted; an idempotent replay is not admitted. /_front/stats lists the top N
+items by writes and by reads, those with none left out, each as {"table",
+"key": {attribute: value as a string}, "writes", "transactional_writes"
+(of them, TransactWriteItems items: DynamoDB charges those twice),
+"reads"}; "items" is how many items were counted. It is a dict of three
+counters per item the front has seen since its reset (a table's reset
+drops that table's).
 
 Access log: the plain emulator's line for each request moto answers; a
 request the front answers itself (conflict, throttling, replay, mismatch,
@@ -148,7 +186,9 @@ from moto's backend).
 
 import argparse
 import collections
+import copy
 import hashlib
+import heapq
 import io
 import json
 import os
@@ -174,6 +214,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    install_item_rollback()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 
@@ -222,6 +263,120 @@ def main() -> None:
         ident="offpush-dynamodb-emulator",
         _quiet=True,
     )
+
+
+# ---- TransactWriteItems: rollback per item ------------------------------------------
+
+
+class ItemSnapshot:
+    """What moto's TransactWriteItems takes for a deep copy of a table: a
+    deep copy of only the items the transaction names (or "absent"), put
+    back by restore()."""
+
+    def __init__(self, table, transact_items):
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        self.table = table
+        self.name = table.name
+        self.saved = []  # (hash value, range value or None, item copy or None, bucket existed)
+        self.stream_len = len(table.stream_shard.items) if table.stream_shard is not None else None
+        seen = set()
+        hash_attr, range_attr = table.hash_key_attr, table.range_key_attr
+        for entry in transact_items:
+            try:
+                op_type, op = next(iter(entry.items()))
+                if op.get("TableName") != self.name:
+                    continue
+                attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+                h = DynamoType(attrs[hash_attr])
+                r = DynamoType(attrs[range_attr]) if range_attr is not None else None
+            except Exception:  # noqa: BLE001 - moto refuses such an item and writes nothing for it
+                continue
+            if (h, r) in seen:
+                continue
+            seen.add((h, r))
+            if range_attr is None:
+                bucket, old = None, table.items.get(h)
+            else:
+                bucket = table.items.get(h)  # .get: the defaultdict must not grow here
+                old = bucket.get(r) if bucket is not None else None
+            self.saved.append((h, r, copy.deepcopy(old) if old is not None else None, bucket is not None))
+
+    def restore(self):
+        items = self.table.items
+        for h, r, old, had_bucket in self.saved:
+            if self.table.range_key_attr is None:
+                if old is None:
+                    items.pop(h, None)
+                else:
+                    items[h] = old
+            elif old is None:
+                bucket = items.get(h)
+                if bucket is not None:
+                    bucket.pop(r, None)
+                    if not bucket and not had_bucket:
+                        del items[h]
+            else:
+                items[h][r] = old
+        if self.stream_len is not None:
+            del self.table.stream_shard.items[self.stream_len :]
+
+
+class _SnapshotCopy:
+    """Stands for the copy module inside moto's DynamoDB models while one
+    TransactWriteItems runs: a deep copy of a Table is an ItemSnapshot;
+    anything else is copied as usual."""
+
+    def __init__(self, transact_items):
+        from moto.dynamodb.models.table import Table
+
+        self._table_type = Table
+        self._items = transact_items
+        self.snapshots = {}  # id(table) -> its snapshot
+
+    def deepcopy(self, x, memo=None):
+        if isinstance(x, self._table_type):
+            # moto copies a table once per item naming it, all before the
+            # first write: one snapshot serves them all.
+            snap = self.snapshots.get(id(x))
+            if snap is None:
+                snap = self.snapshots[id(x)] = ItemSnapshot(x, self._items)
+            return snap
+        return copy.deepcopy(x, memo)
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+def install_item_rollback():
+    """moto's DynamoDBBackend.transact_write_items, run unchanged but with
+    its rollback copies limited to the transaction's items (see the module
+    docstring). Requests are serialised, so nothing else reads the backend
+    while a transaction's snapshot stands in for its table."""
+    from moto.dynamodb import models
+
+    moto_method = models.DynamoDBBackend.transact_write_items
+    if getattr(moto_method, "moto_transact_write_items", None) is not None:
+        return
+
+    def transact_write_items(self, transact_items):
+        shim = _SnapshotCopy(transact_items)
+        models.copy = shim
+        try:
+            return moto_method(self, transact_items)
+        except BaseException:
+            # moto rolled back by assigning its "copies" to self.tables:
+            # put the live table back with its items as they were.
+            for snap in shim.snapshots.values():
+                if self.tables.get(snap.name) is snap:
+                    self.tables[snap.name] = snap.table
+                    snap.restore()
+            raise
+        finally:
+            models.copy = copy
+
+    transact_write_items.moto_transact_write_items = moto_method
+    models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 # ---- settings -------------------------------------------------------------------
@@ -510,6 +665,7 @@ class Front:
         self.tokens = {}  # token -> record
         self.tokens_in_flight = set()
         self.losses = {}  # table -> {"seen", "lost", "rng"}
+        self.trace = {}  # (table, key) -> [writes, transactional writes, reads]
 
     # -- settings, schemas, counters (callers hold self.state) --------------------
 
@@ -569,6 +725,36 @@ class Front:
             if len(self.windows) >= 10000:
                 self.sweep()
             self.windows.setdefault((table, key, kind), collections.deque()).append(now)
+
+    def _trace(self, table, key, kind, op):
+        c = self.trace.get((table, key))
+        if c is None:
+            c = self.trace[(table, key)] = [0, 0, 0]
+        if kind == "w":
+            c[0] += 1
+            if op == "TransactWriteItems":
+                c[1] += 1
+        else:
+            c[2] += 1
+
+    def hot_items(self, table, top):
+        """The top items by writes and by reads (of table, else all)."""
+        rows = [(k, c) for k, c in self.trace.items() if table is None or k[0] == table]
+
+        def listed(i):
+            best = heapq.nlargest(top, (r for r in rows if r[1][i]), key=lambda r: (r[1][i], r[0]))
+            return [
+                {
+                    "table": t,
+                    "key": key_strings(key),
+                    "writes": c[0],
+                    "transactional_writes": c[1],
+                    "reads": c[2],
+                }
+                for (t, key), c in best
+            ]
+
+        return {"top": top, "items": len(rows), "by_writes": listed(0), "by_reads": listed(2)}
 
     def sweep(self):
         """Drops expired tokens and idle rate windows."""
@@ -660,6 +846,7 @@ class Front:
                     if i in unprocessed.get(t, ()):
                         continue
                     self._admit(now, t, key, kind)
+                    self._trace(t, key, kind, op)
                     if kind == "w" and self.settings(t)["conflicts"]:
                         c = self.held_txn if op == "TransactWriteItems" else self.held_write
                         c[(t, key)] += 1
@@ -865,7 +1052,10 @@ class Front:
                     self.reset(table)
                     out = {"reset": table if table is not None else "all"}
                 elif path == "/_front/stats" and method == "GET":
-                    out = self.stats_of(query.get("table"))
+                    top = query.get("top", "10")
+                    if not top.isdigit():
+                        raise ValueError("top: expected a non-negative integer, got {!r}".format(top))
+                    out = self.stats_of(query.get("table"), int(top))
                 else:
                     return plain(start_response, 404, {"error": "no such control endpoint: {} {}".format(method, path)})
             return plain(start_response, 200, out)
@@ -883,8 +1073,10 @@ class Front:
             del self.windows[k]
         for k in [k for k, rec in self.tokens.items() if rec["table"] == table]:
             del self.tokens[k]
+        for k in [k for k in self.trace if k[0] == table]:
+            del self.trace[k]
 
-    def stats_of(self, table):
+    def stats_of(self, table, top=10):
         if table is not None:
             names = [table] if table in self.stats else []
         else:
@@ -897,6 +1089,7 @@ class Front:
                 else:
                     total[k] += v
         total["table"] = table
+        total["hot_items"] = self.hot_items(table, top)
         return total
 
 
@@ -915,6 +1108,15 @@ def zero_stats():
         "idempotent_mismatches": 0,
         "transactions_in_progress": 0,
     }
+
+
+def key_strings(key):
+    """A canonical key ('{"pk":{"S":"x"}}') as {attribute: "x"}."""
+    out = {}
+    for name, typed in json.loads(key).items():
+        value = next(iter(typed.values())) if isinstance(typed, dict) and typed else typed
+        out[name] = value if isinstance(value, str) else json.dumps(value)
+    return out
 
 
 def read_body(environ) -> bytes:
