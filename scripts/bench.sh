@@ -9,7 +9,9 @@
 #     (sizes, cold starts under the Lambda Runtime Interface Emulator, max RSS
 #     after warm invocations, latency through sam local start-api);
 #   - docs/benchmarks/release-profile.md, appended as it is: the release
-#     profile and dependency choices, measured once per step by hand.
+#     profile and dependency choices, measured once per step by hand;
+#   - docs/benchmarks/load.md, appended as it is: the last full load run
+#     (LOAD_OUT=docs/benchmarks/load.md ./scripts/load.sh).
 #
 # Usage: ./scripts/bench.sh
 # Env:   BENCH_SMOKE=1  every part at a tiny size, debug build, written to
@@ -73,5 +75,11 @@ dirty=""
   echo
   # Measured once by hand (each row a commit or a profile): not re-run here.
   cat "$ROOT/docs/benchmarks/release-profile.md"
+  # The last full load run (./scripts/load.sh, about 17 minutes here): not
+  # re-run here either.
+  if [ -f "$ROOT/docs/benchmarks/load.md" ]; then
+    echo
+    cat "$ROOT/docs/benchmarks/load.md"
+  fi
 } >"$OUT_FILE"
 log "wrote $OUT_FILE ($(secs_since "$T_START") s)"
