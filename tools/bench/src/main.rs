@@ -274,8 +274,8 @@ async fn section_fanout() {
          Baseline, batching off: `ttl_seconds` 600, which offpush sends device by device through \
          `/message/send` (vivo lists cannot carry a TTL under 900 s), i.e. what a per-endpoint \
          service such as SNS mobile push does, at offpush's default bound of {PUSH_CONCURRENCY} \
-         calls in flight. Each size runs on a table of its own holding its users (the emulator \
-         copies a whole table per transaction item, a cost DynamoDB does not have); 10 000 \
+         calls in flight. Each size runs on a table of its own holding its users (the emulator's \
+         Query sorts a whole table, a cost DynamoDB does not have); 10 000 \
          recipients are ten 1000-user calls in a row over the same 1000 users. DynamoDB requests \
          include the push log (one BatchWriteItem of bucket items for a push to more than 97 users). Goals: 1000 recipients under 1 s \
          end to end, at most 3 vivo calls per 1000.\n"
@@ -477,10 +477,9 @@ fn section_cost(units: &Units, push_p50: Duration) {
 
 #[tokio::main]
 async fn main() {
-    // Latencies first, on a table of their own: the emulator copies the
-    // whole table for every TransactWriteItems (its rollback), a cost
-    // DynamoDB does not have, so a table full of bench users would measure
-    // the emulator.
+    // Latencies first, on a table of their own: the emulator's Query
+    // sorts the whole table, a cost DynamoDB does not have, so a table
+    // full of bench users would measure the emulator.
     let mut lat = TestEnv::new("bench-latency").await;
     lat.ctx.push_concurrency = PUSH_CONCURRENCY;
     lat.add_certificate(ClickAction::OpenApp, PushMode::Production)

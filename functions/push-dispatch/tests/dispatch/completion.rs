@@ -330,3 +330,29 @@ async fn a_claim_whose_answer_was_lost_is_recognised_as_the_pushs_own() {
     assert_eq!(status_of(&r, "alice"), "sent");
     assert_eq!(env.sim.requests_to("/message/send").len(), 1);
 }
+
+#[tokio::test]
+async fn a_statistics_read_answers_even_when_what_is_due_cannot_be_added_yet() {
+    let (env, _app) = setup("stats-due-later").await;
+    let mut add = offpush::store::stats::StatsAdd::new(&today(), None);
+    add.add("pushes", 1);
+    add.add("sent", 2);
+    env.store
+        .keep_due_stats(&env.app.id, &keys::push_ref("later"), &[add], 3600)
+        .await
+        .unwrap();
+    // Every row refuses the addition: the read still answers, without it.
+    break_sent_counters(&env, true).await;
+    let day = day_stats(&env, &format!("from={}&to={}", today(), today())).await;
+    assert_eq!(day["pushes"], 0, "{day}");
+    // Once the rows take writes again, the next read adds it, once.
+    break_sent_counters(&env, false).await;
+    for _ in 0..2 {
+        let day = day_stats(&env, &format!("from={}&to={}", today(), today())).await;
+        assert_eq!(
+            (day["pushes"].as_u64(), day["sent"].as_u64()),
+            (Some(1), Some(2)),
+            "{day}"
+        );
+    }
+}
