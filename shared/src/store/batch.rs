@@ -25,6 +25,22 @@ async fn backoff(round: u32) {
 }
 
 impl Store {
+    /// Every item of the partition `pk` (eventually consistent).
+    pub(crate) async fn query_partition(
+        &self,
+        pk: String,
+        op: &'static str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", super::keys::PK)
+            .expression_attribute_values(":pk", super::item::s(pk));
+        self.query_all(query, op).await
+    }
+
     /// Every item a Query matches, page after page (DynamoDB pages at 1 MB).
     pub(crate) async fn query_all(
         &self,

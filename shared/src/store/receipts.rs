@@ -52,15 +52,11 @@ impl Store {
         app: &AppId,
         now_secs: i64,
     ) -> Result<Vec<RawReceipt>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", k::PK)
-            .expression_attribute_values(":pk", s(k::raw_receipts_pk(app)));
         let mut out = Vec::new();
-        for item in &self.query_all(query, "Query raw receipts").await? {
+        for item in &self
+            .query_partition(k::raw_receipts_pk(app), "Query raw receipts")
+            .await?
+        {
             if get_n::<i64>(item, k::EXPIRES_AT)? <= now_secs {
                 continue;
             }

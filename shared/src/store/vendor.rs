@@ -54,14 +54,9 @@ impl Store {
         account: &str,
         now_secs: i64,
     ) -> Result<VendorState, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", k::PK)
-            .expression_attribute_values(":pk", s(account));
-        let items = self.query_all(query, "Query vendor state").await?;
+        let items = self
+            .query_partition(account.to_string(), "Query vendor state")
+            .await?;
         let mut state = VendorState::default();
         for item in &items {
             let expires: i64 = get_n(item, k::EXPIRES_AT)?;
