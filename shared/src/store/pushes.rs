@@ -95,7 +95,7 @@ pub fn delivered_shard(token_ref: &str) -> u32 {
 /// the refs, and the item's version when read (None: no item yet).
 type NewMarks = ((String, u32), String, Vec<String>, Option<i64>);
 
-/// Statistics kept due, as [`Store::keep_due_stats`] wrote them.
+/// Statistics kept due, as [`Store::due_stats_put`] wrote them.
 fn due_adds(json: &str) -> Result<Vec<StatsAdd>, StoreError> {
     let bad = || StoreError::Corrupt("statistics due are malformed".into());
     let v: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|_| bad())?;
@@ -512,29 +512,9 @@ impl Store {
         }
     }
 
-    /// Keeps statistics a write could not add in time, for
-    /// [`Store::settle_due_stats`] (`reference`: whose they are, the push's
-    /// reference).
-    pub async fn keep_due_stats(
-        &self,
-        app: &AppId,
-        reference: &str,
-        adds: &[StatsAdd],
-        retention_secs: i64,
-    ) -> Result<(), StoreError> {
-        if let Some(put) = self.due_stats_put(app, reference, adds, retention_secs)? {
-            self.client
-                .put_item()
-                .table_name(put.table_name())
-                .set_item(Some(put.item().clone()))
-                .send()
-                .await
-                .map_err(sdk_err("PutItem statistics due"))?;
-        }
-        Ok(())
-    }
-
-    /// The item keeping `adds` due (None when there are none).
+    /// The item keeping `adds` due (None when there are none), for
+    /// [`Store::settle_due_stats`]; `reference`: whose they are, the
+    /// push's reference.
     fn due_stats_put(
         &self,
         app: &AppId,
@@ -581,15 +561,11 @@ impl Store {
         app: &AppId,
         deadline: std::time::Instant,
     ) -> Result<usize, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", k::PK)
-            .expression_attribute_values(":pk", s(k::stats_due_pk(app)));
         let mut settled = 0;
-        for item in self.query_all(query, "Query statistics due").await? {
+        for item in self
+            .query_partition(k::stats_due_pk(app), "Query statistics due")
+            .await?
+        {
             let sk = get_s(&item, k::SK)?.to_string();
             let adds = due_adds(get_s(&item, k::STATS_DUE)?)?;
             let mut by_date: std::collections::BTreeMap<String, Vec<StatsAdd>> = Default::default();

@@ -135,3 +135,41 @@ pub async fn admin_get(env: &TestEnv, uri: &str) -> (u16, Value) {
         .await,
     )
 }
+
+/// Puts (or removes) `counters` of the wrong type on every statistics row
+/// of today (the 32 shards and the unsharded rows of earlier versions), so
+/// any write adding to them fails.
+pub async fn break_counters(env: &TestEnv, counters: &[&str], broken: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use offpush::store::keys;
+    let today = offpush::domain::utc_date(now_ms());
+    let pk = keys::stats_pk(&env.app.id);
+    let mut rows: Vec<String> = (0..offpush::store::stats::STATS_SHARDS)
+        .map(|s| keys::stats_shard_sk(&today, s))
+        .collect();
+    rows.push(keys::stats_sk(&today, None));
+    rows.push(keys::stats_sk(&today, CertificateId::new(1)));
+    let names: Vec<String> = (0..counters.len()).map(|i| format!("#c{i}")).collect();
+    let expr = if broken {
+        let sets: Vec<String> = names.iter().map(|n| format!("{n} = :bad")).collect();
+        format!("SET {}", sets.join(", "))
+    } else {
+        format!("REMOVE {}", names.join(", "))
+    };
+    for sk in rows {
+        let mut u = raw_client()
+            .await
+            .update_item()
+            .table_name(env.store.table())
+            .key("pk", A::S(pk.clone()))
+            .key("sk", A::S(sk))
+            .update_expression(&expr);
+        for (n, c) in names.iter().zip(counters) {
+            u = u.expression_attribute_names(n, *c);
+        }
+        if broken {
+            u = u.expression_attribute_values(":bad", A::S("not a number".into()));
+        }
+        u.send().await.unwrap();
+    }
+}

@@ -227,19 +227,12 @@ async fn push_story(env: &TestEnv) -> ReceiptSecret {
     let r = Box::pin(ok(env, &body(&["dave"], "r12"))).await;
     assert_eq!(status_of(&r, "dave"), "sent", "{r}");
 
-    // Statistics a completion could not add in time are kept due (the
-    // completion's fallback, as the function writes it); the next
+    // A push whose statistics rows refuse the write: its record is stored
+    // with the statistics kept due (the completion's fallback); the next
     // statistics read adds them (the visibility story).
-    let mut due = offpush::store::stats::StatsAdd::new(
-        &offpush::domain::utc_date(offpush::clock::now_ms()),
-        None,
-    );
-    due.add("pushes", 1);
-    env.ctx
-        .store
-        .keep_due_stats(&env.app.id, &keys::push_ref("r-due"), &[due], 3600)
-        .await
-        .unwrap();
+    break_counters(env, &["pushes"], true).await;
+    Box::pin(ok(env, &body(&["bob"], "r-due"))).await;
+    break_counters(env, &["pushes"], false).await;
     secret
 }
 
