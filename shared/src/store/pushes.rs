@@ -213,7 +213,7 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(Claim::Claimed),
-            Err(e) if lost_race(&e) => match self.get_push(app, request_id, now_secs).await? {
+            Err(e) if lost_race(&e) => match self.push_record(app, request_id, now_secs).await? {
                 // This very claim, written by an attempt whose answer was
                 // lost (the SDK sent it again and met its own item).
                 Some(rec) if rec.claim_id.as_deref() == Some(claim_id.as_str()) => {
@@ -233,6 +233,24 @@ impl Store {
     /// The push record of `request_id`, within its retention; None also
     /// for an item that only holds receipts (no push ever claimed it).
     pub async fn get_push(
+        &self,
+        app: &AppId,
+        request_id: &str,
+        now_secs: i64,
+    ) -> Result<Option<PushRecord>, StoreError> {
+        let Some(mut rec) = self.push_record(app, request_id, now_secs).await? else {
+            return Ok(None);
+        };
+        let (dlv, dlv_last) = self.delivered_items(app, &k::push_ref(request_id)).await?;
+        rec.delivered.extend(dlv);
+        rec.last_receipt_at_ms = rec.last_receipt_at_ms.max(dlv_last);
+        Ok(Some(rec))
+    }
+
+    /// The record alone, without the delivered-set items (a claim that
+    /// met another needs its state, not its receipts); `delivered` holds
+    /// only what records of earlier versions kept on themselves.
+    async fn push_record(
         &self,
         app: &AppId,
         request_id: &str,
@@ -274,7 +292,6 @@ impl Store {
                 sending: item.contains_key(k::PUSH_SENDING_AT),
             },
         };
-        let (dlv, dlv_last) = self.delivered_items(app, &k::push_ref(request_id)).await?;
         Ok(Some(PushRecord {
             request_id: opt_s(&item, k::PUSH_REQUEST_ID)
                 .unwrap_or(request_id)
@@ -284,12 +301,8 @@ impl Store {
             state,
             idempotent_until: opt_n(&item, k::PUSH_IDEM_UNTIL)?.unwrap_or(expires_at),
             expires_at,
-            delivered: {
-                let mut set = delivered_set(&item);
-                set.extend(dlv);
-                set
-            },
-            last_receipt_at_ms: opt_n(&item, k::PUSH_LAST_RECEIPT)?.max(dlv_last),
+            delivered: delivered_set(&item),
+            last_receipt_at_ms: opt_n(&item, k::PUSH_LAST_RECEIPT)?,
         }))
     }
 
