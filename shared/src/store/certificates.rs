@@ -24,9 +24,10 @@ pub struct CertificateSet {
     pub deleted: HashMap<CertificateId, i64>,
 }
 
-/// How long a rotated receipt URL keeps answering: vivo takes about an
-/// hour to use a changed receipt address (VIVO_API.md), and receipts of
-/// pushes sent before the rotation come to the old one meanwhile.
+/// How long a rotated receipt URL keeps answering: a vendor whose console
+/// registers the address may take up to about an hour to use a changed one
+/// (the longest any vendor documents: docs/api.md), and receipts of pushes
+/// sent before the rotation come to the old one meanwhile.
 pub const RECEIPT_URL_GRACE_SECS: i64 = 3600;
 
 /// How an edit changes the receipt lookup item.
@@ -231,8 +232,8 @@ impl Store {
             match c.receipt.as_ref().map(|r| r.secret_hash.as_str()) {
                 Some(new) if new == old => {}
                 // Rotated: the old URL keeps answering for the vendor's
-                // own propagation time (vivo takes about an hour to use a
-                // changed receipt address), then its lookup expires.
+                // own propagation time (RECEIPT_URL_GRACE_SECS), then its
+                // lookup expires.
                 Some(_) => extra.push(self.receipt_lookup_retire(app, c, old)),
                 // Receipts switched off: the URL ends at once.
                 None => extra.push(self.receipt_lookup_delete(old)),

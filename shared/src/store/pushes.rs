@@ -691,7 +691,10 @@ impl Store {
                     todo.push(((p.clone(), *sh), date.clone(), new, at.map(|(_, v)| *v)));
                 }
             }
-            groups.retain(|g, _| todo.iter().any(|(t, ..)| t == g));
+            // Groups with nothing new are done.
+            let pending: std::collections::HashSet<&(String, u32)> =
+                todo.iter().map(|(g, ..)| g).collect();
+            groups.retain(|g, _| pending.contains(g));
             if todo.is_empty() {
                 return Ok(counted);
             }
