@@ -22,8 +22,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Two emulators: the plain one (AWS_ENDPOINT_URL_DYNAMODB, every test) and
 # one with its test front (AWS_ENDPOINT_URL_DYNAMODB_FRONT: DynamoDB's
-# conflicts, throttling, lost responses and idempotency; shared/tests/
-# dynamo_front.rs), started side by side.
+# conflicts, throttling, lost responses and idempotency; tools/testkit/
+# tests/dynamo_front.rs), started side by side.
 trap 'stop_pids trust moto "${MOTO_PID:-}" moto-front "${MOTO_FRONT_PID:-}"' EXIT
 front_port="$(free_port 127.0.0.1)"
 plain_port="$(free_port 127.0.0.1)"

@@ -814,7 +814,13 @@ pub mod front {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .expect("a status line");
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        let answer = serde_json::from_str(body).unwrap_or_else(|_| {
+            panic!(
+                "{method} {path}: HTTP {status}, not the front's JSON: is {url} the emulator \
+                 started with --front (scripts/test.sh)? {body:.200}"
+            )
+        });
+        (status, answer)
     }
 
     /// Sets `table`'s behaviours (the front's /_front/config settings).

@@ -22,52 +22,12 @@ use aws_sdk_dynamodb::Client;
 use offpush::store::schema::KEY_SCHEMA;
 use offpush::store::Store;
 use serde_json::{json, Value};
+use testkit::front::{self, control};
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 fn front_url() -> String {
-    match std::env::var("AWS_ENDPOINT_URL_DYNAMODB_FRONT") {
-        Ok(v) if !v.trim().is_empty() => v.trim().trim_end_matches('/').to_string(),
-        _ => panic!(
-            "AWS_ENDPOINT_URL_DYNAMODB_FRONT is not set: run with scripts/test.sh \
-             (it starts the emulator with its test front)"
-        ),
-    }
-}
-
-/// One request to the front's control endpoint (plain HTTP/1.1, blocking:
-/// it is local and answers at once, and a Drop can call it).
-fn control(method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = front_url();
-    let addr = url
-        .strip_prefix("http://")
-        .expect("the front is served over plain http");
-    let mut s = std::net::TcpStream::connect(addr).expect("the front accepts connections");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, body) = resp.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    let answer = serde_json::from_str(body).unwrap_or_else(|_| {
-        panic!(
-            "{method} {path}: HTTP {status}, not the front's JSON: is {url} the emulator \
-             started with --front (scripts/test.sh)? {body:.200}"
-        )
-    });
-    (status, answer)
+    front::endpoint()
 }
 
 /// A fresh table on the front, its behaviours reset when dropped.
