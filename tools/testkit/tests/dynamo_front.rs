@@ -22,9 +22,9 @@ use aws_sdk_dynamodb::Client;
 use offpush::store::schema::KEY_SCHEMA;
 use offpush::store::Store;
 use serde_json::{json, Value};
-use testkit::front::{self, control};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use testkit::front::{self, control};
 
 fn front_url() -> String {
     front::endpoint()
