@@ -64,12 +64,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testkit::xiaomi_sim;
-use testkit::{TestApp, VIVO_APP_KEY, VIVO_APP_SECRET, XIAOMI_CHANNEL, XIAOMI_PACKAGE};
-
-/// The regid Xiaomi's credential check sends to
-/// (`offpush_xiaomi::CREDENTIAL_CHECK_REGID`; that crate is not a
-/// dependency of this one): as at Xiaomi, it is no device's.
-const XIAOMI_CHECK_REGID: &str = "offpush-credential-check";
+use testkit::{
+    TestApp, VIVO_APP_KEY, VIVO_APP_SECRET, XIAOMI_CHANNEL, XIAOMI_CHECK_REGID, XIAOMI_PACKAGE,
+};
 
 /// vivo app ids of the simulator's apps: one per load app.
 const VIVO_APP_BASE: u64 = 30_000;
@@ -604,18 +601,9 @@ async fn create_app(
     if receipts {
         body["receipt_id"] = json!(receipt_id);
     }
-    let (s, created) = stack
-        .call(
-            reqwest::Method::POST,
-            "/v1/certificates",
-            &admin,
-            Some(&body),
-        )
-        .await;
-    statuses.add("certificate create", s);
-    if s != 201 {
-        return Err(format!("vivo certificate for {name}: HTTP {s} {created}"));
-    }
+    let created = create_certificate(stack, &admin, &body, statuses)
+        .await
+        .map_err(|e| format!("vivo certificate for {name}: {e}"))?;
     let vivo_cert = created["id"].as_u64().unwrap_or(1);
     let mut receipt_urls = HashMap::new();
     if let Some(url) = created["receipt_url"].as_str() {
@@ -634,18 +622,9 @@ async fn create_app(
             "vendor_options": {"channel_id": XIAOMI_CHANNEL},
             "receipts": receipts,
         });
-        let (s, created) = stack
-            .call(
-                reqwest::Method::POST,
-                "/v1/certificates",
-                &admin,
-                Some(&body),
-            )
-            .await;
-        statuses.add("certificate create", s);
-        if s != 201 {
-            return Err(format!("Xiaomi certificate for {name}: HTTP {s} {created}"));
-        }
+        let created = create_certificate(stack, &admin, &body, statuses)
+            .await
+            .map_err(|e| format!("Xiaomi certificate for {name}: {e}"))?;
         let id = created["id"].as_u64().unwrap_or(2);
         if let Some(url) = created["receipt_url"].as_str() {
             receipt_urls.insert(url.to_string(), id);
@@ -676,6 +655,24 @@ async fn create_app(
 }
 
 /// `PUT /v1/push-token` for `user`'s device.
+/// `POST /v1/certificates`: the created certificate, or the answer.
+async fn create_certificate(
+    stack: &Stack,
+    admin: &str,
+    body: &Value,
+    statuses: &mut Statuses,
+) -> Result<Value, String> {
+    let (s, created) = stack
+        .call(reqwest::Method::POST, "/v1/certificates", admin, Some(body))
+        .await;
+    statuses.add("certificate create", s);
+    if s == 201 {
+        Ok(created)
+    } else {
+        Err(format!("HTTP {s} {created}"))
+    }
+}
+
 async fn report(stack: &Stack, app: &LoadApp, user: &str, cert: u64, token: &str) -> (u16, Value) {
     let body = json!({"certificate_id": cert, "token": token, "device_id": device_of(user)});
     stack

@@ -41,6 +41,9 @@ pub fn vivo_credentials() -> offpush_vivo::credentials::VivoCredentials {
 /// The Xiaomi app the Xiaomi simulator knows in every test.
 pub const XIAOMI_APP_SECRET: &str = "xiaomi-test-app-secret-0123456789";
 pub const XIAOMI_PACKAGE: &str = "com.example.offpushtest";
+/// The regid Xiaomi's credential check sends to: as at Xiaomi, no device's
+/// (the simulators here are told so).
+pub const XIAOMI_CHECK_REGID: &str = offpush_xiaomi::CREDENTIAL_CHECK_REGID;
 /// Its private channel (the simulator requires one of its channels).
 pub const XIAOMI_CHANNEL: &str = "im_private";
 
@@ -475,10 +478,7 @@ impl TestEnv {
         .await
         .expect("Xiaomi simulator starts");
         // As at Xiaomi, the credential check's made-up regid is no device's.
-        xiaomi.set_reg_id(
-            offpush_xiaomi::CREDENTIAL_CHECK_REGID,
-            xiaomi_sim::RegIdVerdict::Invalid,
-        );
+        xiaomi.set_reg_id(XIAOMI_CHECK_REGID, xiaomi_sim::RegIdVerdict::Invalid);
         let actions = ActionLog::new();
         let mut cfg = config(store.table(), &sim.base_url());
         cfg.vendor_urls
