@@ -9,10 +9,30 @@ use serde_json::Value;
 pub use testkit::*;
 
 pub async fn setup(label: &str) -> (TestEnv, App) {
-    let env = TestEnv::new(label).await;
+    with_cert(TestEnv::new(label).await).await
+}
+
+/// As [`setup`], with the table on the emulator's test front.
+pub async fn setup_on_front(label: &str) -> (TestEnv, App) {
+    with_cert(TestEnv::on_front(label).await).await
+}
+
+async fn with_cert(env: TestEnv) -> (TestEnv, App) {
     add_cert(&env, ClickAction::OpenApp, PushMode::Production).await;
     let app = env.app_record().await;
     (env, app)
+}
+
+/// Today (UTC), as statistics name days.
+pub fn today() -> String {
+    offpush::domain::utc_date(now_ms())
+}
+
+/// The last day `GET /v1/stats?{query}` answers (200 asserted).
+pub async fn day_stats(env: &TestEnv, query: &str) -> Value {
+    let (s, r) = admin_get(env, &format!("/v1/stats?{query}")).await;
+    assert_eq!(s, 200, "{r}");
+    r["days"].as_array().unwrap().last().unwrap().clone()
 }
 
 pub async fn add_cert(env: &TestEnv, click: ClickAction, mode: PushMode) -> CertificateId {
@@ -142,7 +162,7 @@ pub async fn admin_get(env: &TestEnv, uri: &str) -> (u16, Value) {
 pub async fn break_counters(env: &TestEnv, counters: &[&str], broken: bool) {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     use offpush::store::keys;
-    let today = offpush::domain::utc_date(now_ms());
+    let today = today();
     let pk = keys::stats_pk(&env.app.id);
     let mut rows: Vec<String> = (0..offpush::store::stats::STATS_SHARDS)
         .map(|s| keys::stats_shard_sk(&today, s))

@@ -8,16 +8,6 @@ use offpush::domain::ReceiptSecret;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-fn today() -> String {
-    offpush::domain::utc_date(now_ms())
-}
-
-async fn day_stats(env: &TestEnv, query: &str) -> Value {
-    let (s, r) = admin_get(env, &format!("/v1/stats?{query}")).await;
-    assert_eq!(s, 200, "{r}");
-    r["days"].as_array().unwrap().last().unwrap().clone()
-}
-
 const COUNTED: [&str; 6] = [
     "sent",
     "no_device",
@@ -29,13 +19,7 @@ const COUNTED: [&str; 6] = [
 
 #[tokio::test]
 async fn concurrent_pushes_of_one_app_keep_every_record_and_count_exactly_under_load() {
-    let env = TestEnv::on_front("completion-load").await;
-    add_cert(
-        &env,
-        offpush::domain::ClickAction::OpenApp,
-        offpush::domain::PushMode::Production,
-    )
-    .await;
+    let (env, _app) = setup_on_front("completion-load").await;
     let users = env.seed_users(8, "u", 1).await;
     // What DynamoDB does to one app's concurrent pushes: transactions that
     // share an item cancel each other while in flight (30 ms each here), an
@@ -230,14 +214,7 @@ async fn a_push_whose_statistics_cannot_be_written_keeps_its_record_and_counts_l
 
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_recognised_as_the_pushs_own() {
-    let env = TestEnv::on_front("claim-lost").await;
-    add_cert(
-        &env,
-        offpush::domain::ClickAction::OpenApp,
-        offpush::domain::PushMode::Production,
-    )
-    .await;
-    let app = env.app_record().await;
+    let (env, app) = setup_on_front("claim-lost").await;
     bind(&env, &app, "alice", "regid-a", None).await;
     // The claim's PutItem commits and its answer is lost: the SDK sends it
     // again and its condition fails on the claim it wrote itself.

@@ -22,16 +22,6 @@ async fn enable_receipts(env: &TestEnv) -> ReceiptSecret {
     env.enable_vivo_receipts(1).await
 }
 
-fn today() -> String {
-    offpush::domain::utc_date(now_ms())
-}
-
-async fn stats(env: &TestEnv, query: &str) -> Value {
-    let (s, r) = admin_get(env, &format!("/v1/stats?{query}")).await;
-    assert_eq!(s, 200, "{r}");
-    r["days"].as_array().unwrap().last().unwrap().clone()
-}
-
 /// Every item of the table, for "nothing changed" checks (maps compare
 /// by content, whatever their order).
 async fn table_items(
@@ -122,7 +112,7 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
     let (_, rec1) = admin_get(&env, "/v1/pushes/m-1").await;
     assert_eq!(rec1["results"][0]["delivery_state"], "delivered");
 
-    let day = stats(&env, &format!("from={}&to={}", today(), today())).await;
+    let day = day_stats(&env, &format!("from={}&to={}", today(), today())).await;
     assert_eq!(day["date"], today());
     assert_eq!(
         (
@@ -134,10 +124,10 @@ async fn receipts_mark_devices_delivered_once_and_feed_the_statistics() {
         (&json!(2), &json!(3), &json!(3), &json!(3)),
         "{day}"
     );
-    let cert_day = stats(&env, "certificate_id=1").await;
+    let cert_day = day_stats(&env, "certificate_id=1").await;
     assert_eq!(cert_day["sent"], 3, "{cert_day}");
     assert_eq!(cert_day["delivered"], 3);
-    let other = stats(&env, "certificate_id=2").await;
+    let other = day_stats(&env, "certificate_id=2").await;
     assert_eq!(other["sent"], 0);
 }
 
@@ -508,7 +498,7 @@ async fn a_thousand_user_push_logs_every_user_and_counts_once() {
         assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{user}: {log}");
         assert_eq!(log["entries"][0]["request_id"], "big");
     }
-    let day = stats(&env, "").await;
+    let day = day_stats(&env, "").await;
     assert_eq!(day["pushes"], 1);
     assert_eq!(day["recipients"], 1000);
     assert_eq!(day["sent"], 700);
@@ -520,7 +510,7 @@ async fn a_thousand_user_push_logs_every_user_and_counts_once() {
     )
     .await;
     assert_eq!(again["duplicate"], true);
-    assert_eq!(stats(&env, "").await["pushes"], 1);
+    assert_eq!(day_stats(&env, "").await["pushes"], 1);
 }
 
 #[tokio::test]
@@ -643,7 +633,7 @@ async fn a_receipt_for_another_apps_push_changes_nothing() {
         &keys::push_ref("own-1"),
         &offpush::domain::receipt::receipt_tag(&env.app.id, cert),
     );
-    let before = stats(&env, "").await;
+    let before = day_stats(&env, "").await;
     let body = json!({
         "t-foreign": {"param": foreign, "targets": "regid-x"},
         "t-own": {"param": own, "targets": "regid-a"},
@@ -663,7 +653,7 @@ async fn a_receipt_for_another_apps_push_changes_nothing() {
         .raw_item(&keys::push_pk(&env.app.id, &foreign_ref), keys::PUSH_SK)
         .await;
     assert!(stub.is_none(), "no stub record: {stub:?}");
-    let after = stats(&env, "").await;
+    let after = day_stats(&env, "").await;
     let day = |v: &Value| v["delivered"].as_u64();
     assert_eq!(
         day(&after),
