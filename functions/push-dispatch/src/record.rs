@@ -1,6 +1,7 @@
 //! What a push leaves behind besides its answer: the day's statistics
-//! (added in the same request as the push record), one push log entry per
-//! named user, and CloudWatch metrics in Embedded Metric Format.
+//! (added in the same transaction as the push record), one push log entry
+//! per named user (plain writes beside it), and CloudWatch metrics in
+//! Embedded Metric Format.
 
 use offpush::domain::{
     utc_date, App, AppId, CertificateId, DeliveryStatus, PushRequest, Summary, UserId,
@@ -19,10 +20,11 @@ fn status_counter(s: DeliveryStatus) -> &'static str {
     s.as_str()
 }
 
-/// The statistics rows one push adds to: the app's row for the day
-/// (pushes, recipients, every status) and one row per certificate it went
-/// through (pushes and recipients through it, its devices' statuses).
-/// Bounded by the certificates used, never by the recipients.
+/// The statistics one push adds: the app's for the day (pushes,
+/// recipients, every status) and each certificate's it went through
+/// (pushes and recipients through it, its devices' statuses), all written
+/// to one statistics row. Bounded by the certificates used, never by the
+/// recipients.
 pub fn stats_of(req: &PushRequest, stored: &StoredPush) -> Vec<StatsAdd> {
     let date = utc_date(stored.pushed_at_ms);
     let mut all = StatsAdd::new(&date, None);
@@ -70,7 +72,8 @@ pub fn log_entries(req: &PushRequest, stored: &StoredPush) -> Vec<(UserId, LogEn
         .collect()
 }
 
-/// Writes the log entries the completion's transaction had no room for.
+/// Writes the push's log entries (plain batched writes, bounded by the
+/// caller beside the dead-token cleanup).
 pub async fn write_push_log(ctx: &Context, app: &App, entries: Vec<(UserId, LogEntry)>) {
     if entries.is_empty() {
         return;

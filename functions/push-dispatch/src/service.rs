@@ -282,7 +282,6 @@ pub async fn push(
     {
         tracing::error!(app = %app.id, request_id = %request_id, error = %offpush::error::chain(&e), "storing the push result failed");
     }
-    let log_left = log;
     // Best effort and bounded, side by side: a binding the cleanup could
     // not end is answered token_invalid again by the next push, which
     // retries it; a log entry not written leaves the push record and the
@@ -290,7 +289,7 @@ pub async fn push(
     let after = async {
         futures::future::join(
             remove_dead_tokens(ctx, app, fanned.dead, pushed_at),
-            record::write_push_log(ctx, app, log_left),
+            record::write_push_log(ctx, app, log),
         )
         .await
     };

@@ -1,9 +1,9 @@
 //! The push log: what each push told each of its users, kept for the
 //! retention period and read newest first.
 //!
-//! A push whose log fits in its completion's transaction (up to about 97
-//! users) writes one small item per user (`LOG#{ms}#{ref}` under the
-//! user's partition), in that transaction. A larger push spreads its log
+//! A push whose log fits in one BatchWriteItem (up to 25 users) writes one
+//! small item per user (`LOG#{ms}#{ref}` under the user's partition), in
+//! plain writes beside its completion. A larger push spreads its log
 //! over [`LOG_BUCKETS`] bucket items (`LOGS#{app}#{bucket}`, same sort
 //! key), each a map of the users hashed to that bucket to their lines:
 //! one BatchWriteItem for a push to 1000 users instead of 40. A user's
@@ -249,9 +249,7 @@ fn merge(a: Stream, b: Stream, limit: usize) -> (Vec<LogEntry>, Option<String>) 
 
 impl Store {
     /// Writes one push's log entries ([`log_items`]), 25 items per
-    /// BatchWriteItem; answers the number of requests made. (A small
-    /// push's entries go in its completion's transaction:
-    /// [`Store::complete_push`].)
+    /// BatchWriteItem; answers the number of requests made.
     pub async fn put_push_log(
         &self,
         app: &AppId,
