@@ -883,25 +883,19 @@ impl Verdicts {
     }
 }
 
-const SUMMARY: [&str; 6] = [
-    "sent",
-    "no_device",
-    "token_invalid",
-    "throttled",
-    "rejected",
-    "failed",
-];
+/// The statuses an answer's summary counts.
+fn summary_keys() -> [&'static str; 6] {
+    offpush::domain::DeliveryStatus::ALL.map(|s| s.as_str())
+}
 
-const STATS: [&str; 8] = [
-    "pushes",
-    "recipients",
-    "sent",
-    "no_device",
-    "token_invalid",
-    "throttled",
-    "rejected",
-    "failed",
-];
+/// The counters `GET /v1/stats` shows that the push answers sum to (all
+/// but `delivered`, which receipts add).
+fn stats_keys() -> Vec<&'static str> {
+    offpush::store::stats::COUNTERS
+        .into_iter()
+        .filter(|c| *c != "delivered")
+        .collect()
+}
 
 /// A push answer's or record's lines: (user, certificate, device, status).
 fn lines_of(v: &Value) -> Vec<(String, u64, String, String)> {
@@ -959,7 +953,7 @@ async fn check_records(
         if rec["state"] != "done" {
             not_done += 1;
         }
-        let differs = SUMMARY.iter().any(|k| {
+        let differs = summary_keys().iter().any(|k| {
             rec["summary"][k].as_u64().unwrap_or(0) != o.body["summary"][k].as_u64().unwrap_or(0)
         });
         if differs {
@@ -1018,7 +1012,7 @@ async fn stats_sum(
         out.insert(UNREAD.to_string(), u64::from(s));
     }
     for day in v["days"].as_array().into_iter().flatten() {
-        for k in STATS.iter().chain(["delivered"].iter()) {
+        for k in stats_keys().iter().chain(["delivered"].iter()) {
             *out.entry(k.to_string()).or_default() += day[*k].as_u64().unwrap_or(0);
         }
     }
@@ -1151,7 +1145,7 @@ async fn check_stats_and_delivered(
     let mut examples = Vec::new();
     for (a, app) in apps.iter().enumerate() {
         let (all, per) = answered_counts(outcomes, a);
-        for k in STATS {
+        for k in stats_keys() {
             let want = all.get(k).copied().unwrap_or(0);
             let got = counted[a].stats_all.get(k).copied().unwrap_or(0);
             compared += 1;
@@ -1861,10 +1855,10 @@ fn report_front(md: &mut String, apps: &[LoadApp], outcomes: &[PushOutcome], sta
 
 fn report_totals(md: &mut String, apps: &[LoadApp], counted: &[Counted]) {
     let _ = writeln!(md, "### `GET /v1/stats` over the run's days\n");
-    let _ = writeln!(md, "| app | {} | delivered |", STATS.join(" | "));
-    let _ = writeln!(md, "|---|{}---|", "---|".repeat(STATS.len()));
+    let _ = writeln!(md, "| app | {} | delivered |", stats_keys().join(" | "));
+    let _ = writeln!(md, "|---|{}---|", "---|".repeat(stats_keys().len()));
     for (app, c) in apps.iter().zip(counted) {
-        let cells: Vec<String> = STATS
+        let cells: Vec<String> = stats_keys()
             .iter()
             .map(|k| c.stats_all.get(*k).copied().unwrap_or(0).to_string())
             .collect();
