@@ -25,6 +25,10 @@ pub struct Config {
     /// `PUSH_RECORD_RETENTION_DAYS`: how long push records, push log
     /// entries and kept receipts live (default 7, 1-31).
     pub record_retention_days: u32,
+    /// `APP_PUSH_RATE_LIMIT`: pushes a second an app may start across the
+    /// stack unless it sets its own limit (default 0: no limit; at most
+    /// `domain::app::MAX_PUSH_RATE_LIMIT`). See `ratelimit`.
+    pub app_push_rate_limit: u32,
 }
 
 pub const DEFAULT_RECORD_RETENTION_DAYS: u32 = 7;
@@ -69,7 +73,15 @@ impl Config {
                 "PUSH_RECORD_RETENTION_DAYS must be 1 to {MAX_RECORD_RETENTION_DAYS}"
             )));
         }
+        let app_push_rate_limit: u32 = num("APP_PUSH_RATE_LIMIT", 0)?;
+        crate::domain::AppSettings::check_push_rate_limit(app_push_rate_limit).map_err(|_| {
+            ConfigError(format!(
+                "APP_PUSH_RATE_LIMIT must be 0 to {}",
+                crate::domain::app::MAX_PUSH_RATE_LIMIT
+            ))
+        })?;
         Ok(Config {
+            app_push_rate_limit,
             record_retention_days,
             default_binding_ttl_days,
             table_name,

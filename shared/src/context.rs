@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::domain::Platform;
+use crate::ratelimit::PushRateLimiter;
 use crate::store::Store;
 use crate::vendor::{Vendor, Vendors};
 use crate::ServiceError;
@@ -20,6 +21,10 @@ pub struct Context {
     pub default_binding_ttl_days: u32,
     /// Push records, push log entries and kept receipts live this long.
     pub record_retention_secs: i64,
+    /// Pushes a second per app for apps that set no limit of their own (0: none).
+    pub app_push_rate_limit: u32,
+    /// This instance's share of the per-app push rate limits.
+    pub push_rate: Arc<PushRateLimiter>,
 }
 
 impl Context {
@@ -31,6 +36,8 @@ impl Context {
             push_concurrency: config.push_concurrency,
             default_binding_ttl_days: config.default_binding_ttl_days,
             record_retention_secs: i64::from(config.record_retention_days) * 86_400,
+            app_push_rate_limit: config.app_push_rate_limit,
+            push_rate: Arc::new(PushRateLimiter::new()),
         }
     }
 

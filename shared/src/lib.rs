@@ -27,6 +27,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod logs;
+pub mod ratelimit;
 pub mod store;
 pub mod tls;
 pub mod vendor;

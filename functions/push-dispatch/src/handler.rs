@@ -39,6 +39,10 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
         ("POST", ["v1", "push"]) => {
             http::query_params(req, &[])?;
             let push = PushRequest::parse(http::json_body(req)?)?;
+            // After the input is checked (a bad push is 400 whatever the
+            // rate), before anything is read or sent.
+            let limit = app.settings.push_rate_limit(ctx.app_push_rate_limit);
+            ctx.push_rate.admit(&ctx.store, &app.id, limit).await?;
             let base = http::public_base_url(req);
             let report = service::push(ctx, &app, push, started, &base).await?;
             Ok(http::json_response(200, &report))

@@ -19,6 +19,9 @@ impl Store {
         if let Some(days) = app.settings.binding_ttl_days {
             req = req.item(k::APP_TTL_DAYS, n(days));
         }
+        if let Some(limit) = app.settings.push_rate_limit {
+            req = req.item(k::APP_PUSH_RATE_LIMIT, n(limit));
+        }
         let res = req
             .item(k::CREATED_AT, ts(app.created_at))
             // Protects: an app id is created once; its secret is never replaced by a re-run.
@@ -68,6 +71,7 @@ impl Store {
             settings: AppSettings {
                 max_devices_per_user: get_n(&item, k::APP_MAX_DEVICES)?,
                 binding_ttl_days: opt_n(&item, k::APP_TTL_DAYS)?,
+                push_rate_limit: opt_n(&item, k::APP_PUSH_RATE_LIMIT)?,
             },
             created_at: get_ts(&item, k::CREATED_AT)?,
         }))
@@ -109,6 +113,34 @@ impl Store {
             .send()
             .await;
         conditional(res, "UpdateItem app settings")
+    }
+
+    /// Sets the app's push rate limit (`Some(0)`: no limit), or removes it
+    /// (None: the deployment's default); false when there is no such app.
+    pub async fn set_app_push_rate_limit(
+        &self,
+        app: &AppId,
+        limit: Option<u32>,
+    ) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k::app_pk(app), k::APP_SK)))
+            .expression_attribute_names("#pk", k::PK)
+            .expression_attribute_names("#rl", k::APP_PUSH_RATE_LIMIT);
+        let req = match limit {
+            Some(v) => req
+                .update_expression("SET #rl = :rl")
+                .expression_attribute_values(":rl", n(v)),
+            None => req.update_expression("REMOVE #rl"),
+        };
+        // Protects: settings never create a half app without a secret.
+        let res = req
+            .condition_expression("attribute_exists(#pk)")
+            .send()
+            .await;
+        conditional(res, "UpdateItem app push rate limit")
     }
 
     /// The next certificate id of the app. An atomic ADD on the app's

@@ -20,6 +20,7 @@
 //! | receipt URL       | `RECEIPT#{sha256(secret)}`           | `#RECEIPT`   |
 //! | vendor auth token | `VENDOR#{vendor}#{account}`          | `#AUTH`      |
 //! | vendor pause      | `VENDOR#{vendor}#{account}`          | `PAUSE#{scope}` |
+//! | app's push count  | `RATE#{app}`                         | `{unix second}` |
 //!
 //! A vendor account is what the vendor counts quotas and tokens against:
 //! for vivo one AppID with one credential set (see [`vendor_pk`]).
@@ -37,6 +38,7 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const APP_SECRET: &str = "signing_secret";
 pub const APP_MAX_DEVICES: &str = "max_devices_per_user";
 pub const APP_TTL_DAYS: &str = "binding_ttl_days";
+pub const APP_PUSH_RATE_LIMIT: &str = "push_rate_limit";
 /// Atomic counter for certificate ids (UpdateItem ADD), on its own item
 /// under the certificates' partition: the app item (its signing secret)
 /// is written by the operator only, so no function's IAM policy reaches
@@ -267,3 +269,10 @@ pub const VENDOR_AUTH_OBTAINED_AT: &str = "obtained_at";
 pub const VENDOR_PAUSE_SK_PREFIX: &str = "PAUSE#";
 pub const PAUSE_CODE: &str = "vendor_code";
 pub const PAUSE_SET_AT: &str = "set_at";
+
+/// The per-app push rate limit's counters: one item per app and second
+/// ([`crate::ratelimit`]).
+pub fn rate_pk(app: &AppId) -> String {
+    format!("RATE#{app}")
+}
+pub const RATE_ADMITTED: &str = "admitted";

@@ -14,6 +14,7 @@ pub mod item;
 pub mod keys;
 pub mod pushes;
 pub mod pushlog;
+mod rate;
 pub mod receipts;
 pub mod schema;
 pub mod stats;

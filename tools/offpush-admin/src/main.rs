@@ -177,6 +177,26 @@ struct SettingsArgs {
     /// deployment's DEFAULT_BINDING_TTL_DAYS, 30 unless changed).
     #[arg(long)]
     binding_ttl_days: Option<u32>,
+    /// Pushes a second the app may start across the stack (0: no limit;
+    /// `default`: the deployment's APP_PUSH_RATE_LIMIT, 0 unless changed).
+    #[arg(long, value_parser = parse_rate_limit)]
+    push_rate_limit: Option<RateLimitArg>,
+}
+
+/// `--push-rate-limit`: a number, or `default`.
+#[derive(Clone, Copy, Debug)]
+struct RateLimitArg(Option<u32>);
+
+fn parse_rate_limit(raw: &str) -> Result<RateLimitArg, String> {
+    if raw == "default" {
+        return Ok(RateLimitArg(None));
+    }
+    let n: u32 = raw
+        .parse()
+        .map_err(|_| "a number of pushes a second, or `default`".to_string())?;
+    AppSettings::check_push_rate_limit(n)
+        .map(|n| RateLimitArg(Some(n)))
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -285,6 +305,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .map(AppSettings::check_ttl_days)
                     .transpose()
                     .map_err(|e| e.to_string())?,
+                push_rate_limit: settings.push_rate_limit.and_then(|l| l.0),
             };
             let app = App {
                 id: parse_app(&app)?,
@@ -306,6 +327,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "signing_secret": app.signing_secret.expose(),
                     "max_devices_per_user": settings.max_devices_per_user,
                     "binding_ttl_days": settings.binding_ttl_days,
+                    "push_rate_limit": settings.push_rate_limit,
                 }))
                 .expect("json")
             );
@@ -323,6 +345,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "app_id": app.id.as_str(),
                     "max_devices_per_user": app.settings.max_devices_per_user,
                     "binding_ttl_days": app.settings.binding_ttl_days,
+                    "push_rate_limit": app.settings.push_rate_limit,
                     "created_at": offpush::domain::rfc3339(app.created_at),
                 }))
                 .expect("json")
@@ -340,17 +363,28 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map(AppSettings::check_ttl_days)
                 .transpose()
                 .map_err(|e| e.to_string())?;
-            if md.is_none() && td.is_none() {
+            let rl = settings.push_rate_limit;
+            if md.is_none() && td.is_none() && rl.is_none() {
                 return Err(
-                    "nothing to set: give --max-devices-per-user and/or --binding-ttl-days".into(),
+                    "nothing to set: give --max-devices-per-user, --binding-ttl-days and/or --push-rate-limit".into(),
                 );
             }
-            if !store
-                .update_app_settings(&id, md, td)
-                .await
-                .map_err(|e| err(&e))?
+            if (md.is_some() || td.is_some())
+                && !store
+                    .update_app_settings(&id, md, td)
+                    .await
+                    .map_err(|e| err(&e))?
             {
                 return Err(format!("no app {id}"));
+            }
+            if let Some(RateLimitArg(limit)) = rl {
+                if !store
+                    .set_app_push_rate_limit(&id, limit)
+                    .await
+                    .map_err(|e| err(&e))?
+                {
+                    return Err(format!("no app {id}"));
+                }
             }
             let app = store
                 .get_app(&id)
@@ -359,7 +393,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .ok_or("app vanished")?;
             println!(
                 "{}",
-                json!({"app_id": id.as_str(), "max_devices_per_user": app.settings.max_devices_per_user, "binding_ttl_days": app.settings.binding_ttl_days})
+                json!({"app_id": id.as_str(), "max_devices_per_user": app.settings.max_devices_per_user, "binding_ttl_days": app.settings.binding_ttl_days, "push_rate_limit": app.settings.push_rate_limit})
             );
         }
         Cmd::Pause(PauseCmd::List { app }) => {

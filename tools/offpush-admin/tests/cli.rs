@@ -66,6 +66,65 @@ async fn create_app_set_settings_and_mint_tokens() {
         &["app", "set", "--app", "nope", "--binding-ttl-days", "3"],
     );
 
+    // The per-app push rate limit: a number (0: none), `default` to remove it.
+    assert!(shown["push_rate_limit"].is_null());
+    let set = json_of(&admin(
+        &table,
+        &["app", "set", "--app", "im-app", "--push-rate-limit", "250"],
+    ));
+    assert_eq!(set["push_rate_limit"], 250);
+    assert_eq!(set["max_devices_per_user"], 3, "other settings kept");
+    let shown = json_of(&admin(&table, &["app", "show", "--app", "im-app"]));
+    assert_eq!(shown["push_rate_limit"], 250);
+    refused(
+        &table,
+        &[
+            "app",
+            "set",
+            "--app",
+            "im-app",
+            "--push-rate-limit",
+            "100001",
+        ],
+    );
+    refused(
+        &table,
+        &["app", "set", "--app", "im-app", "--push-rate-limit", "-1"],
+    );
+    refused(
+        &table,
+        &["app", "set", "--app", "nope", "--push-rate-limit", "5"],
+    );
+    let shown = json_of(&admin(&table, &["app", "show", "--app", "im-app"]));
+    assert_eq!(
+        shown["push_rate_limit"], 250,
+        "refused values change nothing"
+    );
+    let set = json_of(&admin(
+        &table,
+        &[
+            "app",
+            "set",
+            "--app",
+            "im-app",
+            "--push-rate-limit",
+            "default",
+        ],
+    ));
+    assert!(set["push_rate_limit"].is_null());
+    let created = json_of(&admin(
+        &table,
+        &[
+            "app",
+            "create",
+            "--app",
+            "limited",
+            "--push-rate-limit",
+            "0",
+        ],
+    ));
+    assert_eq!(created["push_rate_limit"], 0);
+
     let app = AppId::parse("app", "im-app").unwrap();
     let secret = Secret::new(secret);
     let now = testkit::now();

@@ -260,6 +260,7 @@ fn base_config(table: &str) -> Config {
         push_concurrency: 4,
         default_binding_ttl_days: 30,
         record_retention_days: offpush::config::DEFAULT_RECORD_RETENTION_DAYS,
+        app_push_rate_limit: 0,
     }
 }
 

@@ -12,7 +12,8 @@
 //! sending, a user without devices, a refused caller, a push that fails
 //! before sending (its claim given back), pushes through certificates with
 //! receipts on (vivo, and Xiaomi, whose messages carry the receipt URL) and
-//! statistics a completion could not add in time (kept due).
+//! statistics a completion could not add in time (kept due), all under a
+//! per-app push rate limit (its leases).
 //!
 //! PushVisibilityFunction (the visibility routes), on a context of its own
 //! (another function's instance: nothing cached from the pushes): vendors'
@@ -85,7 +86,16 @@ async fn each_policy_grants_exactly_what_its_routes_send() {
     })
     .await;
     env.bind(2, "dave", "xm-dave", None).await;
-    // The bindings went through token reporting's rules: not this function.
+    // A per-app push rate limit: every push takes its admission from the
+    // app's counter (high enough never to refuse one here).
+    assert!(env
+        .store
+        .set_app_push_rate_limit(&env.app.id, Some(1000))
+        .await
+        .unwrap());
+    env.store.forget_cached_app(&env.app.id);
+    // The bindings went through token reporting's rules, the limit is the
+    // operator's: not this function.
     env.actions.clear();
 
     let vivo_secret = Box::pin(push_story(&env)).await;

@@ -10,6 +10,7 @@ mod conformance;
 mod deadline;
 mod exactly_once;
 mod iam;
+mod limits;
 mod outcomes;
 mod pauses;
 mod push;
