@@ -14,13 +14,10 @@
 //! environment variable. `--timestamp-window-ms 0` turns the window off.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::Parser;
-use honor_sim::{
-    shutdown_signal, ResponseShape, Settings, SimApp, SimConfig, Simulator, TimestampUnit,
-};
-use sim_kit::cli::{self, ListenArgs};
+use honor_sim::{ResponseShape, Settings, SimApp, SimConfig, Simulator, TimestampUnit};
+use sim_kit::cli::{self, ListenArgs, ReceiptArgs};
 
 /// Where the binary listens unless told otherwise.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9705);
@@ -60,13 +57,8 @@ struct Args {
     #[arg(long, env = "HONOR_SIM_TOKEN_TTL_SECS", default_value_t = honor_sim::TOKEN_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     token_ttl_secs: u64,
 
-    /// Milliseconds from the first receipt queued to the POST that sends it.
-    #[arg(long, env = "HONOR_SIM_RECEIPT_DELAY_MS", default_value_t = 1000)]
-    receipt_delay_ms: u64,
-
-    /// Send every accepted receipt POST a second time.
-    #[arg(long, env = "HONOR_SIM_RECEIPT_REDELIVER")]
-    receipt_redeliver: bool,
+    #[command(flatten)]
+    receipt_flags: ReceiptArgs,
 
     /// The receipt status of a delivered token.
     #[arg(long, env = "HONOR_SIM_RECEIPT_DELIVERED_STATUS", default_value_t = 0)]
@@ -139,14 +131,9 @@ async fn main() -> std::io::Result<()> {
     let addr = args.listen.addr(SocketAddr::from(DEFAULT_LISTEN));
     let sim = Simulator::start_on(addr, SimConfig { apps, settings }).await?;
     tracing::info!(?app_ids, "apps configured");
-    let mut receipts = sim.receipt_settings();
-    receipts.delay = Duration::from_millis(args.receipt_delay_ms);
-    receipts.redeliver = args.receipt_redeliver;
-    sim.set_receipt_settings(receipts);
+    sim.set_receipt_settings(args.receipt_flags.apply(sim.receipt_settings()));
 
-    cli::announce("honor-sim", &sim.base_url())?;
-
-    shutdown_signal().await;
+    cli::announce_and_wait("honor-sim", &sim.base_url()).await?;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())

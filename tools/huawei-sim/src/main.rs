@@ -13,14 +13,12 @@
 //! A flag given on the command line replaces its environment variable.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::Parser;
 use huawei_sim::{
-    shutdown_signal, ReceiptConfig, Settings, SimApp, SimConfig, Simulator, TtlOverMax,
-    UnapprovedCategory,
+    ReceiptConfig, Settings, SimApp, SimConfig, Simulator, TtlOverMax, UnapprovedCategory,
 };
-use sim_kit::cli::{self, ListenArgs};
+use sim_kit::cli::{self, ListenArgs, ReceiptArgs};
 
 /// Where the binary listens unless told otherwise.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9704);
@@ -47,13 +45,8 @@ struct Args {
     #[arg(long = "receipt-auth", env = "HUAWEI_SIM_RECEIPT_AUTH", value_delimiter = ',', value_parser = parse_auth, hide_env_values = true)]
     receipt_auth: Vec<(String, String, String, String)>,
 
-    /// Milliseconds from the first receipt queued to the POST that sends it.
-    #[arg(long, env = "HUAWEI_SIM_RECEIPT_DELAY_MS", default_value_t = 1000)]
-    receipt_delay_ms: u64,
-
-    /// Send every accepted receipt POST a second time.
-    #[arg(long, env = "HUAWEI_SIM_RECEIPT_REDELIVER")]
-    receipt_redeliver: bool,
+    #[command(flatten)]
+    receipt_flags: ReceiptArgs,
 
     /// Receipt items per POST, 1..=1000 (100 current doc, 1000 archived doc).
     #[arg(long, env = "HUAWEI_SIM_RECEIPT_BATCH", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -158,10 +151,7 @@ async fn main() -> std::io::Result<()> {
     let addr = args.listen.addr(SocketAddr::from(DEFAULT_LISTEN));
     let sim = Simulator::start_on(addr, SimConfig { apps }).await?;
     tracing::info!(apps = ?ids, "apps configured");
-    let mut receipts = sim.receipt_settings();
-    receipts.delay = Duration::from_millis(args.receipt_delay_ms);
-    receipts.redeliver = args.receipt_redeliver;
-    sim.set_receipt_settings(receipts);
+    sim.set_receipt_settings(args.receipt_flags.apply(sim.receipt_settings()));
     let settings = Settings {
         receipt_batch: usize::from(args.receipt_batch),
         unapproved_category: args.unapproved_category,
@@ -173,9 +163,7 @@ async fn main() -> std::io::Result<()> {
         std::process::exit(2);
     }
 
-    cli::announce("huawei-sim", &sim.base_url())?;
-
-    shutdown_signal().await;
+    cli::announce_and_wait("huawei-sim", &sim.base_url()).await?;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())

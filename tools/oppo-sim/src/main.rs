@@ -11,11 +11,10 @@
 //! given on the command line replaces its environment variable.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::Parser;
-use oppo_sim::{shutdown_signal, CreateTime, Settings, SimApp, SimConfig, Simulator};
-use sim_kit::cli::{self, ListenArgs};
+use oppo_sim::{CreateTime, Settings, SimApp, SimConfig, Simulator};
+use sim_kit::cli::{self, ListenArgs, ReceiptArgs};
 
 /// Where the binary listens unless told otherwise.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9703);
@@ -31,13 +30,8 @@ struct Args {
     #[arg(long = "app", env = "OPPO_SIM_APPS", value_delimiter = ',', value_parser = parse_app, hide_env_values = true)]
     apps: Vec<SimApp>,
 
-    /// Milliseconds from the first receipt queued to the POST that sends it.
-    #[arg(long, env = "OPPO_SIM_RECEIPT_DELAY_MS", default_value_t = 1000)]
-    receipt_delay_ms: u64,
-
-    /// Send every accepted receipt POST a second time.
-    #[arg(long, env = "OPPO_SIM_RECEIPT_REDELIVER")]
-    receipt_redeliver: bool,
+    #[command(flatten)]
+    receipt_flags: ReceiptArgs,
 
     /// How the auth answer writes create_time: number or string.
     #[arg(long, env = "OPPO_SIM_CREATE_TIME", default_value = "number", value_parser = parse_create_time)]
@@ -109,14 +103,9 @@ async fn main() -> std::io::Result<()> {
     )
     .await?;
     tracing::info!(?keys, "apps configured");
-    let mut receipts = sim.receipt_settings();
-    receipts.delay = Duration::from_millis(args.receipt_delay_ms);
-    receipts.redeliver = args.receipt_redeliver;
-    sim.set_receipt_settings(receipts);
+    sim.set_receipt_settings(args.receipt_flags.apply(sim.receipt_settings()));
 
-    cli::announce("oppo-sim", &sim.base_url())?;
-
-    shutdown_signal().await;
+    cli::announce_and_wait("oppo-sim", &sim.base_url()).await?;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())

@@ -109,7 +109,8 @@
 //! # Binaries
 //!
 //! [`cli`]: `--listen` / `--port` (with `<PREFIX>_LISTEN` / `<PREFIX>_PORT`),
-//! logging to stderr by `RUST_LOG`, the `<name> listening on <url>` line;
+//! `--receipt-delay-ms` / `--receipt-redeliver`, logging to stderr by
+//! `RUST_LOG`, the `<name> listening on <url>` line;
 //! [`shutdown_signal`] resolves on SIGINT or SIGTERM.
 //!
 //! # Adding a simulator
@@ -117,7 +118,8 @@
 //! Implement [`Vendor`] for the vendor's state (behind its own lock; the kit
 //! never holds one of its locks while calling the vendor, so the vendor may
 //! call [`Core`] from inside its own), and a [`ReceiptFormat`] ([`NoReceipts`]
-//! when the vendor has none). [`form`] reads and writes form bodies.
+//! when the vendor has none). [`form`] reads and writes form bodies;
+//! [`testing`] starts and stops a simulator's binary in its own tests.
 
 pub mod cli;
 mod clock;
@@ -127,6 +129,7 @@ mod receipts;
 mod record;
 mod script;
 mod server;
+pub mod testing;
 
 pub use clock::{day_of, time_of_day, wall_clock_ms, SimClock, DAY_MS, UTC8_MS};
 pub use control::{bad_request, ok, ControlBody, Shared};

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use sim_kit::cli::{self, ListenArgs};
-use vivo_sim::{shutdown_signal, SimApp, SimConfig, Simulator};
+use vivo_sim::{SimApp, SimConfig, Simulator};
 
 /// Where the binary listens unless told otherwise.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9701);
@@ -118,9 +118,7 @@ async fn main() -> std::io::Result<()> {
         tracing::info!(app_id = receipt.app_id, receipt_id = %receipt.receipt_id, url = %receipt.url, "receipt URL registered");
     }
 
-    cli::announce("vivo-sim", &sim.base_url())?;
-
-    shutdown_signal().await;
+    cli::announce_and_wait("vivo-sim", &sim.base_url()).await?;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())

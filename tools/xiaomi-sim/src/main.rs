@@ -9,13 +9,10 @@
 //! ones. A flag given on the command line replaces its environment variable.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::Parser;
-use sim_kit::cli::{self, ListenArgs};
-use xiaomi_sim::{
-    shutdown_signal, BadRegIdsKey, ReceiptBody, Settings, SimApp, SimConfig, Simulator,
-};
+use sim_kit::cli::{self, ListenArgs, ReceiptArgs};
+use xiaomi_sim::{BadRegIdsKey, ReceiptBody, Settings, SimApp, SimConfig, Simulator};
 
 /// Where the binary listens unless told otherwise.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9702);
@@ -31,13 +28,8 @@ struct Args {
     #[arg(long = "app", env = "XIAOMI_SIM_APPS", value_delimiter = ',', value_parser = parse_app, hide_env_values = true)]
     apps: Vec<SimApp>,
 
-    /// Milliseconds from the first receipt queued to the POST that sends it.
-    #[arg(long, env = "XIAOMI_SIM_RECEIPT_DELAY_MS", default_value_t = 1000)]
-    receipt_delay_ms: u64,
-
-    /// Send every accepted receipt POST a second time.
-    #[arg(long, env = "XIAOMI_SIM_RECEIPT_REDELIVER")]
-    receipt_redeliver: bool,
+    #[command(flatten)]
+    receipt_flags: ReceiptArgs,
 
     /// Receipt POST bodies: form (`data=<json>`) or json.
     #[arg(long, env = "XIAOMI_SIM_RECEIPT_BODY", default_value = "form", value_parser = parse_receipt_body)]
@@ -83,18 +75,13 @@ async fn main() -> std::io::Result<()> {
     let addr = args.listen.addr(SocketAddr::from(DEFAULT_LISTEN));
     let sim = Simulator::start_on(addr, SimConfig { apps: args.apps }).await?;
     tracing::info!(?packages, "apps configured");
-    let mut receipts = sim.receipt_settings();
-    receipts.delay = Duration::from_millis(args.receipt_delay_ms);
-    receipts.redeliver = args.receipt_redeliver;
-    sim.set_receipt_settings(receipts);
+    sim.set_receipt_settings(args.receipt_flags.apply(sim.receipt_settings()));
     sim.set_settings(Settings {
         bad_regids_key: args.bad_regids_key,
         receipt_body: args.receipt_body,
     });
 
-    cli::announce("xiaomi-sim", &sim.base_url())?;
-
-    shutdown_signal().await;
+    cli::announce_and_wait("xiaomi-sim", &sim.base_url()).await?;
     tracing::info!("stopping");
     sim.shutdown().await;
     Ok(())

@@ -88,17 +88,8 @@ pub async fn raw(
     headers: &[(&str, &str)],
     body: String,
 ) -> (u16, Value) {
-    let client = honor_sim::http_client();
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client
-        .request(method, format!("{}{path}", sim.base_url()))
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body read");
+    let (status, text) =
+        sim_kit::testing::raw_call(&sim.base_url(), method, path, headers, body).await;
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -192,14 +183,7 @@ pub async fn code(sim: &Simulator, token: &str, body: &Value) -> i64 {
 
 /// A `/_sim/*` call: a POST of `body` when given, else a GET.
 pub async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
-    let client = honor_sim::http_client();
-    let url = format!("{}/_sim/{path_and_query}", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    sim_kit::testing::control_call(&sim.base_url(), path_and_query, body).await
 }
 
 /// `n` tokens `<prefix>-0..`.

@@ -1,6 +1,5 @@
 //! The `huawei-sim` binary.
 
-use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 use huawei_sim::{send_path, TOKEN_PATH};
@@ -10,42 +9,12 @@ use crate::common::message;
 
 /// Starts the binary; the child and its base URL (from its first line).
 fn spawn(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_huawei-sim"))
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("huawei-sim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+    sim_kit::testing::spawn_binary(env!("CARGO_BIN_EXE_huawei-sim"), "huawei-sim", args, envs)
 }
 
 /// SIGTERM, then the exit must be clean; the logs.
-fn stop(mut child: Child) -> String {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    logs
+fn stop(child: Child) -> String {
+    sim_kit::testing::stop_binary(child)
 }
 
 /// A token, then a send; the send's answer (or the token error).
@@ -80,15 +49,9 @@ async fn push(base: &str, app_id: &str, secret: &str) -> Value {
         .unwrap()
 }
 
+/// GET `/_sim/<path>`; the JSON answer.
 async fn get(base: &str, path: &str) -> Value {
-    huawei_sim::http_client()
-        .get(format!("{base}/_sim/{path}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    sim_kit::testing::control_call(base, path, None).await.1
 }
 
 #[test]
@@ -112,7 +75,8 @@ fn the_binary_serves_the_apps_and_settings_it_is_given_and_stops_on_sigterm() {
             "--ttl-over-max",
             "clamp",
             "--receipt-delay-ms",
-            "250",
+            // Long enough that the receipt is still pending when it is read.
+            "60000",
         ],
         &[("HUAWEI_SIM_APPS", "600:env-secret")],
     );
@@ -134,7 +98,7 @@ fn the_binary_serves_the_apps_and_settings_it_is_given_and_stops_on_sigterm() {
     assert_eq!(settings["receipt_batch"], 1000);
     assert_eq!(settings["unapproved_category"], "reject");
     assert_eq!(settings["ttl_over_max"], "clamp");
-    assert_eq!(receipts["delay_ms"], 250);
+    assert_eq!(receipts["delay_ms"], 60000);
     assert_eq!(pending[0]["callback_url"], "http://127.0.0.1:9/hw");
     assert_eq!(pending[0]["receipt_id"], "r1");
     assert!(!logs.contains(secret), "the secret leaked: {logs}");

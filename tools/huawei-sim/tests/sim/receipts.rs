@@ -1,12 +1,8 @@
 //! Receipts (§4.6): content, the signature header, batching, on command.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use huawei_sim::{
@@ -15,16 +11,21 @@ use huawei_sim::{
 };
 use serde_json::{json, Value};
 use sha2::Sha256;
+use sim_kit::testing::ReceiptReceiver;
 
 use crate::common::*;
 
 /// A receipt endpoint: records every POST and answers the queued statuses
 /// (200 once they run out).
-#[derive(Clone, Default)]
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Received>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
+#[derive(Clone)]
+struct Receiver(ReceiptReceiver<Received>);
+
+impl std::ops::Deref for Receiver {
+    type Target = ReceiptReceiver<Received>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -34,34 +35,23 @@ struct Received {
     body: Value,
 }
 
-async fn record(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+fn record(headers: &HeaderMap, body: &[u8]) -> Received {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    receiver.seen.lock().unwrap().push(Received {
+    Received {
         content_type: header("content-type").unwrap_or_default(),
         callback_id: header("x-huawei-callback-id"),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    });
-    let status = receiver.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
+        body: serde_json::from_slice(body).unwrap_or(Value::Null),
+    }
 }
 
 impl Receiver {
     async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let receiver = Receiver {
-            url: format!("http://{}/hw/receipts?k=1", listener.local_addr().unwrap()),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        receiver
+        Receiver(ReceiptReceiver::start("/hw/receipts?k=1", record).await)
     }
 
     fn seen(&self) -> Vec<Received> {

@@ -19,7 +19,9 @@ pub const NOON: i64 = 1_717_214_400_000;
 
 pub const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 
-pub type Form = Vec<(String, String)>;
+pub use sim_kit::testing::{
+    encode_form as encode, form_with as with, form_without as without, Form,
+};
 
 pub fn app() -> SimApp {
     SimApp::new(APP_ID, APP_KEY, MASTER)
@@ -59,24 +61,6 @@ pub fn form(pairs: &[(&str, &str)]) -> Form {
         .collect()
 }
 
-/// `form` with `name` set to `value` (replaced, or added at the end).
-pub fn with(mut form: Form, name: &str, value: &str) -> Form {
-    match form.iter_mut().find(|(n, _)| n == name) {
-        Some(pair) => pair.1 = value.to_owned(),
-        None => form.push((name.to_owned(), value.to_owned())),
-    }
-    form
-}
-
-pub fn without(mut form: Form, name: &str) -> Form {
-    form.retain(|(n, _)| n != name);
-    form
-}
-
-pub fn encode(form: &Form) -> String {
-    sim_kit::form::encode(form.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-}
-
 /// The auth form of `key` signed with `secret` at `timestamp`.
 pub fn auth_form(key: &str, timestamp: i64, secret: &str) -> Form {
     let ts = timestamp.to_string();
@@ -95,17 +79,7 @@ pub async fn raw(
     headers: &[(&str, &str)],
     body: String,
 ) -> (u16, String) {
-    let client = oppo_sim::http_client();
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client
-        .request(method, format!("{}{path}", sim.base_url()))
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body read"))
+    sim_kit::testing::raw_call(&sim.base_url(), method, path, headers, body).await
 }
 
 /// A form POST with extra headers; the status and the body (JSON, else text).
@@ -208,14 +182,7 @@ pub async fn unicast_code(sim: &Simulator, message: &Value) -> i64 {
 
 /// A `/_sim/*` call: a POST of `body` when given, else a GET.
 pub async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
-    let client = oppo_sim::http_client();
-    let url = format!("{}/_sim/{path_and_query}", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    sim_kit::testing::control_call(&sim.base_url(), path_and_query, body).await
 }
 
 /// `n` registration ids `<prefix>-0..`.

@@ -1,53 +1,43 @@
 //! Receipts (§2.7): which events are queued, and the JSON array POSTed.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use oppo_sim::{
     Quotas, ReceiptOutcome, ReceiptSettings, RegIdVerdict, Settings, SimClock, Simulator,
     BROADCAST_PATH, SAVE_MESSAGE_PATH, UNICAST_BATCH_PATH,
 };
 use serde_json::{json, Value};
+use sim_kit::testing::ReceiptReceiver;
 
 use crate::common::*;
 
 /// A receipt endpoint: records every POST and answers the queued statuses
 /// (200 once they run out).
-#[derive(Clone, Default)]
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
+#[derive(Clone)]
+struct Receiver(ReceiptReceiver<(String, Value)>);
+
+impl std::ops::Deref for Receiver {
+    type Target = ReceiptReceiver<(String, Value)>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
-async fn record(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+fn record(headers: &HeaderMap, body: &[u8]) -> (String, Value) {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    receiver.seen.lock().unwrap().push((content_type, body));
-    let status = receiver.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
+    let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+    (content_type, body)
 }
 
 impl Receiver {
     async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let receiver = Receiver {
-            url: format!("http://{}/oppo/receipts", listener.local_addr().unwrap()),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        receiver
+        Receiver(ReceiptReceiver::start("/oppo/receipts", record).await)
     }
 
     /// Every POST's body; each must have been sent as JSON.

@@ -1,6 +1,5 @@
 //! The `xiaomi-sim` binary.
 
-use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
@@ -10,42 +9,12 @@ use crate::common::*;
 
 /// Starts the binary; the child and its base URL (from its first line).
 fn spawn(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xiaomi-sim"))
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("xiaomi-sim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+    sim_kit::testing::spawn_binary(env!("CARGO_BIN_EXE_xiaomi-sim"), "xiaomi-sim", args, envs)
 }
 
 /// SIGTERM, then the exit must be clean; the logs.
-fn stop(mut child: Child) -> String {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success());
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    logs
+fn stop(child: Child) -> String {
+    sim_kit::testing::stop_binary(child)
 }
 
 async fn post(base: &str, secret: &str, package: &str) -> Value {
@@ -66,15 +35,9 @@ async fn post(base: &str, secret: &str, package: &str) -> Value {
         .unwrap()
 }
 
+/// GET `/_sim/<path>`; the JSON answer.
 async fn get(base: &str, path: &str) -> Value {
-    xiaomi_sim::http_client()
-        .get(format!("{base}/_sim/{path}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    sim_kit::testing::control_call(base, path, None).await.1
 }
 
 #[test]

@@ -1,13 +1,10 @@
 //! Receipts: which are queued, and the POST in both shapes (§1.8).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde_json::{json, Value};
+use sim_kit::testing::ReceiptReceiver;
 use xiaomi_sim::{
     ReceiptBody, ReceiptOutcome, ReceiptSettings, RegIdVerdict, Settings, SimClock, Simulator,
     MAX_RECEIPT_TARGETS,
@@ -20,11 +17,15 @@ const NOON: i64 = 1_717_214_400_000;
 
 /// A receipt endpoint: records every POST and answers the queued statuses
 /// (200 once they run out).
-#[derive(Clone, Default)]
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Received>>>,
-    answers: Arc<Mutex<VecDeque<u16>>>,
+#[derive(Clone)]
+struct Receiver(ReceiptReceiver<Received>);
+
+impl std::ops::Deref for Receiver {
+    type Target = ReceiptReceiver<Received>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -51,31 +52,20 @@ impl Received {
     }
 }
 
-async fn record(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    receiver.seen.lock().unwrap().push(Received {
+fn record(headers: &HeaderMap, body: &[u8]) -> Received {
+    Received {
         content_type: headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    let status = receiver.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
+        body: String::from_utf8_lossy(body).into_owned(),
+    }
 }
 
 impl Receiver {
     async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let receiver = Receiver {
-            url: format!("http://{}/mi/receipts", listener.local_addr().unwrap()),
-            ..Receiver::default()
-        };
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        receiver
+        Receiver(ReceiptReceiver::start("/mi/receipts", record).await)
     }
 
     fn seen(&self) -> Vec<Received> {

@@ -133,14 +133,7 @@ pub async fn save(sim: &Simulator, token: &str, body: &Value) -> String {
 
 /// A `/_sim/*` call: a POST of `body` when given, else a GET.
 pub async fn control(sim: &Simulator, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
-    let client = vivo_sim::http_client();
-    let url = format!("{}/_sim/{path_and_query}", sim.base_url());
-    let request = match body {
-        Some(body) => client.post(url).json(&body),
-        None => client.get(url),
-    };
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    sim_kit::testing::control_call(&sim.base_url(), path_and_query, body).await
 }
 
 /// A `/_sim/*` call that must be refused: HTTP 400 with an `error` text.
