@@ -27,6 +27,7 @@ async fn route(ctx: &Context, req: &Request) -> Result<Response<Body>, ServiceEr
             platform,
             secret,
             http::header(req, "content-type"),
+            &|name: &str| http::header(req, name).map(str::to_string),
             http::body_bytes(req),
         )
         .await?;

@@ -30,6 +30,7 @@ pub async fn receipt(
     platform: &str,
     raw_secret: &str,
     content_type: Option<&str>,
+    header: &(dyn Fn(&str) -> Option<String> + Sync),
     body: &[u8],
 ) -> Result<Value, ServiceError> {
     let unknown = || ServiceError::NotFound("no such receipt URL".into());
@@ -47,6 +48,7 @@ pub async fn receipt(
         .filter(|(_, c)| c.platform == platform)
         .ok_or_else(unknown)?;
     let vendor = ctx.vendor(platform)?;
+    vendor.authenticate_receipt(&cert, header, offpush::clock::now_ms())?;
     let parsed = vendor.parse_receipt(body, content_type)?;
     let mut unmatched = parsed.unreadable;
     // Per push: its day and the token refs now reported delivered.

@@ -305,6 +305,22 @@ pub trait Vendor: std::marker::Send + Sync {
     /// refused ones are 422 `invalid_credentials` naming the field.
     fn verify<'a>(&'a self, cert: &'a Certificate) -> BoxFuture<'a, Result<(), ServiceError>>;
 
+    /// Checks that a receipt posted to `cert`'s receipt URL comes from the
+    /// vendor, for vendors that sign their receipts (Huawei's
+    /// `X-HUAWEI-CALLBACK-ID`), before anything is read from it: `header`
+    /// gives the request's headers by (lower-case) name, `now_ms` the time
+    /// a signature's freshness is judged by. Refused: 401
+    /// `unauthenticated`, and the receipt changes nothing. The default
+    /// takes every receipt (the URL's secret authenticates the vendor).
+    fn authenticate_receipt(
+        &self,
+        _cert: &Certificate,
+        _header: &dyn Fn(&str) -> Option<String>,
+        _now_ms: i64,
+    ) -> Result<(), ServiceError> {
+        Ok(())
+    }
+
     /// Takes a receipt body apart (`content_type`: the request's header).
     /// Not a body of this vendor: 400.
     fn parse_receipt(
