@@ -390,8 +390,12 @@ async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
             "platform",
         ),
         (
-            json!({"platform": "huawei", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
+            json!({"platform": "meizu", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
             "platform",
+        ),
+        (
+            json!({"platform": "huawei", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
+            "credentials.app_key",
         ),
         (
             json!({"platform": "vivo", "credentials": {"app_id": 10004, "app_key": "k", "app_secret": "s"}}),
@@ -895,7 +899,7 @@ async fn a_platform_not_implemented_is_refused_first_whatever_else_the_body_hold
     let env = TestEnv::new("platforms").await;
     for body in [
         json!({"platform": "apns", "credentials": {"team_id": "T"}, "colour": 1}),
-        json!({"platform": "oppo"}),
+        json!({"platform": "meizu"}),
         json!({"platform": "nokia", "credentials": {}}),
     ] {
         let (s, b) = create(&env, &body).await;
@@ -1088,4 +1092,118 @@ async fn a_carried_receipt_url_too_long_for_xiaomi_is_400_and_stores_nothing() {
     // The same body from a short host is taken.
     let (s, b) = create(&env, &xiaomi_body()).await;
     assert_eq!(s, 201, "{b}");
+}
+
+fn oppo_body() -> Value {
+    json!({
+        "platform": "oppo",
+        "credentials": {"app_key": OPPO_APP_KEY, "master_secret": OPPO_MASTER_SECRET},
+        "vendor_options": {"channel_id": OPPO_CHANNEL},
+        "receipts": true,
+    })
+}
+
+fn honor_body() -> Value {
+    json!({
+        "platform": "honor",
+        "credentials": {"app_id": HONOR_APP_ID, "client_id": HONOR_CLIENT_ID, "client_secret": HONOR_CLIENT_SECRET},
+        "receipt_id": "honor-r1",
+    })
+}
+
+fn huawei_body() -> Value {
+    json!({
+        "platform": "huawei",
+        "credentials": {"app_id": HUAWEI_APP_ID, "client_id": HUAWEI_APP_ID, "client_secret": HUAWEI_CLIENT_SECRET},
+        "vendor_options": {"callback_user": "receipts-user", "callback_secret": "receipts-callback-secret-0123"},
+        "receipt_id": "huawei-r1",
+    })
+}
+
+#[tokio::test]
+async fn oppo_honor_and_huawei_certificates_are_checked_with_their_vendors_and_masked() {
+    let env = TestEnv::new("new-vendors-create").await;
+    for (body, secrets, platform) in [
+        (oppo_body(), vec![OPPO_MASTER_SECRET], "oppo"),
+        (honor_body(), vec![HONOR_CLIENT_SECRET], "honor"),
+        (
+            huawei_body(),
+            vec![
+                HUAWEI_CLIENT_SECRET,
+                "receipts-callback-secret-0123",
+                "receipts-user",
+            ],
+            "huawei",
+        ),
+    ] {
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(s, 201, "{platform}: {b}");
+        assert_eq!(b["platform"], platform);
+        assert_eq!(b["receipts"], true, "{b}");
+        assert!(
+            b["receipt_url"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/v1/receipts/{platform}/")),
+            "{b}"
+        );
+        for secret in secrets {
+            assert!(!b.to_string().contains(secret), "{platform}: shown: {b}");
+            let id = b["id"].as_u64().unwrap();
+            let (_, read) = call(&env, "GET", &format!("/v1/certificates/{id}"), None).await;
+            assert!(!read.to_string().contains(secret), "{platform}: {read}");
+        }
+    }
+    // Each check reached its vendor: OPPO's auth, Honor's and Huawei's tokens.
+    assert!(!env.oppo.requests_to(oppo_sim::AUTH_PATH).is_empty());
+    assert!(!env.honor.requests().is_empty());
+    assert!(!env.huawei.requests_to(huawei_sim::TOKEN_PATH).is_empty());
+    assert_eq!(count(&env).await, 3);
+}
+
+#[tokio::test]
+async fn oppo_honor_and_huawei_bodies_are_checked_for_what_their_vendors_cannot_do() {
+    let env = TestEnv::new("new-vendors-bad").await;
+    let mut cases: Vec<(Value, &str)> = Vec::new();
+    // OPPO has no test push; its receipts are carried, never registered.
+    let mut b = oppo_body();
+    b["push_mode"] = json!("test");
+    cases.push((b, "push_mode"));
+    let mut b = oppo_body();
+    b["receipt_id"] = json!("7001");
+    cases.push((b, "receipt_id"));
+    let mut b = oppo_body();
+    b["vendor_options"] = json!({"private_template_id": "t1"});
+    cases.push((b, "vendor_options.channel_id"));
+    let mut b = oppo_body();
+    b["credentials"]["region"] = json!("eu");
+    cases.push((b, "credentials.region"));
+    // Honor and Huawei open https pages only; their receipts are registered.
+    for mut b in [honor_body(), huawei_body()] {
+        let mut http = b.clone();
+        http["click_action"] = json!({"type": "open_url", "url": "http://example.com/chat"});
+        cases.push((http, "click_action.url"));
+        b.as_object_mut().unwrap().remove("receipt_id");
+        b["receipts"] = json!(true);
+        cases.push((b, "receipts"));
+    }
+    // Huawei's receipt callback needs both its user name and its secret.
+    let mut b = huawei_body();
+    b["vendor_options"] = json!({"callback_user": "receipts-user"});
+    cases.push((b, "vendor_options.callback_secret"));
+    for (body, field) in cases {
+        let (s, b) = create(&env, &body).await;
+        assert_eq!(
+            (s, b["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}: {b}"
+        );
+    }
+    assert_eq!(count(&env).await, 0);
+    assert!(
+        env.oppo.requests().is_empty(),
+        "nothing sent for a refused body"
+    );
+    assert!(env.honor.requests().is_empty());
+    assert!(env.huawei.requests().is_empty());
 }

@@ -58,6 +58,50 @@ pub fn xiaomi_sim_app() -> xiaomi_sim::SimApp {
     }
 }
 
+/// The OPPO app the OPPO simulator knows in every test.
+pub const OPPO_APP_ID: &str = "30012345";
+pub const OPPO_APP_KEY: &str = "oppo-test-app-key";
+pub const OPPO_MASTER_SECRET: &str = "oppo-test-master-secret-0123456789";
+/// Its IM private channel (the simulator knows it as a service channel).
+pub const OPPO_CHANNEL: &str = "im_private";
+
+/// The simulator's OPPO credentials.
+pub fn oppo_credentials() -> offpush_oppo::credentials::OppoCredentials {
+    offpush_oppo::credentials::OppoCredentials {
+        app_key: OPPO_APP_KEY.into(),
+        master_secret: Secret::new(OPPO_MASTER_SECRET),
+        region: offpush_oppo::credentials::Region::Cn,
+    }
+}
+
+/// The Honor app the Honor simulator knows in every test.
+pub const HONOR_APP_ID: &str = "104400001";
+pub const HONOR_CLIENT_ID: &str = "honor-test-client";
+pub const HONOR_CLIENT_SECRET: &str = "honor-test-client-secret-0123456789";
+
+/// The simulator's Honor credentials.
+pub fn honor_credentials() -> offpush_honor::credentials::HonorCredentials {
+    offpush_honor::credentials::HonorCredentials {
+        app_id: HONOR_APP_ID.into(),
+        client_id: HONOR_CLIENT_ID.into(),
+        client_secret: Secret::new(HONOR_CLIENT_SECRET),
+    }
+}
+
+/// The Huawei app the Huawei simulator knows in every test: its OAuth 2.0
+/// client is the app (AppGallery Connect's default), so the ids are one.
+pub const HUAWEI_APP_ID: &str = "104400002";
+pub const HUAWEI_CLIENT_SECRET: &str = "huawei-test-client-secret-0123456789";
+
+/// The simulator's Huawei credentials.
+pub fn huawei_credentials() -> offpush_huawei::credentials::HuaweiCredentials {
+    offpush_huawei::credentials::HuaweiCredentials {
+        app_id: HUAWEI_APP_ID.into(),
+        client_id: HUAWEI_APP_ID.into(),
+        client_secret: Secret::new(HUAWEI_CLIENT_SECRET),
+    }
+}
+
 /// The table partition of the Xiaomi simulator's app (its pauses).
 pub fn xiaomi_account() -> String {
     offpush_xiaomi::credentials::XiaomiCredentials {
@@ -128,6 +172,12 @@ pub struct TestEnv {
     pub sim: Simulator,
     /// The Xiaomi simulator, with the app of [`XIAOMI_APP_SECRET`].
     pub xiaomi: xiaomi_sim::Simulator,
+    /// The OPPO simulator, with the app of [`OPPO_APP_KEY`].
+    pub oppo: oppo_sim::Simulator,
+    /// The Honor simulator, with the app of [`HONOR_APP_ID`].
+    pub honor: honor_sim::Simulator,
+    /// The Huawei simulator (OAuth and push), with the app of [`HUAWEI_APP_ID`].
+    pub huawei: huawei_sim::Simulator,
     /// The handlers' context: its store records in `actions`.
     pub ctx: Context,
     pub app: TestApp,
@@ -480,15 +530,47 @@ impl TestEnv {
         .expect("Xiaomi simulator starts");
         // As at Xiaomi, the credential check's made-up regid is no device's.
         xiaomi.set_reg_id(XIAOMI_CHECK_REGID, xiaomi_sim::RegIdVerdict::Invalid);
+        let mut oppo_app = oppo_sim::SimApp::new(OPPO_APP_ID, OPPO_APP_KEY, OPPO_MASTER_SECRET);
+        oppo_app.service_channels = vec![OPPO_CHANNEL.to_string()];
+        let oppo = oppo_sim::Simulator::start(oppo_sim::SimConfig {
+            apps: vec![oppo_app],
+            settings: oppo_sim::Settings::default(),
+        })
+        .await
+        .expect("OPPO simulator starts");
+        let honor = honor_sim::Simulator::start(honor_sim::SimConfig {
+            apps: vec![honor_sim::SimApp::new(
+                HONOR_APP_ID,
+                HONOR_CLIENT_ID,
+                HONOR_CLIENT_SECRET,
+            )],
+            settings: honor_sim::Settings::default(),
+        })
+        .await
+        .expect("Honor simulator starts");
+        let huawei = huawei_sim::Simulator::start(huawei_sim::SimConfig {
+            apps: vec![huawei_sim::SimApp::new(HUAWEI_APP_ID, HUAWEI_CLIENT_SECRET)],
+        })
+        .await
+        .expect("Huawei simulator starts");
         let actions = ActionLog::new();
         let mut cfg = config(store.table(), &sim.base_url());
         cfg.vendor_urls
             .push((offpush::domain::Platform::Xiaomi, xiaomi.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Oppo, oppo.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Honor, honor.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Huawei, huawei.base_url()));
         let ctx = context(store.recording(&actions), &cfg);
         TestEnv {
             store,
             sim,
             xiaomi,
+            oppo,
+            honor,
+            huawei,
             ctx,
             app,
             actions,
@@ -501,7 +583,104 @@ impl TestEnv {
         let mut cfg = config(self.store.table(), &self.sim.base_url());
         cfg.vendor_urls
             .push((offpush::domain::Platform::Xiaomi, self.xiaomi.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Oppo, self.oppo.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Honor, self.honor.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Huawei, self.huawei.base_url()));
         cfg
+    }
+
+    /// A Huawei certificate the simulator accepts, written straight to the
+    /// store; receipts on with `receipt_id`, signed with `callback` (user
+    /// name, secret) when given.
+    pub async fn add_huawei_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        receipt_id: Option<&str>,
+        callback: Option<(&str, &str)>,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Platform, PushMode};
+        let options = offpush_huawei::credentials::HuaweiOptions {
+            callback_user: callback.map(|(u, _)| Secret::new(u)),
+            callback_secret: callback.map(|(_, s)| Secret::new(s)),
+        };
+        let receipt = receipt_id.map(|id| {
+            let secret = offpush::domain::ReceiptSecret::generate();
+            offpush::domain::Receipts {
+                receipt_id: Some(id.to_string()),
+                secret_hash: secret.hash(),
+                secret: None,
+            }
+        });
+        self.put_certificate(
+            Platform::Huawei,
+            huawei_credentials().to_data(),
+            options.to_data(),
+            click,
+            PushMode::Production,
+            receipt,
+        )
+        .await
+    }
+
+    /// An OPPO certificate the simulator accepts, written straight to the
+    /// store, with the IM private channel and `receipts` when asked.
+    pub async fn add_oppo_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        receipts: bool,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Platform, PushMode};
+        let options = offpush_oppo::credentials::OppoOptions {
+            channel_id: Some(OPPO_CHANNEL.into()),
+            ..Default::default()
+        };
+        let receipt = receipts.then(|| {
+            let secret = offpush::domain::ReceiptSecret::generate();
+            offpush::domain::Receipts {
+                receipt_id: None,
+                secret_hash: secret.hash(),
+                secret: Some(Secret::new(secret.expose())),
+            }
+        });
+        self.put_certificate(
+            Platform::Oppo,
+            oppo_credentials().to_data(),
+            options.to_data(),
+            click,
+            PushMode::Production,
+            receipt,
+        )
+        .await
+    }
+
+    /// An Honor certificate the simulator accepts, written straight to the
+    /// store; receipts on with `receipt_id`.
+    pub async fn add_honor_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        receipt_id: Option<&str>,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Platform, PushMode, VendorData};
+        let receipt = receipt_id.map(|id| {
+            let secret = offpush::domain::ReceiptSecret::generate();
+            offpush::domain::Receipts {
+                receipt_id: Some(id.to_string()),
+                secret_hash: secret.hash(),
+                secret: None,
+            }
+        });
+        self.put_certificate(
+            Platform::Honor,
+            honor_credentials().to_data(),
+            VendorData::new(),
+            click,
+            PushMode::Production,
+            receipt,
+        )
+        .await
     }
 
     /// A Xiaomi certificate the simulator accepts, written straight to the

@@ -46,6 +46,24 @@ pub const ENTRIES: &[Entry] = &[
         default_base_url: offpush_xiaomi::DEFAULT_BASE_URL,
         make: |store, url, timeout| Box::new(offpush_xiaomi::Xiaomi::new(store, url, timeout)),
     },
+    Entry {
+        platform: Platform::Oppo,
+        base_url_var: offpush_oppo::BASE_URL_VAR,
+        default_base_url: offpush_oppo::DEFAULT_BASE_URL,
+        make: |store, url, timeout| Box::new(offpush_oppo::Oppo::new(store, url, timeout)),
+    },
+    Entry {
+        platform: Platform::Honor,
+        base_url_var: offpush_honor::BASE_URL_VAR,
+        default_base_url: offpush_honor::DEFAULT_BASE_URL,
+        make: |store, url, timeout| Box::new(offpush_honor::Honor::new(store, url, timeout)),
+    },
+    Entry {
+        platform: Platform::Huawei,
+        base_url_var: offpush_huawei::BASE_URL_VAR,
+        default_base_url: offpush_huawei::DEFAULT_BASE_URL,
+        make: |store, url, timeout| Box::new(offpush_huawei::Huawei::new(store, url, timeout)),
+    },
 ];
 
 /// The registry's settings: per-call timeout, and base URLs that override

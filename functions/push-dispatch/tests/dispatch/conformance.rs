@@ -5,7 +5,7 @@
 //! - deliveries come back in order, one per device, each `sent` with the
 //!   vendor's id;
 //! - a dead-token verdict ends that binding, and nothing else ends one
-//!   (refused credentials, server errors);
+//!   (refused credentials, server errors, a vendor's flow control);
 //! - 5xx is retried within bounds, as one call (the same body, the same
 //!   request id where the vendor takes one);
 //! - no call starts after the push's deadline, and the push answers by it;
@@ -24,23 +24,41 @@ use std::time::{Duration, Instant};
 enum Under {
     Vivo,
     Xiaomi,
+    Oppo,
+    Honor,
+    Huawei,
 }
 
-const ALL: [Under; 2] = [Under::Vivo, Under::Xiaomi];
+const ALL: [Under; 5] = [
+    Under::Vivo,
+    Under::Xiaomi,
+    Under::Oppo,
+    Under::Honor,
+    Under::Huawei,
+];
 
 impl Under {
     fn platform(self) -> Platform {
         match self {
             Under::Vivo => Platform::Vivo,
             Under::Xiaomi => Platform::Xiaomi,
+            Under::Oppo => Platform::Oppo,
+            Under::Honor => Platform::Honor,
+            Under::Huawei => Platform::Huawei,
         }
     }
 
     /// The paths a push's sends take.
-    fn send_paths(self) -> &'static [&'static str] {
+    fn send_paths(self) -> Vec<String> {
         match self {
-            Under::Vivo => &["/message/send", "/message/pushToList"],
-            Under::Xiaomi => &[xiaomi_sim::PATH],
+            Under::Vivo => vec!["/message/send".into(), "/message/pushToList".into()],
+            Under::Xiaomi => vec![xiaomi_sim::PATH.into()],
+            Under::Oppo => vec![
+                oppo_sim::UNICAST_PATH.into(),
+                oppo_sim::UNICAST_BATCH_PATH.into(),
+            ],
+            Under::Honor => vec![honor_sim::send_path(HONOR_APP_ID)],
+            Under::Huawei => vec![huawei_sim::send_path(HUAWEI_APP_ID)],
         }
     }
 
@@ -53,6 +71,16 @@ impl Under {
             }
             Under::Xiaomi => {
                 env.add_xiaomi_certificate(ClickAction::OpenApp, false)
+                    .await;
+            }
+            Under::Oppo => {
+                env.add_oppo_certificate(ClickAction::OpenApp, false).await;
+            }
+            Under::Honor => {
+                env.add_honor_certificate(ClickAction::OpenApp, None).await;
+            }
+            Under::Huawei => {
+                env.add_huawei_certificate(ClickAction::OpenApp, None, None)
                     .await;
             }
         }
@@ -69,6 +97,18 @@ impl Under {
                 json!({"platform": "xiaomi", "credentials": {"app_secret": secret, "package_name": XIAOMI_PACKAGE}, "vendor_options": {"channel_id": XIAOMI_CHANNEL}}),
                 "credentials.app_secret",
             ),
+            Under::Oppo => (
+                json!({"platform": "oppo", "credentials": {"app_key": OPPO_APP_KEY, "master_secret": secret}, "vendor_options": {"channel_id": OPPO_CHANNEL}}),
+                "credentials.master_secret",
+            ),
+            Under::Honor => (
+                json!({"platform": "honor", "credentials": {"app_id": HONOR_APP_ID, "client_id": HONOR_CLIENT_ID, "client_secret": secret}}),
+                "credentials.client_secret",
+            ),
+            Under::Huawei => (
+                json!({"platform": "huawei", "credentials": {"app_id": HUAWEI_APP_ID, "client_id": HUAWEI_APP_ID, "client_secret": secret}}),
+                "credentials.client_secret",
+            ),
         }
     }
 
@@ -76,6 +116,9 @@ impl Under {
         match self {
             Under::Vivo => VIVO_APP_SECRET,
             Under::Xiaomi => XIAOMI_APP_SECRET,
+            Under::Oppo => OPPO_MASTER_SECRET,
+            Under::Honor => HONOR_CLIENT_SECRET,
+            Under::Huawei => HUAWEI_CLIENT_SECRET,
         }
     }
 
@@ -88,11 +131,16 @@ impl Under {
             Under::Xiaomi => env
                 .xiaomi
                 .set_reg_id(token, xiaomi_sim::RegIdVerdict::Invalid),
+            Under::Oppo => env.oppo.set_reg_id(token, oppo_sim::RegIdVerdict::Invalid),
+            Under::Honor => env.honor.set_token(token, honor_sim::TokenVerdict::Expired),
+            Under::Huawei => env
+                .huawei
+                .set_token(token, huawei_sim::TokenVerdict::Illegal),
         }
     }
 
     fn http_error(self, env: &TestEnv, status: u16) {
-        for p in self.send_paths() {
+        for p in &self.send_paths() {
             match self {
                 Under::Vivo => env
                     .sim
@@ -100,26 +148,47 @@ impl Under {
                 Under::Xiaomi => env
                     .xiaomi
                     .script_always(p, Some(xiaomi_sim::CallAction::HttpStatus(status))),
+                Under::Oppo => env
+                    .oppo
+                    .script_always(p, Some(oppo_sim::CallAction::HttpStatus(status))),
+                Under::Honor => env
+                    .honor
+                    .script_always(p, Some(honor_sim::CallAction::HttpStatus(status))),
+                Under::Huawei => env
+                    .huawei
+                    .script_always(p, Some(huawei_sim::CallAction::HttpStatus(status))),
             }
         }
     }
 
     fn clear(self, env: &TestEnv) {
-        for p in self.send_paths() {
+        for p in &self.send_paths() {
             match self {
                 Under::Vivo => env.sim.script_always(p, None),
                 Under::Xiaomi => env.xiaomi.script_always(p, None),
+                Under::Oppo => env.oppo.script_always(p, None),
+                Under::Honor => env.honor.script_always(p, None),
+                Under::Huawei => env.huawei.script_always(p, None),
             }
         }
     }
 
     fn delay(self, env: &TestEnv, d: Duration) {
-        for p in self.send_paths() {
+        for p in &self.send_paths() {
             match self {
                 Under::Vivo => env.sim.script_always(p, Some(CallAction::Delay(d))),
                 Under::Xiaomi => env
                     .xiaomi
                     .script_always(p, Some(xiaomi_sim::CallAction::Delay(d))),
+                Under::Oppo => env
+                    .oppo
+                    .script_always(p, Some(oppo_sim::CallAction::Delay(d))),
+                Under::Honor => env
+                    .honor
+                    .script_always(p, Some(honor_sim::CallAction::Delay(d))),
+                Under::Huawei => env
+                    .huawei
+                    .script_always(p, Some(huawei_sim::CallAction::Delay(d))),
             }
         }
     }
@@ -140,12 +209,18 @@ impl Under {
                     )
                 })
                 .collect(),
-            Under::Xiaomi => env
-                .xiaomi
-                .requests_to(xiaomi_sim::PATH)
-                .into_iter()
-                .map(|q: RecordedRequest| (q.received_ms, q.answered_ms, q.body.to_string()))
-                .collect(),
+            Under::Xiaomi => whole_bodies(env.xiaomi.requests_to(xiaomi_sim::PATH)),
+            Under::Oppo => {
+                let mut calls: Vec<RecordedRequest> = self
+                    .send_paths()
+                    .iter()
+                    .flat_map(|p| env.oppo.requests_to(p))
+                    .collect();
+                calls.sort_by_key(|q| q.received_ms);
+                whole_bodies(calls)
+            }
+            Under::Honor => whole_bodies(env.honor.requests_to(&self.send_paths()[0])),
+            Under::Huawei => whole_bodies(env.huawei.requests_to(&self.send_paths()[0])),
         }
     }
 
@@ -159,6 +234,14 @@ impl Under {
         env.ctx = testkit::context(env.store.clone(), &cfg);
         env
     }
+}
+
+/// Calls identified by their whole bodies (vendors that take no request id).
+fn whole_bodies(calls: Vec<RecordedRequest>) -> Vec<(i64, i64, String)> {
+    calls
+        .into_iter()
+        .map(|q| (q.received_ms, q.answered_ms, q.body.to_string()))
+        .collect()
 }
 
 async fn push_ok(env: &TestEnv, body: Value) -> Value {
@@ -208,10 +291,16 @@ async fn a_dead_token_verdict_ends_that_binding_and_nothing_else_does() {
         assert_eq!(status_of(&r, "alice"), "sent", "{under:?}: {r}");
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(live_tokens(&env, "bob").await.is_empty(), "{under:?}");
-        // Server errors and refused credentials end nothing.
+        // Server errors and refused credentials end nothing. A 503 is
+        // failed, or throttled where the vendor documents it as its flow
+        // control (Honor, Huawei).
         under.http_error(&env, 503);
         let r = push_ok(&env, json!({"to": ["alice", "carol"], "desc": "hi"})).await;
-        assert_eq!(status_of(&r, "alice"), "failed", "{under:?}: {r}");
+        let status = status_of(&r, "alice");
+        assert!(
+            status == "failed" || status == "throttled",
+            "{under:?}: {r}"
+        );
         under.clear(&env);
         env.edit_certificate(1, |c| {
             let names: Vec<String> = c

@@ -1,6 +1,6 @@
 //! Push dispatch's tests, one binary (one link) for the whole area:
 //! `conformance` runs the port-conformance suite against every channel,
-//! `vivo` and `xiaomi` are each vendor's fault matrix, the rest the
+//! `vivo`, `xiaomi`, `oppo`, `honor` and `huawei` are each vendor's fault matrix, the rest the
 //! push's own behaviour; `common` holds their helpers.
 
 mod auth;
@@ -9,8 +9,11 @@ mod completion;
 mod conformance;
 mod deadline;
 mod exactly_once;
+mod honor;
+mod huawei;
 mod iam;
 mod limits;
+mod oppo;
 mod outcomes;
 mod pauses;
 mod push;
