@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole offpush service on this machine with no AWS account: a
-# DynamoDB emulator (moto server), a simulator per vendor (vivo, Xiaomi), and the API on
-# 127.0.0.1, served either
+# DynamoDB emulator (moto server), a simulator per vendor (vivo, Xiaomi, OPPO, Honor,
+# Huawei), and the API on 127.0.0.1, served either
 #   - by `sam local start-api` (the functions as `sam build` built them, in
 #     Docker containers), when a Docker engine answers and .aws-sam/build
 #     exists, or with --sam (which installs/starts Docker and builds if needed);
@@ -9,7 +9,7 @@
 #     HTTP server, no Docker), otherwise or with --native.
 # Creates the table and a demo app, mints an admin and a user token, and
 # prints them with curl lines to paste. Ctrl-C stops everything it started
-# (the emulator, the simulator, local-api or sam local and its containers).
+# (the emulator, the simulators, local-api or sam local and its containers).
 #
 # Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
 #        scripts/run-local.sh stop
@@ -25,15 +25,17 @@ Usage: scripts/run-local.sh [--sam | --native] [--build] [--port N] [--no-wait]
 Runs offpush locally in the foreground (no AWS account):
   - a DynamoDB emulator (moto server, in memory),
   - a simulator per vendor, each with one demo app: vivo (unless
-    VIVO_API_BASE_URL is set) and Xiaomi (unless XIAOMI_API_BASE_URL is set),
+    VIVO_API_BASE_URL is set), Xiaomi (unless XIAOMI_API_BASE_URL is set),
+    OPPO (unless OPPO_API_BASE_URL is set), Honor (unless HONOR_API_BASE_URL
+    is set) and Huawei (unless HUAWEI_API_BASE_URL is set),
   - the API on 127.0.0.1, served by one of:
       sam mode     `sam local start-api`: the four Lambda functions as built
                    by `sam build` (.aws-sam/build), in Docker containers
                    (warm, one per function);
       native mode  local-api: the same handlers behind one native HTTP
                    server, no Docker;
-then creates the table and the app "demo", mints an admin token and a user
-token (alice), and prints them with curl lines to paste. Ctrl-C stops
+then creates the table and the app "demo", mints an admin token and user
+tokens (alice, bob, carol, dave, erin), and prints them with curl lines to paste. Ctrl-C stops
 everything it started.
 
 Mode (default: auto):
@@ -54,7 +56,9 @@ Options:
                (also: RUN_LOCAL_DETACH=1). .local/run-local.env (source it)
                has the printed exports, then, for scripts: RUN_MODE,
                HOST_ADDR, API_PORT, DDB_URL, TABLE_NAME, APP_ID, APP_SECRET,
-               VIVO_APP_ID/KEY/SECRET, PIDS and (sam mode) SAM_ENV_VARS
+               VIVO_APP_ID/KEY/SECRET, XIAOMI_*, OPPO_*, HONOR_*, HUAWEI_*
+               (the demo apps' credentials and URLs), PIDS and (sam mode)
+               SAM_ENV_VARS
                (the --env-vars file), SAM_BUILD_SECS, API_START_SECS.
   stop         stop the services a --no-wait run left running (and, in sam
                mode, the Lambda containers its sam local started)
@@ -70,6 +74,12 @@ Environment:
   VIVO_SIM_PORT      simulator port (default 9701, else a free one)
   XIAOMI_API_BASE_URL, XIAOMI_SIM_PORT
                      the same for Xiaomi (simulator port default 9702)
+  OPPO_API_BASE_URL, OPPO_SIM_PORT
+                     the same for OPPO (simulator port default 9703)
+  HONOR_API_BASE_URL, HONOR_SIM_PORT
+                     the same for Honor (simulator port default 9705)
+  HUAWEI_API_BASE_URL, HUAWEI_SIM_PORT
+                     the same for Huawei (simulator port default 9704)
   TABLE_NAME         DynamoDB table (default offpush-local)
   RUST_LOG           local-api's / the functions' log filter (default info)
   KEEP_DOCKER=1      leave a Docker engine this run started running (sam mode)
@@ -78,9 +88,10 @@ Environment:
   RUN_LOCAL_PREBUILT=1
                      use the binaries already in target/debug as they are
                      (no cargo build)
-In sam mode the emulator and the simulator listen on the Docker bridge address
+In sam mode the emulator and the simulators listen on the Docker bridge address
 (e.g. 172.17.0.1), which both the containers and this machine reach.
-Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, xiaomi-sim.log, moto-PORT.log
+Logs (in .local or RUN_LOCAL_DIR): local-api.log or sam-local.log, vivo-sim.log, xiaomi-sim.log,
+oppo-sim.log, honor-sim.log, huawei-sim.log, moto-PORT.log
 EOF
 }
 
@@ -321,6 +332,17 @@ VIVO_APP_KEY=demo-vivo-app-key
 VIVO_APP_SECRET=demo-vivo-app-secret-0123456789
 XIAOMI_APP_SECRET=demo-xiaomi-app-secret-0123456789
 XIAOMI_PACKAGE=com.example.offpushdemo
+OPPO_APP_ID=30012345
+OPPO_APP_KEY=demo-oppo-app-key
+OPPO_MASTER_SECRET=demo-oppo-master-secret-0123456789
+OPPO_CHANNEL=im_private
+HONOR_APP_ID=104400001
+HONOR_CLIENT_ID=demo-honor-client
+HONOR_CLIENT_SECRET=demo-honor-client-secret-0123456789
+HUAWEI_APP_ID=104400002 # also its OAuth client id
+HUAWEI_CLIENT_SECRET=demo-huawei-client-secret-0123456789
+HUAWEI_CALLBACK_USER=demo-callback-user
+HUAWEI_CALLBACK_SECRET=demo-callback-secret-0123456789
 
 if [ "$RUN_MODE" = sam ]; then
   log "python venv (moto server, SAM CLI)"
@@ -365,9 +387,9 @@ fi
 
 # ---- host binaries ---------------------------------------------------------------
 if [ "$RUN_MODE" = sam ]; then
-  HOST_TOOLS=(vivo-sim xiaomi-sim offpush-admin)
+  HOST_TOOLS=(vivo-sim xiaomi-sim oppo-sim honor-sim huawei-sim offpush-admin)
 else
-  HOST_TOOLS=(local-api vivo-sim xiaomi-sim offpush-admin)
+  HOST_TOOLS=(local-api vivo-sim xiaomi-sim oppo-sim honor-sim huawei-sim offpush-admin)
 fi
 if [ "${RUN_LOCAL_PREBUILT:-0}" = 1 ]; then
   for tool in "${HOST_TOOLS[@]}"; do
@@ -449,6 +471,62 @@ else
   export XIAOMI_API_BASE_URL="$XIAOMI_SIM_URL"
 fi
 
+# ---- oppo ------------------------------------------------------------------------
+OPPO_SIM_URL=""
+if [ -n "${OPPO_API_BASE_URL:-}" ]; then
+  log "oppo: $OPPO_API_BASE_URL (OPPO_API_BASE_URL is set; no simulator started)"
+else
+  osim_port="$(pick_port OPPO_SIM_PORT "${OPPO_SIM_PORT:-}" 9703 "$HOST_ADDR")"
+  OPPO_SIM_URL="http://$HOST_ADDR:$osim_port"
+  NO_COLOR=1 "$BIN/oppo-sim" --listen "$HOST_ADDR:$osim_port" \
+    --app "$OPPO_APP_ID:$OPPO_APP_KEY:$OPPO_MASTER_SECRET" \
+    </dev/null >"$RUN_DIR/oppo-sim.log" 2>&1 &
+  osim_pid=$!
+  remember oppo-sim "$osim_pid"
+  wait_up oppo-sim "$osim_pid" "$OPPO_SIM_URL/_sim/health" 30 "$RUN_DIR/oppo-sim.log"
+  # As in the OPUSH console: the demo app's IM private channel is approved
+  # (--app registers an app with none).
+  curl -sf -o /dev/null -X POST "$OPPO_SIM_URL/_sim/apps" \
+    -d "{\"app_id\":\"$OPPO_APP_ID\",\"app_key\":\"$OPPO_APP_KEY\",\"master_secret\":\"$OPPO_MASTER_SECRET\",\"service_channels\":[\"$OPPO_CHANNEL\"]}" ||
+    { log "oppo-sim refused its set-up (log: $RUN_DIR/oppo-sim.log)"; exit 1; }
+  log "OPPO simulator on $OPPO_SIM_URL (pid $osim_pid)"
+  export OPPO_API_BASE_URL="$OPPO_SIM_URL"
+fi
+
+# ---- honor -----------------------------------------------------------------------
+HONOR_SIM_URL=""
+if [ -n "${HONOR_API_BASE_URL:-}" ]; then
+  log "honor: $HONOR_API_BASE_URL (HONOR_API_BASE_URL is set; no simulator started)"
+else
+  hsim_port="$(pick_port HONOR_SIM_PORT "${HONOR_SIM_PORT:-}" 9705 "$HOST_ADDR")"
+  HONOR_SIM_URL="http://$HOST_ADDR:$hsim_port"
+  NO_COLOR=1 "$BIN/honor-sim" --listen "$HOST_ADDR:$hsim_port" \
+    --app "$HONOR_APP_ID:$HONOR_CLIENT_ID:$HONOR_CLIENT_SECRET" \
+    </dev/null >"$RUN_DIR/honor-sim.log" 2>&1 &
+  hsim_pid=$!
+  remember honor-sim "$hsim_pid"
+  wait_up honor-sim "$hsim_pid" "$HONOR_SIM_URL/_sim/health" 30 "$RUN_DIR/honor-sim.log"
+  log "Honor simulator on $HONOR_SIM_URL (pid $hsim_pid)"
+  export HONOR_API_BASE_URL="$HONOR_SIM_URL"
+fi
+
+# ---- huawei ----------------------------------------------------------------------
+HUAWEI_SIM_URL=""
+if [ -n "${HUAWEI_API_BASE_URL:-}" ]; then
+  log "huawei: $HUAWEI_API_BASE_URL (HUAWEI_API_BASE_URL is set; no simulator started)"
+else
+  wsim_port="$(pick_port HUAWEI_SIM_PORT "${HUAWEI_SIM_PORT:-}" 9704 "$HOST_ADDR")"
+  HUAWEI_SIM_URL="http://$HOST_ADDR:$wsim_port"
+  NO_COLOR=1 "$BIN/huawei-sim" --listen "$HOST_ADDR:$wsim_port" \
+    --app "$HUAWEI_APP_ID:$HUAWEI_CLIENT_SECRET" \
+    </dev/null >"$RUN_DIR/huawei-sim.log" 2>&1 &
+  wsim_pid=$!
+  remember huawei-sim "$wsim_pid"
+  wait_up huawei-sim "$wsim_pid" "$HUAWEI_SIM_URL/_sim/health" 30 "$RUN_DIR/huawei-sim.log"
+  log "Huawei simulator on $HUAWEI_SIM_URL (pid $wsim_pid)"
+  export HUAWEI_API_BASE_URL="$HUAWEI_SIM_URL"
+fi
+
 # ---- table, app, tokens ----------------------------------------------------------
 admin() {
   "$BIN/offpush-admin" --table "$TABLE_NAME" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" "$@"
@@ -468,9 +546,13 @@ rm -f "$RUN_DIR/run-local.admin.err"
 ADMIN="$(admin token --app "$APP" --sub ops --admin --ttl 86400 </dev/null)"
 USER_TOKEN="$(admin token --app "$APP" --sub alice --ttl 86400 </dev/null)"
 BOB_TOKEN="$(admin token --app "$APP" --sub bob --ttl 86400 </dev/null)"
+# One user per vendor phone (an app allows one device per user by default).
+CAROL_TOKEN="$(admin token --app "$APP" --sub carol --ttl 86400 </dev/null)"
+DAVE_TOKEN="$(admin token --app "$APP" --sub dave --ttl 86400 </dev/null)"
+ERIN_TOKEN="$(admin token --app "$APP" --sub erin --ttl 86400 </dev/null)"
 
 # ---- the API: local-api or sam local start-api ---------------------------------------
-export TABLE_NAME VIVO_API_BASE_URL XIAOMI_API_BASE_URL
+export TABLE_NAME VIVO_API_BASE_URL XIAOMI_API_BASE_URL OPPO_API_BASE_URL HONOR_API_BASE_URL HUAWEI_API_BASE_URL
 export RUST_LOG="${RUST_LOG:-info}"
 OFFPUSH_URL="http://127.0.0.1:$API_PORT"
 if [ "$RUN_MODE" = sam ]; then
@@ -480,6 +562,8 @@ if [ "$RUN_MODE" = sam ]; then
   SAM_ENV_VARS="$SAM_ENVJSON"
   sam_env_json "$SAM_ENVJSON" "TABLE_NAME=$TABLE_NAME" "RUST_LOG=$RUST_LOG" \
     "VIVO_API_BASE_URL=$VIVO_API_BASE_URL" "XIAOMI_API_BASE_URL=$XIAOMI_API_BASE_URL" \
+    "OPPO_API_BASE_URL=$OPPO_API_BASE_URL" "HONOR_API_BASE_URL=$HONOR_API_BASE_URL" \
+    "HUAWEI_API_BASE_URL=$HUAWEI_API_BASE_URL" \
     "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" \
     "DEFAULT_BINDING_TTL_DAYS=${DEFAULT_BINDING_TTL_DAYS:-30}" "PUSH_DEADLINE_MS=${PUSH_DEADLINE_MS:-20000}"
   log "sam local start-api on $OFFPUSH_URL (four warm containers; log: $API_LOG)"
@@ -488,7 +572,7 @@ if [ "$RUN_MODE" = sam ]; then
   # emulator answers at once instead of ~8 s of connect retries offline.
   AWS_ENDPOINT_URL_STS="$AWS_ENDPOINT_URL_DYNAMODB" \
     sam local start-api --skip-pull-image -t "$BUILD_DIR/template.yaml" \
-    --env-vars "$SAM_ENVJSON" --parameter-overrides "VivoApiBaseUrl=$VIVO_API_BASE_URL XiaomiApiBaseUrl=$XIAOMI_API_BASE_URL" \
+    --env-vars "$SAM_ENVJSON" --parameter-overrides "VivoApiBaseUrl=$VIVO_API_BASE_URL XiaomiApiBaseUrl=$XIAOMI_API_BASE_URL OppoApiBaseUrl=$OPPO_API_BASE_URL HonorApiBaseUrl=$HONOR_API_BASE_URL HuaweiApiBaseUrl=$HUAWEI_API_BASE_URL" \
     --warm-containers EAGER --host 127.0.0.1 -p "$API_PORT" \
     </dev/null >"$API_LOG" 2>&1 &
   api_pid=$!
@@ -514,7 +598,11 @@ EXPORTS="$(
   printf 'export OFFPUSH_URL=%s' "$OFFPUSH_URL"
   [ -n "$SIM_URL" ] && printf ' SIM_URL=%s' "$SIM_URL"
   [ -n "$XIAOMI_SIM_URL" ] && printf ' XIAOMI_SIM_URL=%s' "$XIAOMI_SIM_URL"
+  [ -n "$OPPO_SIM_URL" ] && printf ' OPPO_SIM_URL=%s' "$OPPO_SIM_URL"
+  [ -n "$HONOR_SIM_URL" ] && printf ' HONOR_SIM_URL=%s' "$HONOR_SIM_URL"
+  [ -n "$HUAWEI_SIM_URL" ] && printf ' HUAWEI_SIM_URL=%s' "$HUAWEI_SIM_URL"
   printf '\nexport ADMIN=%s USER_TOKEN=%s BOB_TOKEN=%s' "$ADMIN" "$USER_TOKEN" "$BOB_TOKEN"
+  printf '\nexport CAROL_TOKEN=%s DAVE_TOKEN=%s ERIN_TOKEN=%s' "$CAROL_TOKEN" "$DAVE_TOKEN" "$ERIN_TOKEN"
 )"
 {
   printf '%s\n# for scripts (not exported)\n' "$EXPORTS"
@@ -522,6 +610,13 @@ EXPORTS="$(
     "DDB_URL=$AWS_ENDPOINT_URL_DYNAMODB" "TABLE_NAME=$TABLE_NAME" "APP_ID=$APP" "APP_SECRET=$SECRET" \
     "VIVO_APP_ID=$VIVO_APP_ID" "VIVO_APP_KEY=$VIVO_APP_KEY" "VIVO_APP_SECRET=$VIVO_APP_SECRET" \
     "XIAOMI_APP_SECRET=$XIAOMI_APP_SECRET" "XIAOMI_PACKAGE=$XIAOMI_PACKAGE" "XIAOMI_URL=$XIAOMI_API_BASE_URL" \
+    "OPPO_APP_ID=$OPPO_APP_ID" "OPPO_APP_KEY=$OPPO_APP_KEY" "OPPO_MASTER_SECRET=$OPPO_MASTER_SECRET" \
+    "OPPO_CHANNEL=$OPPO_CHANNEL" "OPPO_URL=$OPPO_API_BASE_URL" \
+    "HONOR_APP_ID=$HONOR_APP_ID" "HONOR_CLIENT_ID=$HONOR_CLIENT_ID" "HONOR_CLIENT_SECRET=$HONOR_CLIENT_SECRET" \
+    "HONOR_URL=$HONOR_API_BASE_URL" \
+    "HUAWEI_APP_ID=$HUAWEI_APP_ID" "HUAWEI_CLIENT_SECRET=$HUAWEI_CLIENT_SECRET" \
+    "HUAWEI_CALLBACK_USER=$HUAWEI_CALLBACK_USER" "HUAWEI_CALLBACK_SECRET=$HUAWEI_CALLBACK_SECRET" \
+    "HUAWEI_URL=$HUAWEI_API_BASE_URL" \
     "PIDS=$(paste -sd " " "$PIDFILE")" \
     "SAM_ENV_VARS=$SAM_ENV_VARS" "SAM_BUILD_SECS=$SAM_BUILD_SECS" "API_START_SECS=$API_START_SECS"; do
     printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
@@ -550,6 +645,8 @@ offpush is running locally (no AWS account involved)
                   (sub alice, valid 24 h)
                   $BOB_TOKEN
                   (sub bob, valid 24 h)
+                  CAROL_TOKEN, DAVE_TOKEN, ERIN_TOKEN below
+                  (subs carol, dave, erin, valid 24 h)
 EOF
 if [ -n "$SIM_URL" ]; then
   cat <<EOF
@@ -575,11 +672,46 @@ else
   xiaomi          $XIAOMI_API_BASE_URL   (XIAOMI_API_BASE_URL; no simulator)
 EOF
 fi
+if [ -n "$OPPO_SIM_URL" ]; then
+  cat <<EOF
+  OPPO sim        $OPPO_SIM_URL   (what OPPO received: $OPPO_SIM_URL/_sim/deliveries)
+                  demo OPPO app: app id $OPPO_APP_ID, app_key $OPPO_APP_KEY, master_secret $OPPO_MASTER_SECRET,
+                  private channel $OPPO_CHANNEL
+EOF
+else
+  cat <<EOF
+  oppo            $OPPO_API_BASE_URL   (OPPO_API_BASE_URL; no simulator)
+EOF
+fi
+if [ -n "$HONOR_SIM_URL" ]; then
+  cat <<EOF
+  Honor sim       $HONOR_SIM_URL   (what Honor received: $HONOR_SIM_URL/_sim/deliveries)
+                  demo Honor app: app_id $HONOR_APP_ID, client_id $HONOR_CLIENT_ID, client_secret $HONOR_CLIENT_SECRET
+EOF
+else
+  cat <<EOF
+  honor           $HONOR_API_BASE_URL   (HONOR_API_BASE_URL; no simulator)
+EOF
+fi
+if [ -n "$HUAWEI_SIM_URL" ]; then
+  cat <<EOF
+  Huawei sim      $HUAWEI_SIM_URL   (what Huawei received: $HUAWEI_SIM_URL/_sim/deliveries)
+                  demo Huawei app: app_id = client_id $HUAWEI_APP_ID, client_secret $HUAWEI_CLIENT_SECRET,
+                  receipt callback user $HUAWEI_CALLBACK_USER, secret $HUAWEI_CALLBACK_SECRET
+EOF
+else
+  cat <<EOF
+  huawei          $HUAWEI_API_BASE_URL   (HUAWEI_API_BASE_URL; no simulator)
+EOF
+fi
 cat <<EOF
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME (moto, in memory)
   logs            $API_LOG${SIM_URL:+
                   $RUN_DIR/vivo-sim.log}${XIAOMI_SIM_URL:+
-                  $RUN_DIR/xiaomi-sim.log}
+                  $RUN_DIR/xiaomi-sim.log}${OPPO_SIM_URL:+
+                  $RUN_DIR/oppo-sim.log}${HONOR_SIM_URL:+
+                  $RUN_DIR/honor-sim.log}${HUAWEI_SIM_URL:+
+                  $RUN_DIR/huawei-sim.log}
                   $MOTO_LOG
   more tokens     $BIN/offpush-admin --table $TABLE_NAME --endpoint-url $AWS_ENDPOINT_URL_DYNAMODB token --app $APP --sub bob [--admin] --ttl 86400
 
@@ -620,6 +752,57 @@ curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
   -d '{"platform":"xiaomi","name":"xiaomi","credentials":{"app_secret":"YOUR_APP_SECRET","package_name":"YOUR.PACKAGE.NAME","region":"cn"},"vendor_options":{"channel_id":"YOUR_PRIVATE_CHANNEL_ID"},"category":"IM"}'
 EOF
 fi
+if [ -n "$OPPO_SIM_URL" ]; then
+  cat <<'EOF'
+# 1c. OPPO (the simulator's demo app, its IM private channel; receipts on: messages carry the receipt URL) -> id 3
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"oppo","name":"oppo demo","credentials":{"app_key":"demo-oppo-app-key","master_secret":"demo-oppo-master-secret-0123456789"},"vendor_options":{"channel_id":"im_private"},"receipts":true,"category":"IM"}'
+EOF
+else
+  cat <<'EOF'
+# 1c. OPPO (your OPPO app's AppKey, MasterSecret, region and IM private channel) -> id 3
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"oppo","name":"oppo","credentials":{"app_key":"YOUR_APP_KEY","master_secret":"YOUR_MASTER_SECRET","region":"cn"},"vendor_options":{"channel_id":"YOUR_PRIVATE_CHANNEL_ID"},"category":"IM"}'
+EOF
+fi
+if [ -n "$HONOR_SIM_URL" ]; then
+  cat <<'EOF'
+# 1d. Honor (the simulator's demo app) -> id 4
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"honor","name":"honor demo","credentials":{"app_id":"104400001","client_id":"demo-honor-client","client_secret":"demo-honor-client-secret-0123456789"},"category":"IM"}'
+EOF
+else
+  cat <<'EOF'
+# 1d. Honor (your Honor app's App ID, client ID and client secret) -> id 4
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"honor","name":"honor","credentials":{"app_id":"YOUR_APP_ID","client_id":"YOUR_CLIENT_ID","client_secret":"YOUR_CLIENT_SECRET"},"category":"IM"}'
+EOF
+fi
+if [ -n "$HUAWEI_SIM_URL" ]; then
+  cat <<'EOF'
+# 1e. Huawei (the simulator's demo app; receipts on under receipt id demo-receipt, signed with
+#     the demo callback user and secret) -> id 5
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"huawei","name":"huawei demo","credentials":{"app_id":"104400002","client_id":"104400002","client_secret":"demo-huawei-client-secret-0123456789"},"vendor_options":{"callback_user":"demo-callback-user","callback_secret":"demo-callback-secret-0123456789"},"receipt_id":"demo-receipt","category":"IM"}'
+#     then register its receipt address in the simulator, as in AppGallery Connect (a push
+#     through certificate 5 is refused until then):
+export HUAWEI_RECEIPT_URL='<the "receipt_url" of that answer (shown once)>'
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$HUAWEI_SIM_URL/_sim/apps" \
+  -d '{"app_id":"104400002","client_secret":"demo-huawei-client-secret-0123456789","receipts":[{"id":"demo-receipt","url":"'"$HUAWEI_RECEIPT_URL"'","username":"demo-callback-user","secret":"demo-callback-secret-0123456789","default":true}]}'
+EOF
+else
+  cat <<'EOF'
+# 1e. Huawei (your AppGallery Connect app id, OAuth client id and secret) -> id 5
+curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/certificates" \
+  -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
+  -d '{"platform":"huawei","name":"huawei","credentials":{"app_id":"YOUR_APP_ID","client_id":"YOUR_CLIENT_ID","client_secret":"YOUR_CLIENT_SECRET"},"category":"IM"}'
+EOF
+fi
 cat <<'EOF'
 
 # 2. Each user reports the token of their phone's push service (as that user) -> 200
@@ -631,13 +814,26 @@ curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
 curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
   -H "authorization: Bearer $BOB_TOKEN" -H 'content-type: application/json' \
   -d '{"certificate_id":2,"token":"demo-xiaomi-regid-0001","device_id":"phone-2"}'
+# 2c. carol, an OPPO phone: her OPPO registration id with certificate 3
+curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
+  -H "authorization: Bearer $CAROL_TOKEN" -H 'content-type: application/json' \
+  -d '{"certificate_id":3,"token":"demo-oppo-regid-0001","device_id":"phone-3"}'
+# 2d. dave, an Honor phone: his Honor push token with certificate 4
+curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
+  -H "authorization: Bearer $DAVE_TOKEN" -H 'content-type: application/json' \
+  -d '{"certificate_id":4,"token":"demo-honor-token-0001","device_id":"phone-4"}'
+# 2e. erin, a Huawei phone: her Huawei push token with certificate 5
+curl -sS -w '  -> HTTP %{http_code}\n' -X PUT "$OFFPUSH_URL/v1/push-token" \
+  -H "authorization: Bearer $ERIN_TOKEN" -H 'content-type: application/json' \
+  -d '{"certificate_id":5,"token":"demo-huawei-token-0001","device_id":"phone-5"}'
 
-# 3. Push to both (admin) -> 200 with per-recipient results: alice through vivo, bob through Xiaomi
+# 3. Push to all of them (admin) -> 200 with per-recipient results: alice through vivo, bob
+#    through Xiaomi, carol through OPPO, dave through Honor, erin through Huawei
 curl -sS -w '  -> HTTP %{http_code}\n' -X POST "$OFFPUSH_URL/v1/push" \
   -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
-  -d '{"to":["alice","bob"],"title":"Alice","desc":"Hi, are you free tonight?"}'
+  -d '{"to":["alice","bob","carol","dave","erin"],"title":"Alice","desc":"Hi, are you free tonight?"}'
 EOF
-if [ -n "$SIM_URL$XIAOMI_SIM_URL" ]; then
+if [ -n "$SIM_URL$XIAOMI_SIM_URL$OPPO_SIM_URL$HONOR_SIM_URL$HUAWEI_SIM_URL" ]; then
   printf '\n# 4. What the simulators delivered\n'
   if [ -n "$SIM_URL" ]; then
     cat <<'EOF'
@@ -647,6 +843,21 @@ EOF
   if [ -n "$XIAOMI_SIM_URL" ]; then
     cat <<'EOF'
 curl -sS -w '\n' "$XIAOMI_SIM_URL/_sim/deliveries"
+EOF
+  fi
+  if [ -n "$OPPO_SIM_URL" ]; then
+    cat <<'EOF'
+curl -sS -w '\n' "$OPPO_SIM_URL/_sim/deliveries"
+EOF
+  fi
+  if [ -n "$HONOR_SIM_URL" ]; then
+    cat <<'EOF'
+curl -sS -w '\n' "$HONOR_SIM_URL/_sim/deliveries"
+EOF
+  fi
+  if [ -n "$HUAWEI_SIM_URL" ]; then
+    cat <<'EOF'
+curl -sS -w '\n' "$HUAWEI_SIM_URL/_sim/deliveries"
 EOF
   fi
 fi

@@ -4,14 +4,15 @@
 #   1. the project venv (aws-sam-cli, cargo-lambda, zig, moto) and sam validate --lint;
 #   2. scripts/run-local.sh --sam --no-wait --build: a Docker engine with an offline Lambda
 #      base image (scripts/sam/docker-up.sh), sam build (release, x86_64, through cargo-lambda
-#      + zig; timed), the DynamoDB emulator (moto) and the vivo simulator on the docker bridge
-#      address, so the function containers reach them, a table, an app and tokens made with
+#      + zig; timed), the DynamoDB emulator (moto) and the vendor simulators (vivo, Xiaomi,
+#      OPPO, Honor, Huawei) on the docker bridge address, so the function containers reach them, a table, an app and tokens made with
 #      offpush-admin, and sam local start-api serving the built functions;
 #   3. the artefact check (scripts/check-artifacts.sh: ELF arch, glibc <= 2.34, stripped);
 #   4. every events/*.json through `sam local invoke`, in the order of events/manifest.json,
 #      each answer's statusCode checked against the manifest;
 #   5. scripts/smoke-api.sh driving the whole story through start-api (certificate, token,
-#      push, simulator delivery, logout, no_device).
+#      push, simulator delivery, logout, no_device; then Xiaomi, OPPO, Honor and Huawei,
+#      Huawei's signed receipt included).
 # Prints figures: sam build seconds, bootstrap sizes, per-invoke times, start-api start time.
 # Stops everything it started on exit (scripts/run-local.sh stop: also the Docker engine if
 # it started it).
@@ -84,8 +85,10 @@ else
 fi
 log "scripts/run-local.sh ${run_local[*]} (CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-default}; logs: $OUT)"
 STARTED=1
-# The simulator, a fresh emulator, and the template's defaults, whatever this shell exports.
+# The simulators, a fresh emulator, and the template's defaults, whatever this shell exports.
 env -u VIVO_API_BASE_URL -u XIAOMI_API_BASE_URL -u DYNAMODB_PORT -u VIVO_SIM_PORT -u XIAOMI_SIM_PORT \
+  -u OPPO_API_BASE_URL -u HONOR_API_BASE_URL -u HUAWEI_API_BASE_URL \
+  -u OPPO_SIM_PORT -u HONOR_SIM_PORT -u HUAWEI_SIM_PORT \
   -u RUN_LOCAL_PREBUILT RUN_LOCAL_DIR="$OUT" \
   TABLE_NAME="$TABLE" RUST_LOG=info DEFAULT_BINDING_TTL_DAYS=30 PUSH_DEADLINE_MS=20000 \
   scripts/run-local.sh "${run_local[@]}" >"$OUT/run-local.out" || { log "FAIL: scripts/run-local.sh"; exit 1; }
@@ -127,6 +130,14 @@ json.dump({"ADMIN_JWT": "$ADMIN", "USER_JWT": "$USER_TOKEN", "BOB_JWT": "$BOB_TO
            "VIVO_APP_KEY": "$VIVO_APP_KEY", "VIVO_APP_SECRET": "$VIVO_APP_SECRET",
            "XIAOMI_APP_SECRET": "$XIAOMI_APP_SECRET", "XIAOMI_PACKAGE": "$XIAOMI_PACKAGE",
            "XIAOMI_CHANNEL": "im_private", "XIAOMI_REG_ID": "e2e-xm-regid-$(date +%s)-0123456789abcdef",
+           "CAROL_JWT": "$CAROL_TOKEN", "DAVE_JWT": "$DAVE_TOKEN", "ERIN_JWT": "$ERIN_TOKEN",
+           "OPPO_APP_KEY": "$OPPO_APP_KEY", "OPPO_MASTER_SECRET": "$OPPO_MASTER_SECRET",
+           "OPPO_CHANNEL": "$OPPO_CHANNEL", "OPPO_REG_ID": "e2e-op-regid-$(date +%s)-0123456789abcdef",
+           "HONOR_APP_ID": "$HONOR_APP_ID", "HONOR_CLIENT_ID": "$HONOR_CLIENT_ID",
+           "HONOR_CLIENT_SECRET": "$HONOR_CLIENT_SECRET", "HONOR_REG_ID": "e2e-hn-token-$(date +%s)-0123456789abcdef",
+           "HUAWEI_APP_ID": "$HUAWEI_APP_ID", "HUAWEI_CLIENT_SECRET": "$HUAWEI_CLIENT_SECRET",
+           "HUAWEI_CALLBACK_USER": "$HUAWEI_CALLBACK_USER", "HUAWEI_CALLBACK_SECRET": "$HUAWEI_CALLBACK_SECRET",
+           "HUAWEI_REG_ID": "e2e-hw-token-$(date +%s)-0123456789abcdef",
            "REG_ID": "e2e-regid-$(date +%s)-0123456789abcdef", "RUN_ID": "e2e-$(date +%s)"},
           open(sys.argv[1], "w"))
 PY
@@ -265,8 +276,13 @@ smoke_rc=0
 if [ "$DO_SMOKE" = 1 ]; then
   set +e
   API_URL="$OFFPUSH_URL" TABLE_NAME="$TABLE" VIVO_SIM_URL="$SIM_URL" XIAOMI_SIM_URL="${XIAOMI_SIM_URL:-}" \
+    OPPO_SIM_URL="${OPPO_SIM_URL:-}" HONOR_SIM_URL="${HONOR_SIM_URL:-}" HUAWEI_SIM_URL="${HUAWEI_SIM_URL:-}" \
     VIVO_APP_ID="$VIVO_APP_ID" VIVO_APP_KEY="$VIVO_APP_KEY" VIVO_APP_SECRET="$VIVO_APP_SECRET" \
     XIAOMI_APP_SECRET="$XIAOMI_APP_SECRET" XIAOMI_PACKAGE="$XIAOMI_PACKAGE" \
+    OPPO_APP_KEY="$OPPO_APP_KEY" OPPO_MASTER_SECRET="$OPPO_MASTER_SECRET" OPPO_CHANNEL="$OPPO_CHANNEL" \
+    HONOR_APP_ID="$HONOR_APP_ID" HONOR_CLIENT_ID="$HONOR_CLIENT_ID" HONOR_CLIENT_SECRET="$HONOR_CLIENT_SECRET" \
+    HUAWEI_APP_ID="$HUAWEI_APP_ID" HUAWEI_CLIENT_SECRET="$HUAWEI_CLIENT_SECRET" \
+    HUAWEI_CALLBACK_USER="$HUAWEI_CALLBACK_USER" HUAWEI_CALLBACK_SECRET="$HUAWEI_CALLBACK_SECRET" \
     scripts/smoke-api.sh 2>&1 | tee "$OUT/smoke.log" >&2
   smoke_rc="${PIPESTATUS[0]}"
   set -e

@@ -17,7 +17,20 @@
 #   8. Xiaomi (with XIAOMI_SIM_URL): a Xiaomi certificate with receipts on -> 201, bob
 #      reports his Xiaomi regid -> 200, a push to bob -> "sent", the Xiaomi simulator
 #      received it (regid, title, channel, the receipt URL), and its receipt marks the
-#      device delivered in the push record.
+#      device delivered in the push record;
+#   9. OPPO (with OPPO_SIM_URL): an OPPO certificate on the demo app's IM private channel
+#      -> 201 (the master secret never shown), carol reports her OPPO registration id -> 200,
+#      a push to carol -> "sent", and the OPPO simulator received it (registration id,
+#      title, channel);
+#  10. Honor (with HONOR_SIM_URL): an Honor certificate -> 201 (the client secret never
+#      shown), dave reports his Honor token -> 200, a push to dave -> "sent", and the Honor
+#      simulator received it (token, app id, title);
+#  11. Huawei (with HUAWEI_SIM_URL): a Huawei certificate with a receipt_id and the receipt
+#      callback user and secret -> 201 (the secrets never shown), its receipt URL registered
+#      at the simulator under that receipt id with that user and secret, erin reports her
+#      Huawei token -> 200, a push to erin -> "sent", the Huawei simulator received it
+#      (token, title, receipt id), and its signed receipt marks the device delivered in the
+#      push record.
 # Every step prints its status and time; the first unexpected answer stops the script
 # with the request, the status and the body.
 #
@@ -28,6 +41,15 @@
 #                 XIAOMI_SIM_URL  the Xiaomi simulator's base URL (enables step 8)
 #                 XIAOMI_APP_SECRET / XIAOMI_PACKAGE   Xiaomi credentials to upload
 #                               (default: the simulator's demo app)
+#                 OPPO_SIM_URL / HONOR_SIM_URL / HUAWEI_SIM_URL   the OPPO, Honor and
+#                               Huawei simulators' base URLs (enable steps 9, 10, 11)
+#                 OPPO_APP_KEY / OPPO_MASTER_SECRET / OPPO_CHANNEL   OPPO credentials and
+#                               IM private channel to upload (default: the simulator's demo app)
+#                 HONOR_APP_ID / HONOR_CLIENT_ID / HONOR_CLIENT_SECRET   Honor credentials
+#                               (default: the simulator's demo app)
+#                 HUAWEI_APP_ID / HUAWEI_CLIENT_SECRET / HUAWEI_CALLBACK_USER /
+#                 HUAWEI_CALLBACK_SECRET   Huawei credentials (the app id is the client id)
+#                               and receipt callback user and secret (default: the demo app)
 #                 VIVO_APP_ID / VIVO_APP_KEY / VIVO_APP_SECRET   vivo credentials to upload
 #                               (default: the simulator's demo app 105123456)
 #                 OFFPUSH_ADMIN path to the offpush-admin binary (default: target/debug's,
@@ -46,6 +68,16 @@ VIVO_APP_KEY="${VIVO_APP_KEY:-demo-vivo-app-key}"
 VIVO_APP_SECRET="${VIVO_APP_SECRET:-demo-vivo-app-secret-0123456789}"
 XIAOMI_APP_SECRET="${XIAOMI_APP_SECRET:-demo-xiaomi-app-secret-0123456789}"
 XIAOMI_PACKAGE="${XIAOMI_PACKAGE:-com.example.offpushdemo}"
+OPPO_APP_KEY="${OPPO_APP_KEY:-demo-oppo-app-key}"
+OPPO_MASTER_SECRET="${OPPO_MASTER_SECRET:-demo-oppo-master-secret-0123456789}"
+OPPO_CHANNEL="${OPPO_CHANNEL:-im_private}"
+HONOR_APP_ID="${HONOR_APP_ID:-104400001}"
+HONOR_CLIENT_ID="${HONOR_CLIENT_ID:-demo-honor-client}"
+HONOR_CLIENT_SECRET="${HONOR_CLIENT_SECRET:-demo-honor-client-secret-0123456789}"
+HUAWEI_APP_ID="${HUAWEI_APP_ID:-104400002}"
+HUAWEI_CLIENT_SECRET="${HUAWEI_CLIENT_SECRET:-demo-huawei-client-secret-0123456789}"
+HUAWEI_CALLBACK_USER="${HUAWEI_CALLBACK_USER:-demo-callback-user}"
+HUAWEI_CALLBACK_SECRET="${HUAWEI_CALLBACK_SECRET:-demo-callback-secret-0123456789}"
 RUN="$(date +%s)-$RANDOM"
 APP="${SMOKE_APP:-smoke-$RUN}"
 REG_ID="smoke-regid-$RUN-0123456789abcdef"
@@ -111,7 +143,11 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["app_id"]=
 ADMIN_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub smoke-ops --admin --ttl 900)"
 USER_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub alice --ttl 900)"
 BOB_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub bob --ttl 900)"
-log "step 0: app $APP created, admin and alice tokens minted"
+# One user per vendor phone: an app allows one device per user by default.
+CAROL_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub carol --ttl 900)"
+DAVE_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub dave --ttl 900)"
+ERIN_JWT="$(admin --table "$TABLE_NAME" token --app "$APP" --sub erin --ttl 900)"
+log "step 0: app $APP created, admin and user tokens (alice, bob, carol, dave, erin) minted"
 
 call "no token is refused" GET /v1/certificates ""
 expect_status 401
@@ -246,6 +282,105 @@ JSON
   check 'b["results"][0]["delivery_state"] == "delivered"' "not delivered after the Xiaomi receipt"
 else
   log "XIAOMI_SIM_URL not set: the Xiaomi steps skipped"
+fi
+
+# --- 9. OPPO ------------------------------------------------------------------------------------
+if [ -n "${OPPO_SIM_URL:-}" ]; then
+  OP_REGID="smoke-op-regid-$RUN-0123456789"
+  call "upload an OPPO certificate" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
+{"platform":"oppo","name":"smoke oppo","credentials":{"app_key":"$OPPO_APP_KEY","master_secret":"$OPPO_MASTER_SECRET"},"vendor_options":{"channel_id":"$OPPO_CHANNEL"},"category":"IM"}
+JSON
+)"
+  expect_status 201
+  check "b['platform'] == 'oppo' and '$OPPO_MASTER_SECRET' not in str(b) and b['credentials']['master_secret'].startswith('****')" "the OPPO master secret shown, or not masked"
+  OP_CERT="$(field id)"
+  call "carol reports her OPPO registration id" PUT /v1/push-token "$CAROL_JWT" \
+    "{\"certificate_id\":$OP_CERT,\"token\":\"$OP_REGID\",\"device_id\":\"smoke-op-$RUN\"}"
+  expect_status 200
+  check "b['certificate_id'] == $OP_CERT and '$OP_REGID' not in str(b)" "the binding does not echo the certificate, or the token not masked"
+  call "push to carol through OPPO" POST /v1/push "$ADMIN_JWT" \
+    "{\"to\":[\"carol\"],\"title\":\"$TITLE\",\"desc\":\"oppo $RUN\",\"category\":\"IM\",\"request_id\":\"smoke-$RUN-op\"}"
+  expect_status 200
+  check 'b["results"][0]["user_id"] == "carol" and b["results"][0]["status"] == "sent" and bool(b["results"][0].get("vendor_task_id"))' "carol's OPPO result is not \"sent\" with a message id"
+  step_no=$((step_no + 1)); LAST="GET $OPPO_SIM_URL/_sim/deliveries"
+  curl -fsS "${OPPO_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "OPPO simulator not reachable"
+  check "len([d for d in b if d['target'] == '$OP_REGID' and d['title'] == '$TITLE' and d['channel_id'] == '$OPPO_CHANNEL']) == 1" "the OPPO simulator has not exactly one matching delivery to carol"
+  log "step $step_no: OPPO delivery matches (registration id, title, private channel)"
+else
+  log "OPPO_SIM_URL not set: the OPPO steps skipped"
+fi
+
+# --- 10. Honor ----------------------------------------------------------------------------------
+if [ -n "${HONOR_SIM_URL:-}" ]; then
+  HN_TOKEN="smoke-hn-token-$RUN-0123456789"
+  call "upload an Honor certificate" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
+{"platform":"honor","name":"smoke honor","credentials":{"app_id":"$HONOR_APP_ID","client_id":"$HONOR_CLIENT_ID","client_secret":"$HONOR_CLIENT_SECRET"},"category":"IM"}
+JSON
+)"
+  expect_status 201
+  check "b['platform'] == 'honor' and '$HONOR_CLIENT_SECRET' not in str(b) and b['credentials']['client_secret'].startswith('****')" "the Honor client secret shown, or not masked"
+  HN_CERT="$(field id)"
+  call "dave reports his Honor token" PUT /v1/push-token "$DAVE_JWT" \
+    "{\"certificate_id\":$HN_CERT,\"token\":\"$HN_TOKEN\",\"device_id\":\"smoke-hn-$RUN\"}"
+  expect_status 200
+  check "b['certificate_id'] == $HN_CERT and '$HN_TOKEN' not in str(b)" "the binding does not echo the certificate, or the token not masked"
+  call "push to dave through Honor" POST /v1/push "$ADMIN_JWT" \
+    "{\"to\":[\"dave\"],\"title\":\"$TITLE\",\"desc\":\"honor $RUN\",\"category\":\"IM\",\"request_id\":\"smoke-$RUN-hn\"}"
+  expect_status 200
+  check 'b["results"][0]["user_id"] == "dave" and b["results"][0]["status"] == "sent"' "dave's Honor result is not \"sent\""
+  step_no=$((step_no + 1)); LAST="GET $HONOR_SIM_URL/_sim/deliveries"
+  curl -fsS "${HONOR_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "Honor simulator not reachable"
+  check "len([d for d in b if d['token'] == '$HN_TOKEN' and d['app_id'] == '$HONOR_APP_ID' and d['title'] == '$TITLE']) == 1" "the Honor simulator has not exactly one matching delivery to dave"
+  log "step $step_no: Honor delivery matches (token, app id, title)"
+else
+  log "HONOR_SIM_URL not set: the Honor steps skipped"
+fi
+
+# --- 11. Huawei ---------------------------------------------------------------------------------
+if [ -n "${HUAWEI_SIM_URL:-}" ]; then
+  HW_TOKEN="smoke-hw-token-$RUN-0123456789"
+  HW_RECEIPT="smoke-hw-$RUN"
+  call "upload a Huawei certificate (receipts on, signed)" POST /v1/certificates "$ADMIN_JWT" "$(cat <<JSON
+{"platform":"huawei","name":"smoke huawei","credentials":{"app_id":"$HUAWEI_APP_ID","client_id":"$HUAWEI_APP_ID","client_secret":"$HUAWEI_CLIENT_SECRET"},"vendor_options":{"callback_user":"$HUAWEI_CALLBACK_USER","callback_secret":"$HUAWEI_CALLBACK_SECRET"},"receipt_id":"$HW_RECEIPT","category":"IM"}
+JSON
+)"
+  expect_status 201
+  check "b['platform'] == 'huawei' and b['receipt_id'] == '$HW_RECEIPT' and '/v1/receipts/huawei/' in b['receipt_url']" "no Huawei receipt id or receipt URL in the create answer"
+  check "'$HUAWEI_CLIENT_SECRET' not in str(b) and '$HUAWEI_CALLBACK_SECRET' not in str(b) and '$HUAWEI_CALLBACK_USER' not in str(b) and b['credentials']['client_secret'].startswith('****')" "a Huawei secret shown, or not masked"
+  HW_CERT="$(field id)"
+  HW_RECEIPT_URL="$(field receipt_url)"
+  # As in AppGallery Connect: the app's receipt address under that receipt id, with the
+  # callback user and secret Huawei signs each receipt POST with.
+  python3 -c 'import json, sys
+app_id, secret, rid, url, user, cb_secret = sys.argv[1:]
+print(json.dumps({"app_id": app_id, "client_secret": secret, "receipts": [
+    {"id": rid, "url": url, "username": user, "secret": cb_secret, "default": True}]}))' \
+    "$HUAWEI_APP_ID" "$HUAWEI_CLIENT_SECRET" "$HW_RECEIPT" "$HW_RECEIPT_URL" \
+    "$HUAWEI_CALLBACK_USER" "$HUAWEI_CALLBACK_SECRET" >"$TMP/hw-app.json"
+  curl -fsS -X POST "${HUAWEI_SIM_URL%/}/_sim/apps" -H 'content-type: application/json' \
+    --data-binary "@$TMP/hw-app.json" >/dev/null || fail "registering the receipt URL at the Huawei simulator"
+  curl -fsS -X POST "${HUAWEI_SIM_URL%/}/_sim/receipt-settings" -H 'content-type: application/json' \
+    --data-binary '{"delay_ms":0}' >/dev/null || fail "Huawei simulator receipt settings"
+  call "erin reports her Huawei token" PUT /v1/push-token "$ERIN_JWT" \
+    "{\"certificate_id\":$HW_CERT,\"token\":\"$HW_TOKEN\",\"device_id\":\"smoke-hw-$RUN\"}"
+  expect_status 200
+  check "b['certificate_id'] == $HW_CERT and '$HW_TOKEN' not in str(b)" "the binding does not echo the certificate, or the token not masked"
+  call "push to erin through Huawei" POST /v1/push "$ADMIN_JWT" \
+    "{\"to\":[\"erin\"],\"title\":\"$TITLE\",\"desc\":\"huawei $RUN\",\"category\":\"IM\",\"request_id\":\"smoke-$RUN-hw\"}"
+  expect_status 200
+  check 'b["results"][0]["user_id"] == "erin" and b["results"][0]["status"] == "sent"' "erin's Huawei result is not \"sent\""
+  step_no=$((step_no + 1)); LAST="GET $HUAWEI_SIM_URL/_sim/deliveries"
+  curl -fsS "${HUAWEI_SIM_URL%/}/_sim/deliveries" -o "$TMP/body" || fail "Huawei simulator not reachable"
+  check "len([d for d in b if d['token'] == '$HW_TOKEN' and d['title'] == '$TITLE' and d.get('receipt_id') == '$HW_RECEIPT' and d['status'] == 0]) == 1" "the Huawei simulator has not exactly one matching delivery to erin"
+  log "step $step_no: Huawei delivery matches (token, title, receipt id, delivered)"
+  curl -fsS -X POST "${HUAWEI_SIM_URL%/}/_sim/receipt-flush" -o /dev/null || fail "Huawei receipt flush"
+  curl -fsS "${HUAWEI_SIM_URL%/}/_sim/receipt-log" -o "$TMP/body" || fail "Huawei simulator not reachable"
+  check "any(p.get('status') == 200 for p in b)" "the Huawei simulator's signed receipt POST was not answered 200"
+  call "erin's Huawei push record after the signed receipt" GET "/v1/pushes/smoke-$RUN-hw" "$ADMIN_JWT"
+  expect_status 200
+  check 'b["results"][0]["delivery_state"] == "delivered" and b["summary"]["delivered"] == 1' "not delivered after the Huawei receipt"
+else
+  log "HUAWEI_SIM_URL not set: the Huawei steps skipped"
 fi
 
 log "PASS: $step_no steps (app $APP, certificate $CERT_ID)"
