@@ -572,9 +572,11 @@ async fn server_errors_and_garbage_are_retried_with_the_same_call_then_failed() 
 
 #[tokio::test]
 async fn a_timeout_is_not_sent_again_and_answers_outcome_unknown() {
-    let env = hsetup_limits("hn-timeout", &["alice"], Duration::from_millis(300)).await;
+    // The token call comes first and must not time out on a loaded
+    // machine: a call timeout of 1 s, against a send held 3 s.
+    let env = hsetup_limits("hn-timeout", &["alice"], Duration::from_millis(1000)).await;
     env.honor
-        .script_always(&send(), Some(HAction::Delay(Duration::from_secs(2))));
+        .script_always(&send(), Some(HAction::Delay(Duration::from_secs(3))));
     let r = push_users(&env, &["alice"]).await;
     let l = line(&r, "alice");
     assert_eq!(l["status"], "failed", "{r}");

@@ -478,11 +478,13 @@ async fn server_errors_and_garbage_are_retried_with_the_same_call_then_failed() 
 async fn a_timeout_is_not_sent_again_and_answers_outcome_unknown() {
     let mut env = wsetup("hw-timeout", &["alice"]).await;
     let mut cfg = env.config();
-    cfg.vendor_timeout = Duration::from_millis(300);
-    cfg.push_deadline = Duration::from_secs(6);
+    // The token call comes first and must not time out on a loaded
+    // machine: a call timeout of 1 s, against a send held 3 s.
+    cfg.vendor_timeout = Duration::from_millis(1000);
+    cfg.push_deadline = Duration::from_secs(8);
     env.ctx = testkit::context(env.store.clone(), &cfg);
     env.huawei
-        .script_always(&send(), Some(WAction::Delay(Duration::from_secs(2))));
+        .script_always(&send(), Some(WAction::Delay(Duration::from_secs(3))));
     let r = push_users(&env, &["alice"]).await;
     let l = line(&r, "alice");
     assert_eq!(l["status"], "failed", "{r}");

@@ -536,15 +536,17 @@ async fn server_errors_and_garbage_are_retried_with_the_same_call_then_failed() 
 
 #[tokio::test]
 async fn a_timeout_is_not_sent_again_and_answers_outcome_unknown() {
+    // The auth call comes first and must not time out on a loaded machine:
+    // a call timeout of 1 s, against a send held 3 s.
     let env = osetup_limits(
         "op-timeout",
         &["alice"],
-        Duration::from_millis(300),
-        Duration::from_secs(6),
+        Duration::from_millis(1000),
+        Duration::from_secs(8),
     )
     .await;
     env.oppo
-        .script_always(UNICAST, Some(OAction::Delay(Duration::from_secs(2))));
+        .script_always(UNICAST, Some(OAction::Delay(Duration::from_secs(3))));
     let r = push_users(&env, &["alice"]).await;
     let l = line(&r, "alice");
     assert_eq!(l["status"], "failed", "{r}");
