@@ -477,13 +477,14 @@ async fn rate_limits_pause_the_app_and_server_errors_are_retried() {
 
 #[tokio::test]
 async fn a_call_that_may_have_been_written_is_not_sent_again() {
-    let e = env_with(honor_sim::Settings::default(), Duration::from_millis(400)).await;
+    // Room for a loaded machine; the silent call is held 3 s.
+    let e = env_with(honor_sim::Settings::default(), Duration::from_millis(1000)).await;
     let c = cert();
     // Warm the token first, so only the send times out.
     send(&e.honor, &c, &tokens("warm", 1)).await;
     e.sim.script_next(
         &send_path(APP),
-        CallAction::Delay(Duration::from_millis(1500)),
+        CallAction::Delay(Duration::from_millis(3000)),
     );
     let r = send(&e.honor, &c, &tokens("slow", 1)).await;
     let d = &r.deliveries[0];
@@ -493,7 +494,7 @@ async fn a_call_that_may_have_been_written_is_not_sent_again() {
         d.detail.as_deref().unwrap().contains("outcome is unknown"),
         "{d:?}"
     );
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(send_calls(&e.sim), 2, "the timed-out call was not repeated");
     // The token endpoint silent: retried, then failed; nothing sent.
     let e = env_with(honor_sim::Settings::default(), Duration::from_millis(300)).await;

@@ -402,7 +402,8 @@ async fn flow_control_is_retried_then_throttled() {
 
 #[tokio::test]
 async fn server_errors_are_retried_and_silence_is_never_resent() {
-    let e = env_with(SimApp::new(APP, SECRET), Duration::from_millis(700)).await;
+    // Room for a loaded machine; the silent call is held 3 s.
+    let e = env_with(SimApp::new(APP, SECRET), Duration::from_millis(1000)).await;
     let c = cert(&e.huawei);
     let click = ClickAction::OpenApp;
     push(&e.huawei, &c, &message(&click), &targets("w", 1)).await;
@@ -424,7 +425,7 @@ async fn server_errors_are_retried_and_silence_is_never_resent() {
     // A call that may have been written is not sent again.
     e.sim.script_always(
         &send_path(APP),
-        Some(CallAction::Delay(Duration::from_secs(2))),
+        Some(CallAction::Delay(Duration::from_secs(3))),
     );
     let before = e.sends();
     let r = push(&e.huawei, &c, &message(&click), &targets("t", 1)).await;
@@ -436,7 +437,7 @@ async fn server_errors_are_retried_and_silence_is_never_resent() {
         .unwrap()
         .contains("outcome is unknown"));
     e.sim.script_always(&send_path(APP), None);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(e.sends() - before, 1);
 }
 

@@ -366,7 +366,8 @@ async fn the_daily_total_pauses_the_class_until_oppos_next_day() {
 async fn rate_limits_5xx_and_silence_follow_the_kits_rules() {
     let e = env_with(
         SimApp::new(APP_ID, APP_KEY, MASTER),
-        Duration::from_millis(500),
+        // Room for a loaded machine; the silent call is held 3 s.
+        Duration::from_millis(1000),
     )
     .await;
     e.oppo.verify(&cert()).await.unwrap();
@@ -393,13 +394,13 @@ async fn rate_limits_5xx_and_silence_follow_the_kits_rules() {
     // No answer after the request was written: never sent again.
     let before = e.sim.requests_to(UNICAST_PATH).len();
     e.sim
-        .script_next(UNICAST_PATH, CallAction::Delay(Duration::from_millis(1500)));
+        .script_next(UNICAST_PATH, CallAction::Delay(Duration::from_millis(3000)));
     let r = push_to(&e, &regids("u", 1)).await;
     let d = &r.deliveries[0];
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert_eq!(d.vendor_code.as_deref(), Some("no_answer"));
     assert!(d.detail.as_deref().unwrap().contains("outcome is unknown"));
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(e.sim.requests_to(UNICAST_PATH).len(), before + 1);
     // Frequency limit (55): throttled, the app paused a second.
     e.sim
