@@ -390,7 +390,7 @@ async fn bad_bodies_are_400_naming_the_field_and_change_nothing() {
             "platform",
         ),
         (
-            json!({"platform": "meizu", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
+            json!({"platform": "harmony", "credentials": {"app_id": "10004", "app_key": "k", "app_secret": "s"}}),
             "platform",
         ),
         (
@@ -899,7 +899,7 @@ async fn a_platform_not_implemented_is_refused_first_whatever_else_the_body_hold
     let env = TestEnv::new("platforms").await;
     for body in [
         json!({"platform": "apns", "credentials": {"team_id": "T"}, "colour": 1}),
-        json!({"platform": "meizu"}),
+        json!({"platform": "harmony"}),
         json!({"platform": "nokia", "credentials": {}}),
     ] {
         let (s, b) = create(&env, &body).await;
@@ -1206,4 +1206,60 @@ async fn oppo_honor_and_huawei_bodies_are_checked_for_what_their_vendors_cannot_
     );
     assert!(env.honor.requests().is_empty());
     assert!(env.huawei.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_meizu_certificate_is_checked_with_meizu_and_what_meizu_cannot_do_is_refused() {
+    let env = TestEnv::new("meizu-create").await;
+    let body = json!({
+        "platform": "meizu",
+        "credentials": {"app_id": MEIZU_APP_ID, "app_secret": MEIZU_APP_SECRET},
+        "receipts": true,
+    });
+    let mut cases: Vec<(Value, &str)> = Vec::new();
+    let mut b = body.clone();
+    b["push_mode"] = json!("test");
+    cases.push((b, "push_mode"));
+    let mut b = body.clone();
+    b["receipt_id"] = json!("7001");
+    cases.push((b, "receipt_id"));
+    let mut b = body.clone();
+    b["vendor_options"] = json!({"channel_id": "x"});
+    cases.push((b, "vendor_options.channel_id"));
+    for (bad, field) in cases {
+        let (s, b) = create(&env, &bad).await;
+        assert_eq!(
+            (s, b["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{bad}: {b}"
+        );
+    }
+    assert!(
+        env.meizu.requests().is_empty(),
+        "nothing sent for a refused body"
+    );
+    // A wrong secret is refused by Meizu's sign check, naming the field.
+    let mut wrong = body.clone();
+    wrong["credentials"]["app_secret"] = json!("not-the-secret");
+    let (s, b) = create(&env, &wrong).await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (422, Some("credentials.app_secret")),
+        "{b}"
+    );
+    assert!(!b.to_string().contains("not-the-secret"));
+    assert_eq!(count(&env).await, 0);
+    let (s, b) = create(&env, &body).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["platform"], "meizu");
+    assert!(b["receipt_url"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/receipts/meizu/"));
+    assert!(!b.to_string().contains(MEIZU_APP_SECRET), "{b}");
+    assert_eq!(
+        env.meizu.requests_to(meizu_sim::PATH).len(),
+        2,
+        "one check each"
+    );
 }

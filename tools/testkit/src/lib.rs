@@ -102,6 +102,19 @@ pub fn huawei_credentials() -> offpush_huawei::credentials::HuaweiCredentials {
     }
 }
 
+/// The Meizu app the Meizu simulator knows in every test.
+pub const MEIZU_APP_ID: &str = "110099";
+pub const MEIZU_APP_SECRET: &str = "meizu-test-app-secret-0123456789";
+pub const MEIZU_PACKAGE: &str = "com.example.offpushtest";
+
+/// The simulator's Meizu credentials.
+pub fn meizu_credentials() -> offpush_meizu::credentials::MeizuCredentials {
+    offpush_meizu::credentials::MeizuCredentials {
+        app_id: MEIZU_APP_ID.into(),
+        app_secret: Secret::new(MEIZU_APP_SECRET),
+    }
+}
+
 /// The table partition of the Xiaomi simulator's app (its pauses).
 pub fn xiaomi_account() -> String {
     offpush_xiaomi::credentials::XiaomiCredentials {
@@ -178,6 +191,8 @@ pub struct TestEnv {
     pub honor: honor_sim::Simulator,
     /// The Huawei simulator (OAuth and push), with the app of [`HUAWEI_APP_ID`].
     pub huawei: huawei_sim::Simulator,
+    /// The Meizu simulator, with the app of [`MEIZU_APP_ID`].
+    pub meizu: meizu_sim::Simulator,
     /// The handlers' context: its store records in `actions`.
     pub ctx: Context,
     pub app: TestApp,
@@ -553,6 +568,16 @@ impl TestEnv {
         })
         .await
         .expect("Huawei simulator starts");
+        let meizu = meizu_sim::Simulator::start(meizu_sim::SimConfig {
+            apps: vec![meizu_sim::SimApp::new(
+                MEIZU_APP_ID,
+                MEIZU_APP_SECRET,
+                MEIZU_PACKAGE,
+            )],
+            ..meizu_sim::SimConfig::default()
+        })
+        .await
+        .expect("Meizu simulator starts");
         let actions = ActionLog::new();
         let mut cfg = config(store.table(), &sim.base_url());
         cfg.vendor_urls
@@ -563,6 +588,8 @@ impl TestEnv {
             .push((offpush::domain::Platform::Honor, honor.base_url()));
         cfg.vendor_urls
             .push((offpush::domain::Platform::Huawei, huawei.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Meizu, meizu.base_url()));
         let ctx = context(store.recording(&actions), &cfg);
         TestEnv {
             store,
@@ -571,6 +598,7 @@ impl TestEnv {
             oppo,
             honor,
             huawei,
+            meizu,
             ctx,
             app,
             actions,
@@ -589,7 +617,36 @@ impl TestEnv {
             .push((offpush::domain::Platform::Honor, self.honor.base_url()));
         cfg.vendor_urls
             .push((offpush::domain::Platform::Huawei, self.huawei.base_url()));
+        cfg.vendor_urls
+            .push((offpush::domain::Platform::Meizu, self.meizu.base_url()));
         cfg
+    }
+
+    /// A Meizu certificate the simulator accepts, written straight to the
+    /// store, with `receipts` when asked.
+    pub async fn add_meizu_certificate(
+        &self,
+        click: offpush::domain::ClickAction,
+        receipts: bool,
+    ) -> offpush::domain::CertificateId {
+        use offpush::domain::{Platform, PushMode, VendorData};
+        let receipt = receipts.then(|| {
+            let secret = offpush::domain::ReceiptSecret::generate();
+            offpush::domain::Receipts {
+                receipt_id: None,
+                secret_hash: secret.hash(),
+                secret: Some(Secret::new(secret.expose())),
+            }
+        });
+        self.put_certificate(
+            Platform::Meizu,
+            meizu_credentials().to_data(),
+            VendorData::new(),
+            click,
+            PushMode::Production,
+            receipt,
+        )
+        .await
     }
 
     /// A Huawei certificate the simulator accepts, written straight to the

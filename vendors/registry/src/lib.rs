@@ -64,6 +64,12 @@ pub const ENTRIES: &[Entry] = &[
         default_base_url: offpush_huawei::DEFAULT_BASE_URL,
         make: |store, url, timeout| Box::new(offpush_huawei::Huawei::new(store, url, timeout)),
     },
+    Entry {
+        platform: Platform::Meizu,
+        base_url_var: offpush_meizu::BASE_URL_VAR,
+        default_base_url: offpush_meizu::DEFAULT_BASE_URL,
+        make: |store, url, timeout| Box::new(offpush_meizu::Meizu::new(store, url, timeout)),
+    },
 ];
 
 /// The registry's settings: per-call timeout, and base URLs that override

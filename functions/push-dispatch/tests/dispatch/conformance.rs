@@ -27,14 +27,16 @@ enum Under {
     Oppo,
     Honor,
     Huawei,
+    Meizu,
 }
 
-const ALL: [Under; 5] = [
+const ALL: [Under; 6] = [
     Under::Vivo,
     Under::Xiaomi,
     Under::Oppo,
     Under::Honor,
     Under::Huawei,
+    Under::Meizu,
 ];
 
 impl Under {
@@ -45,6 +47,7 @@ impl Under {
             Under::Oppo => Platform::Oppo,
             Under::Honor => Platform::Honor,
             Under::Huawei => Platform::Huawei,
+            Under::Meizu => Platform::Meizu,
         }
     }
 
@@ -59,6 +62,7 @@ impl Under {
             ],
             Under::Honor => vec![honor_sim::send_path(HONOR_APP_ID)],
             Under::Huawei => vec![huawei_sim::send_path(HUAWEI_APP_ID)],
+            Under::Meizu => vec![meizu_sim::PATH.into()],
         }
     }
 
@@ -82,6 +86,9 @@ impl Under {
             Under::Huawei => {
                 env.add_huawei_certificate(ClickAction::OpenApp, None, None)
                     .await;
+            }
+            Under::Meizu => {
+                env.add_meizu_certificate(ClickAction::OpenApp, false).await;
             }
         }
     }
@@ -109,6 +116,10 @@ impl Under {
                 json!({"platform": "huawei", "credentials": {"app_id": HUAWEI_APP_ID, "client_id": HUAWEI_APP_ID, "client_secret": secret}}),
                 "credentials.client_secret",
             ),
+            Under::Meizu => (
+                json!({"platform": "meizu", "credentials": {"app_id": MEIZU_APP_ID, "app_secret": secret}}),
+                "credentials.app_secret",
+            ),
         }
     }
 
@@ -119,6 +130,7 @@ impl Under {
             Under::Oppo => OPPO_MASTER_SECRET,
             Under::Honor => HONOR_CLIENT_SECRET,
             Under::Huawei => HUAWEI_CLIENT_SECRET,
+            Under::Meizu => MEIZU_APP_SECRET,
         }
     }
 
@@ -136,6 +148,9 @@ impl Under {
             Under::Huawei => env
                 .huawei
                 .set_token(token, huawei_sim::TokenVerdict::Illegal),
+            Under::Meizu => env
+                .meizu
+                .set_push_id(token, meizu_sim::PushIdVerdict::NotSubscribed),
         }
     }
 
@@ -157,6 +172,9 @@ impl Under {
                 Under::Huawei => env
                     .huawei
                     .script_always(p, Some(huawei_sim::CallAction::HttpStatus(status))),
+                Under::Meizu => env
+                    .meizu
+                    .script_always(p, Some(meizu_sim::CallAction::HttpStatus(status))),
             }
         }
     }
@@ -169,6 +187,7 @@ impl Under {
                 Under::Oppo => env.oppo.script_always(p, None),
                 Under::Honor => env.honor.script_always(p, None),
                 Under::Huawei => env.huawei.script_always(p, None),
+                Under::Meizu => env.meizu.script_always(p, None),
             }
         }
     }
@@ -189,6 +208,9 @@ impl Under {
                 Under::Huawei => env
                     .huawei
                     .script_always(p, Some(huawei_sim::CallAction::Delay(d))),
+                Under::Meizu => env
+                    .meizu
+                    .script_always(p, Some(meizu_sim::CallAction::Delay(d))),
             }
         }
     }
@@ -221,6 +243,7 @@ impl Under {
             }
             Under::Honor => whole_bodies(env.honor.requests_to(&self.send_paths()[0])),
             Under::Huawei => whole_bodies(env.huawei.requests_to(&self.send_paths()[0])),
+            Under::Meizu => whole_bodies(env.meizu.requests_to(meizu_sim::PATH)),
         }
     }
 
