@@ -1,8 +1,7 @@
 //! Push dispatch's tests, one binary (one link) for the whole area:
 //! `conformance` runs the port-conformance suite against every channel,
-//! `vivo`, `xiaomi`, `oppo`, `honor` and `huawei` are each vendor's fault matrix (Meizu's is its
-//! conformance arm and its adapter's own tests so far), the rest the
-//! push's own behaviour; `common` holds their helpers.
+//! `vivo`, `xiaomi`, `oppo`, `honor`, `huawei` and `meizu` are each vendor's fault matrix, the
+//! rest the push's own behaviour; `common` holds their helpers.
 
 mod auth;
 mod common;
@@ -14,6 +13,7 @@ mod honor;
 mod huawei;
 mod iam;
 mod limits;
+mod meizu;
 mod oppo;
 mod outcomes;
 mod pauses;
