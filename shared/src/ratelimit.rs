@@ -31,7 +31,7 @@
 //!   an instance whose pushes slow down mid-second wastes part of a lease,
 //!   so an app just under its limit can see a few refusals.
 //!
-//! When the counter cannot be written in time ([`FLUSH_BUDGET`]) the push
+//! When the counter cannot be written in time ([`LEASE_BUDGET`]) the push
 //! is admitted (the limit protects the other apps; it must not itself make
 //! pushes fail), with a warning.
 
@@ -43,7 +43,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The longest a push waits for a lease.
-pub const FLUSH_BUDGET: Duration = Duration::from_millis(500);
+pub const LEASE_BUDGET: Duration = Duration::from_millis(500);
 
 /// The Retry-After of a push over its app's limit: the next second.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -168,7 +168,7 @@ impl PushRateLimiter {
         let admitted = self
             .admit_with(app, limit, now, |second, n| async move {
                 let lease = store.lease_push_admissions(app, second, n, limit);
-                match tokio::time::timeout(FLUSH_BUDGET, lease).await {
+                match tokio::time::timeout(LEASE_BUDGET, lease).await {
                     Ok(Ok(true)) => Leased::Granted,
                     Ok(Ok(false)) => Leased::Refused,
                     Ok(Err(e)) => {
@@ -176,7 +176,7 @@ impl PushRateLimiter {
                         Leased::Failed
                     }
                     Err(_) => {
-                        tracing::warn!(app = %app, budget_ms = FLUSH_BUDGET.as_millis() as u64, "the push rate counter took too long; the push is admitted");
+                        tracing::warn!(app = %app, budget_ms = LEASE_BUDGET.as_millis() as u64, "the push rate counter took too long; the push is admitted");
                         Leased::Failed
                     }
                 }
